@@ -1,0 +1,83 @@
+package io.flipflow.db;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.PostgreSQLContainer;
+
+/**
+ * A PostgreSQL for tests: a Testcontainers one where a Docker engine answers, otherwise embedded
+ * PostgreSQL (zonky) on 127.0.0.1. Both run the real server; the embedded one is what runs here.
+ */
+public final class PostgresFixture implements AutoCloseable {
+  private final EmbeddedPostgres embedded;
+  private final PostgreSQLContainer<?> container;
+  private final Database database;
+
+  private PostgresFixture(EmbeddedPostgres embedded, PostgreSQLContainer<?> container) {
+    this.embedded = embedded;
+    this.container = container;
+    this.database =
+        container != null
+            ? Database.connect(
+                container.getJdbcUrl(), container.getUsername(), container.getPassword())
+            : Database.connect(
+                "jdbc:postgresql://127.0.0.1:" + embedded.getPort() + "/postgres", "postgres", "");
+  }
+
+  public static PostgresFixture start() {
+    if (dockerAvailable()) {
+      PostgreSQLContainer<?> c = new PostgreSQLContainer<>("postgres:18");
+      c.start();
+      return new PostgresFixture(null, c);
+    }
+    System.out.println(
+        "[PostgresFixture] no Docker engine here: using embedded PostgreSQL on 127.0.0.1"
+            + " instead of Testcontainers");
+    try {
+      Path dir = Files.createTempDirectory("flipflow-pg-test");
+      EmbeddedPostgres pg =
+          EmbeddedPostgres.builder()
+              .setDataDirectory(dir)
+              .setCleanDataDirectory(true)
+              .setServerConfig("listen_addresses", "127.0.0.1")
+              .start();
+      return new PostgresFixture(pg, null);
+    } catch (IOException e) {
+      throw new IllegalStateException("embedded PostgreSQL did not start: " + e.getMessage(), e);
+    }
+  }
+
+  /** Docker counts only if an engine answers; a CLI without an engine (this machine) does not. */
+  public static boolean dockerAvailable() {
+    boolean socket = Files.exists(Path.of("/var/run/docker.sock"));
+    if (!socket && System.getenv("DOCKER_HOST") == null) {
+      return false;
+    }
+    try {
+      return DockerClientFactory.instance().isDockerAvailable();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  public boolean isEmbedded() {
+    return embedded != null;
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (embedded != null) {
+      embedded.close();
+    }
+    if (container != null) {
+      container.stop();
+    }
+  }
+}
