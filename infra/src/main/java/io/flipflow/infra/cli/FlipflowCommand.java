@@ -1,0 +1,48 @@
+package io.flipflow.infra.cli;
+
+import io.flipflow.infra.config.FlipflowConfig;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code flipflow} command: the local stack, workers, data import, runs, studies, reports. */
+@Command(
+    name = "flipflow",
+    mixinStandardHelpOptions = true,
+    version = "flipflow 0.1.0",
+    description = "FLIP (masked language-image pretraining) as Temporal workflows.",
+    subcommands = {UpCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+public final class FlipflowCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** The project folder (config/ and the state folder live there); set by the launcher. */
+  static Path projectDir() {
+    return Path.of(System.getProperty("flipflow.home", ".")).toAbsolutePath().normalize();
+  }
+
+  static FlipflowConfig config() {
+    return FlipflowConfig.load(projectDir());
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    int code =
+        new CommandLine(new FlipflowCommand())
+            .setExecutionExceptionHandler(
+                (ex, cmd, parsed) -> {
+                  // bad input and unreachable services are the user's to fix: one clear line
+                  if (ex instanceof IllegalArgumentException
+                      || ex instanceof IllegalStateException) {
+                    cmd.getErr().println("flipflow: " + ex.getMessage());
+                    return 2;
+                  }
+                  throw ex;
+                })
+            .execute(args);
+    System.exit(code);
+  }
+}

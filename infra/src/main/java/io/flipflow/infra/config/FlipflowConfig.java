@@ -1,0 +1,206 @@
+package io.flipflow.infra.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * flipflow's settings: {@code config/flipflow.properties}, then the file named by {@code
+ * FLIPFLOW_CONFIG}, then environment variables ({@code temporal.address} is read from {@code
+ * FLIPFLOW_TEMPORAL_ADDRESS}), later sources winning. A service whose address is left empty is the
+ * local default that {@code flipflow up} starts.
+ */
+public final class FlipflowConfig {
+  private final Properties props;
+  private final Map<String, String> env;
+
+  FlipflowConfig(Properties props, Map<String, String> env) {
+    this.props = props;
+    this.env = env;
+  }
+
+  /** Loads from the project folder (where {@code config/} lives) and the process environment. */
+  public static FlipflowConfig load(Path projectDir) {
+    return load(projectDir, System.getenv());
+  }
+
+  public static FlipflowConfig load(Path projectDir, Map<String, String> env) {
+    Properties p = new Properties();
+    readInto(p, projectDir.resolve("config/flipflow.properties"), false);
+    String extra = env.get("FLIPFLOW_CONFIG");
+    if (extra != null && !extra.isBlank()) {
+      readInto(p, Path.of(extra), true);
+    }
+    if (!p.containsKey("state.dir")) {
+      p.setProperty("state.dir", projectDir.resolve(".flipflow").toString());
+    }
+    Path state = Path.of(p.getProperty("state.dir"));
+    if (!state.isAbsolute()) {
+      p.setProperty("state.dir", projectDir.resolve(state).normalize().toString());
+    }
+    return new FlipflowConfig(p, env);
+  }
+
+  private static void readInto(Properties p, Path file, boolean required) {
+    if (!Files.exists(file)) {
+      if (required) {
+        throw new IllegalArgumentException(
+            "FLIPFLOW_CONFIG names " + file + ", which does not exist");
+      }
+      return;
+    }
+    try (Reader r = Files.newBufferedReader(file)) {
+      p.load(r);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "cannot read config file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The environment variable that overrides a key: temporal.address -> FLIPFLOW_TEMPORAL_ADDRESS.
+   */
+  public static String envName(String key) {
+    return "FLIPFLOW_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+  }
+
+  public Optional<String> get(String key) {
+    String v = env.get(envName(key));
+    if (v == null) {
+      v = props.getProperty(key);
+    }
+    return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+  }
+
+  public String get(String key, String fallback) {
+    return get(key).orElse(fallback);
+  }
+
+  public int getInt(String key, int fallback) {
+    Optional<String> v = get(key);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    try {
+      int n = Integer.parseInt(v.get());
+      if (n < 0) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "config key "
+              + key
+              + " (env "
+              + envName(key)
+              + ") must be a non-negative integer, got '"
+              + v.get()
+              + "'");
+    }
+  }
+
+  public boolean getBoolean(String key, boolean fallback) {
+    Optional<String> v = get(key);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    return switch (v.get().toLowerCase(Locale.ROOT)) {
+      case "true", "yes", "1" -> true;
+      case "false", "no", "0" -> false;
+      default ->
+          throw new IllegalArgumentException(
+              "config key " + key + " must be true or false, got '" + v.get() + "'");
+    };
+  }
+
+  public Path stateDir() {
+    return Path.of(props.getProperty("state.dir"));
+  }
+
+  // --- Temporal ---
+
+  public boolean temporalIsLocal() {
+    return get("temporal.address").isEmpty();
+  }
+
+  public int temporalLocalPort() {
+    return getInt("temporal.local.port", 7233);
+  }
+
+  public int temporalUiPort() {
+    return getInt("temporal.local.ui.port", 8233);
+  }
+
+  public String temporalAddress() {
+    return get("temporal.address").orElse("127.0.0.1:" + temporalLocalPort());
+  }
+
+  public String temporalNamespace() {
+    return get("temporal.namespace", "default");
+  }
+
+  // --- PostgreSQL ---
+
+  public boolean postgresIsLocal() {
+    return get("postgres.url").isEmpty();
+  }
+
+  public int postgresLocalPort() {
+    return getInt("postgres.local.port", 5433);
+  }
+
+  public String postgresUrl() {
+    return get("postgres.url")
+        .orElse("jdbc:postgresql://127.0.0.1:" + postgresLocalPort() + "/flipflow");
+  }
+
+  public String postgresUser() {
+    return get("postgres.user", postgresIsLocal() ? "postgres" : null);
+  }
+
+  /** Never printed or passed to workflows; read where a connection is made. */
+  public String postgresPassword() {
+    return get("postgres.password", "");
+  }
+
+  // --- S3 ---
+
+  public boolean s3IsLocal() {
+    return get("s3.endpoint").isEmpty() && !getBoolean("s3.aws", false);
+  }
+
+  public int s3LocalPort() {
+    return getInt("s3.local.port", 9000);
+  }
+
+  /** Empty for AWS itself (the SDK picks the regional endpoint). */
+  public Optional<String> s3Endpoint() {
+    if (s3IsLocal()) {
+      return Optional.of("http://127.0.0.1:" + s3LocalPort());
+    }
+    return get("s3.endpoint");
+  }
+
+  public String s3Region() {
+    return get("s3.region", "us-east-1");
+  }
+
+  /** Keys for the local store; for a real one empty, so the AWS default provider chain is used. */
+  public Optional<String> s3AccessKey() {
+    return get("s3.accessKey").or(() -> s3IsLocal() ? Optional.of("flipflow") : Optional.empty());
+  }
+
+  public Optional<String> s3SecretKey() {
+    return get("s3.secretKey")
+        .or(() -> s3IsLocal() ? Optional.of("flipflow-local-secret") : Optional.empty());
+  }
+
+  public String s3Bucket() {
+    return get("s3.bucket", "flipflow");
+  }
+}
