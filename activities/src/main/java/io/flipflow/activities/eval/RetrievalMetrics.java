@@ -1,0 +1,103 @@
+package io.flipflow.activities.eval;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Zero-shot retrieval recall@k following clip_benchmark's {@code zeroshot_retrieval.py}:
+ *
+ * <ul>
+ *   <li>{@code image_retrieval_recall@k}: each <em>text</em> queries all images (text->image); a
+ *       hit when its image is among the top k; averaged over texts.
+ *   <li>{@code text_retrieval_recall@k}: each <em>image</em> queries all texts (image->text); a hit
+ *       when any of its captions is among the top k; averaged over images.
+ * </ul>
+ *
+ * Ties are ranked by lower candidate index (a stable sort); k larger than the candidate count is
+ * capped at it (every query then hits), where torch.topk would fail.
+ */
+public final class RetrievalMetrics {
+  public static final int[] DEFAULT_KS = {1, 5, 10};
+
+  private RetrievalMetrics() {}
+
+  public static String imageRetrievalName(int k) {
+    return "image_retrieval_recall@" + k;
+  }
+
+  public static String textRetrievalName(int k) {
+    return "text_retrieval_recall@" + k;
+  }
+
+  /**
+   * @param imageEmbeddings L2-normalised, one per image
+   * @param textEmbeddings L2-normalised, one per caption
+   * @param textImageIndex for each caption, the index of its image
+   * @param ks the k values, e.g. {@link #DEFAULT_KS}
+   * @return image_retrieval_recall@k then text_retrieval_recall@k for each k
+   */
+  public static Map<String, Double> compute(
+      float[][] imageEmbeddings, float[][] textEmbeddings, int[] textImageIndex, int... ks) {
+    int images = imageEmbeddings.length;
+    int texts = textEmbeddings.length;
+    if (images == 0 || texts == 0) {
+      throw new IllegalArgumentException(
+          "retrieval needs images and captions, got " + images + " images, " + texts + " captions");
+    }
+    if (textImageIndex.length != texts) {
+      throw new IllegalArgumentException(
+          "textImageIndex has " + textImageIndex.length + " entries for " + texts + " captions");
+    }
+    int[] captionsPerImage = new int[images];
+    for (int t = 0; t < texts; t++) {
+      int img = textImageIndex[t];
+      if (img < 0 || img >= images) {
+        throw new IllegalArgumentException(
+            "caption " + t + " points at image " + img + ", outside the " + images + " images");
+      }
+      captionsPerImage[img]++;
+    }
+    for (int i = 0; i < images; i++) {
+      if (captionsPerImage[i] == 0) {
+        throw new IllegalArgumentException("image " + i + " has no caption");
+      }
+    }
+
+    // Best (lowest) rank of a positive for each query; recall@k is then the share with rank < k.
+    int[] textQueryRank = new int[texts];
+    for (int t = 0; t < texts; t++) {
+      float[] s = Embeddings.scores(textEmbeddings[t], imageEmbeddings);
+      textQueryRank[t] = Embeddings.rank(s, textImageIndex[t]);
+    }
+    int[] imageQueryRank = new int[images];
+    java.util.Arrays.fill(imageQueryRank, Integer.MAX_VALUE);
+    for (int i = 0; i < images; i++) {
+      float[] s = Embeddings.scores(imageEmbeddings[i], textEmbeddings);
+      for (int t = 0; t < texts; t++) {
+        if (textImageIndex[t] == i) {
+          imageQueryRank[i] = Math.min(imageQueryRank[i], Embeddings.rank(s, t));
+        }
+      }
+    }
+
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    for (int k : ks) {
+      if (k < 1) {
+        throw new IllegalArgumentException("recall@k needs k >= 1, got " + k);
+      }
+      metrics.put(imageRetrievalName(k), shareBelow(textQueryRank, Math.min(k, images)));
+      metrics.put(textRetrievalName(k), shareBelow(imageQueryRank, Math.min(k, texts)));
+    }
+    return metrics;
+  }
+
+  private static double shareBelow(int[] ranks, int k) {
+    int hits = 0;
+    for (int r : ranks) {
+      if (r < k) {
+        hits++;
+      }
+    }
+    return (double) hits / ranks.length;
+  }
+}
