@@ -2,6 +2,7 @@ package io.flipflow.activities.eval;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Zero-shot classification metrics under clip_benchmark's names.
@@ -47,12 +48,22 @@ public record ClassificationMetrics(
     int top1 = 0;
     int top5 = 0;
     for (int i = 0; i < labels.length; i++) {
-      int label = labels[i];
-      if (label < 0 || label >= classes) {
+      if (labels[i] < 0 || labels[i] >= classes) {
         throw new IllegalArgumentException(
-            "sample " + i + " has label " + label + ", outside the " + classes + " classes");
+            "sample " + i + " has label " + labels[i] + ", outside the " + classes + " classes");
       }
-      int rank = Embeddings.rank(Embeddings.scores(imageEmbeddings[i], classEmbeddings), label);
+    }
+    int[] ranks =
+        IntStream.range(0, labels.length)
+            .parallel()
+            .map(
+                i ->
+                    Embeddings.rank(
+                        Embeddings.scores(imageEmbeddings[i], classEmbeddings), labels[i]))
+            .toArray();
+    for (int i = 0; i < labels.length; i++) {
+      int label = labels[i];
+      int rank = ranks[i];
       perClassTotal[label]++;
       if (rank == 0) {
         top1++;

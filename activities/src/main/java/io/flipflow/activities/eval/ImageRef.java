@@ -66,13 +66,16 @@ public interface ImageRef {
    * and a decoder crashing on corrupt data, both become an IOException with the reason.
    */
   private static BufferedImage decode(InputStream in) throws IOException {
+    // ImageIO.read closes the stream itself, except when it returns null.
+    MemoryCacheImageInputStream stream = new MemoryCacheImageInputStream(in);
     BufferedImage image;
-    try (MemoryCacheImageInputStream stream = new MemoryCacheImageInputStream(in)) {
+    try {
       image = ImageIO.read(stream);
     } catch (RuntimeException e) { // corrupt data can crash a decoder with unchecked exceptions
       throw new IOException("image decoder failed: " + e, e);
     }
     if (image == null) {
+      stream.close();
       throw new IOException(
           "no javax.imageio reader recognises the data (unknown or corrupt format)");
     }

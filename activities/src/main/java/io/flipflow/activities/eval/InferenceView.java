@@ -9,7 +9,8 @@ import java.util.Locale;
  *
  * @param maskRatio {@code 0 <= maskRatio < 1}
  * @param views number of random views averaged; 1 for the full image
- * @param seed the random masks of all views are a function of this seed (and of the batch)
+ * @param seed the random masks of all views are a function of this seed (and of the batch); with
+ *     equal seeds, a single masked view sees the same masks as an ensemble's first view
  */
 public record InferenceView(double maskRatio, int views, long seed) {
 

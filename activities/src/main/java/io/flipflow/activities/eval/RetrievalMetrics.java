@@ -2,6 +2,7 @@ package io.flipflow.activities.eval;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Zero-shot retrieval recall@k following clip_benchmark's {@code zeroshot_retrieval.py}:
@@ -64,21 +65,37 @@ public final class RetrievalMetrics {
     }
 
     // Best (lowest) rank of a positive for each query; recall@k is then the share with rank < k.
-    int[] textQueryRank = new int[texts];
-    for (int t = 0; t < texts; t++) {
-      float[] s = Embeddings.scores(textEmbeddings[t], imageEmbeddings);
-      textQueryRank[t] = Embeddings.rank(s, textImageIndex[t]);
-    }
-    int[] imageQueryRank = new int[images];
-    java.util.Arrays.fill(imageQueryRank, Integer.MAX_VALUE);
+    // Rows are independent: spread them over the cores.
+    int[] textQueryRank =
+        IntStream.range(0, texts)
+            .parallel()
+            .map(
+                t ->
+                    Embeddings.rank(
+                        Embeddings.scores(textEmbeddings[t], imageEmbeddings), textImageIndex[t]))
+            .toArray();
+    int[][] captionsOf = new int[images][];
     for (int i = 0; i < images; i++) {
-      float[] s = Embeddings.scores(imageEmbeddings[i], textEmbeddings);
-      for (int t = 0; t < texts; t++) {
-        if (textImageIndex[t] == i) {
-          imageQueryRank[i] = Math.min(imageQueryRank[i], Embeddings.rank(s, t));
-        }
-      }
+      captionsOf[i] = new int[captionsPerImage[i]];
     }
+    int[] filled = new int[images];
+    for (int t = 0; t < texts; t++) {
+      int img = textImageIndex[t];
+      captionsOf[img][filled[img]++] = t;
+    }
+    int[] imageQueryRank =
+        IntStream.range(0, images)
+            .parallel()
+            .map(
+                i -> {
+                  float[] s = Embeddings.scores(imageEmbeddings[i], textEmbeddings);
+                  int best = Integer.MAX_VALUE;
+                  for (int t : captionsOf[i]) {
+                    best = Math.min(best, Embeddings.rank(s, t));
+                  }
+                  return best;
+                })
+            .toArray();
 
     Map<String, Double> metrics = new LinkedHashMap<>();
     for (int k : ks) {
