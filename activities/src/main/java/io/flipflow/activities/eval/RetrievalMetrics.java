@@ -65,15 +65,15 @@ public final class RetrievalMetrics {
     }
 
     // Best (lowest) rank of a positive for each query; recall@k is then the share with rank < k.
-    // Rows are independent: spread them over the cores.
-    int[] textQueryRank =
+    // One texts x images score matrix (4 bytes a pair: 5,000 x 1,000 is 20 MB) serves both
+    // directions; rows are independent, so they are spread over the cores.
+    float[][] scores =
         IntStream.range(0, texts)
             .parallel()
-            .map(
-                t ->
-                    Embeddings.rank(
-                        Embeddings.scores(textEmbeddings[t], imageEmbeddings), textImageIndex[t]))
-            .toArray();
+            .mapToObj(t -> Embeddings.scores(textEmbeddings[t], imageEmbeddings))
+            .toArray(float[][]::new);
+    int[] textQueryRank =
+        IntStream.range(0, texts).map(t -> Embeddings.rank(scores[t], textImageIndex[t])).toArray();
     int[][] captionsOf = new int[images][];
     for (int i = 0; i < images; i++) {
       captionsOf[i] = new int[captionsPerImage[i]];
@@ -88,10 +88,13 @@ public final class RetrievalMetrics {
             .parallel()
             .map(
                 i -> {
-                  float[] s = Embeddings.scores(imageEmbeddings[i], textEmbeddings);
+                  float[] column = new float[texts];
+                  for (int t = 0; t < texts; t++) {
+                    column[t] = scores[t][i];
+                  }
                   int best = Integer.MAX_VALUE;
                   for (int t : captionsOf[i]) {
-                    best = Math.min(best, Embeddings.rank(s, t));
+                    best = Math.min(best, Embeddings.rank(column, t));
                   }
                   return best;
                 })
