@@ -1,0 +1,224 @@
+package io.flipflow.activities.eval;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * Zero-shot classification and retrieval of an {@link ImageTextEncoder} on an evaluation set, with
+ * FLIP's masked-inference views beside the full image. Inputs go to the encoder in batches of at
+ * most {@code batchSize}; images are decoded and preprocessed per batch on all cores, so a large
+ * set never sits in memory as pixels.
+ */
+public final class ZeroShotEvaluator {
+  private final ImageTextEncoder encoder;
+  private final ImagePreprocessor preprocessor;
+  private final int batchSize;
+  private final ProgressListener progress;
+
+  public ZeroShotEvaluator(
+      ImageTextEncoder encoder,
+      ImagePreprocessor preprocessor,
+      int batchSize,
+      ProgressListener progress) {
+    if (batchSize < 1) {
+      throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+    }
+    this.encoder = encoder;
+    this.preprocessor = preprocessor;
+    this.batchSize = batchSize;
+    this.progress = progress;
+  }
+
+  public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize) {
+    this(encoder, ImagePreprocessor.defaults(), batchSize, ProgressListener.none());
+  }
+
+  /**
+   * Classifies every image of the set once per view.
+   *
+   * @return acc1, acc5, mean_per_class_recall for each view, in view order
+   */
+  public List<EvalResult> classification(
+      ClassificationSet set, String split, List<InferenceView> views) {
+    float[][] classEmbeddings = classEmbeddings(set.classNames(), set.templates());
+    List<ImageRef> images = set.samples().stream().map(ClassificationSet.Sample::image).toList();
+    int[] labels = set.samples().stream().mapToInt(ClassificationSet.Sample::label).toArray();
+    List<float[][]> perView = encodeImages(images, views);
+    List<EvalResult> results = new ArrayList<>();
+    for (int v = 0; v < views.size(); v++) {
+      ClassificationMetrics m =
+          ClassificationMetrics.compute(perView.get(v), labels, classEmbeddings);
+      add(results, EvalResult.ZEROSHOT_CLASSIFICATION, set.name(), split, views.get(v), m.asMap());
+    }
+    return results;
+  }
+
+  /**
+   * Image->text and text->image retrieval once per view (captions are embedded once).
+   *
+   * @return image_retrieval_recall@k and text_retrieval_recall@k for k in {@code ks} (default 1, 5,
+   *     10), for each view in view order
+   */
+  public List<EvalResult> retrieval(
+      RetrievalSet set, String split, List<InferenceView> views, int... ks) {
+    int[] recallKs = ks.length == 0 ? RetrievalMetrics.DEFAULT_KS : ks;
+    List<ImageRef> images = new ArrayList<>();
+    List<String> captions = new ArrayList<>();
+    List<Integer> captionImage = new ArrayList<>();
+    for (RetrievalSet.Sample s : set.samples()) {
+      for (String caption : s.captions()) {
+        captions.add(caption);
+        captionImage.add(images.size());
+      }
+      images.add(s.image());
+    }
+    int[] textImageIndex = captionImage.stream().mapToInt(Integer::intValue).toArray();
+    float[][] textEmbeddings = encodeTexts(captions, "captions");
+    List<float[][]> perView = encodeImages(images, views);
+    List<EvalResult> results = new ArrayList<>();
+    for (int v = 0; v < views.size(); v++) {
+      Map<String, Double> m =
+          RetrievalMetrics.compute(perView.get(v), textEmbeddings, textImageIndex, recallKs);
+      add(results, EvalResult.ZEROSHOT_RETRIEVAL, set.name(), split, views.get(v), m);
+    }
+    return results;
+  }
+
+  /**
+   * One embedding per class, OpenCLIP's way: embed the class name in every template, normalise
+   * each, average, re-normalise.
+   */
+  public float[][] classEmbeddings(List<String> classNames, List<String> templates) {
+    List<String> prompts = new ArrayList<>(classNames.size() * templates.size());
+    for (String className : classNames) {
+      for (String template : templates) {
+        prompts.add(ClassificationSet.fill(template, className));
+      }
+    }
+    float[][] promptEmbeddings = encodeTexts(prompts, "class prompts");
+    float[][] classEmbeddings = new float[classNames.size()][];
+    for (int c = 0; c < classNames.size(); c++) {
+      int from = c * templates.size();
+      classEmbeddings[c] =
+          Embeddings.normalizedMeanOfNormalized(
+              Arrays.asList(promptEmbeddings).subList(from, from + templates.size()));
+    }
+    return classEmbeddings;
+  }
+
+  /** Embeds texts in batches; re-normalised in case an encoder returns raw features. */
+  public float[][] encodeTexts(List<String> texts, String phase) {
+    float[][] out = new float[texts.size()][];
+    for (int from = 0; from < texts.size(); from += batchSize) {
+      int to = Math.min(texts.size(), from + batchSize);
+      float[][] batch = encoder.encodeTexts(texts.subList(from, to));
+      requireCount(batch, to - from, "encodeTexts");
+      for (int i = 0; i < batch.length; i++) {
+        out[from + i] = Embeddings.l2Normalize(batch[i]);
+      }
+      progress.progress(phase, to, texts.size());
+    }
+    return out;
+  }
+
+  /**
+   * Embeds every image once per view; each batch is decoded and preprocessed once for all views. An
+   * ensemble view averages its random views' normalised embeddings and re-normalises.
+   *
+   * @return per view (in order), one normalised embedding per image
+   */
+  public List<float[][]> encodeImages(List<ImageRef> images, List<InferenceView> views) {
+    if (views.isEmpty()) {
+      throw new IllegalArgumentException("no inference view given: use InferenceView.full()");
+    }
+    List<float[][]> out = new ArrayList<>();
+    for (int v = 0; v < views.size(); v++) {
+      out.add(new float[images.size()][]);
+    }
+    int size = encoder.imageSize();
+    for (int from = 0; from < images.size(); from += batchSize) {
+      int to = Math.min(images.size(), from + batchSize);
+      List<float[]> pixels = preprocess(images.subList(from, to), size);
+      for (int v = 0; v < views.size(); v++) {
+        InferenceView view = views.get(v);
+        List<List<float[]>> viewEmbeddings = new ArrayList<>();
+        for (int i = 0; i < pixels.size(); i++) {
+          viewEmbeddings.add(new ArrayList<>());
+        }
+        for (int r = 0; r < view.views(); r++) {
+          long seed = view.isFull() ? 0 : viewSeed(view.seed(), r, from);
+          float[][] batch = encoder.encodeImages(pixels, view.maskRatio(), seed);
+          requireCount(batch, pixels.size(), "encodeImages");
+          for (int i = 0; i < batch.length; i++) {
+            viewEmbeddings.get(i).add(batch[i]);
+          }
+        }
+        for (int i = 0; i < pixels.size(); i++) {
+          out.get(v)[from + i] = Embeddings.normalizedMeanOfNormalized(viewEmbeddings.get(i));
+        }
+      }
+      progress.progress("images", to, images.size());
+    }
+    return out;
+  }
+
+  /**
+   * The seed of random view {@code view} of the batch starting at image {@code firstImage}:
+   * distinct per view and batch, reproducible from the view's seed (SplitMix64's finaliser spreads
+   * the bits).
+   */
+  static long viewSeed(long seed, int view, int firstImage) {
+    long z = seed + 0x9E3779B97F4A7C15L * (1 + ((long) view << 32) + firstImage);
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private List<float[]> preprocess(List<ImageRef> batch, int size) {
+    return IntStream.range(0, batch.size())
+        .parallel()
+        .mapToObj(
+            i -> {
+              ImageRef ref = batch.get(i);
+              try {
+                return preprocessor.toChw(ref.decode(), size);
+              } catch (IOException e) {
+                // The readers decoded every image once already: failing now means the file changed
+                // or vanished under us, which a retry may fix.
+                throw new UncheckedIOException(
+                    "could not decode " + ref.name() + " during evaluation: " + e.getMessage(), e);
+              }
+            })
+        .toList();
+  }
+
+  private static void requireCount(float[][] batch, int expected, String method) {
+    if (batch == null || batch.length != expected) {
+      throw new IllegalStateException(
+          "ImageTextEncoder."
+              + method
+              + " returned "
+              + (batch == null ? "null" : batch.length + " embeddings")
+              + " for "
+              + expected
+              + " inputs");
+    }
+  }
+
+  private static void add(
+      List<EvalResult> results,
+      String task,
+      String dataset,
+      String split,
+      InferenceView view,
+      Map<String, Double> metrics) {
+    metrics.forEach(
+        (metric, value) ->
+            results.add(new EvalResult(task, dataset, split, view.label(), metric, value)));
+  }
+}
