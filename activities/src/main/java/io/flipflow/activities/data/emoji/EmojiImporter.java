@@ -303,7 +303,6 @@ public final class EmojiImporter {
           (p, b) ->
               svgByKey.put(
                   EmojiCatalog.joinKey(p.substring("color/svg/".length(), p.length() - 4)), b));
-      OpenMojiRasterizer raster = new OpenMojiRasterizer();
       // Rasterising is CPU-bound and independent per emoji: use every core.
       Map<String, byte[]> rendered = new java.util.concurrent.ConcurrentHashMap<>();
       catalog.all().parallelStream()
