@@ -1,0 +1,221 @@
+package io.flipflow.activities.data.staging;
+
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Feeds training from a staged set: shards are cached on local disk and fetched ahead on background
+ * threads; batches come out as primitive arrays. The sample stream is endless and deterministic:
+ * epoch {@code e} visits the shards in a seeded random order and shuffles samples within windows of
+ * {@code windowShards} consecutive shards of that order (WebDataset-style shuffle, bounded so a
+ * window's shards suffice). {@link #position()} counts samples delivered; {@link #seek(long)}
+ * resumes exactly there.
+ */
+public final class StagedDataReader implements AutoCloseable {
+
+  /** {@code pixels}: B*3*H*W uint8 (CHW per sample); {@code tokens}: B*T. */
+  public record Batch(int size, byte[] pixels, int[] tokens) {}
+
+  private final S3Store store;
+  private final StagedManifest manifest;
+  private final Path cacheDir;
+  private final int batchSize;
+  private final long seed;
+  private final int windowShards;
+  private final ExecutorService fetcher;
+  private final ConcurrentHashMap<Integer, CompletableFuture<Path>> local =
+      new ConcurrentHashMap<>();
+  private long position;
+  // current window: epoch, first index within epoch, sample (shard, record) pairs in shuffled order
+  private long windowEpoch = -1;
+  private long windowStart = -1;
+  private long[] window = new long[0];
+
+  public StagedDataReader(
+      S3Store store,
+      StagedManifest manifest,
+      Path cacheDir,
+      int batchSize,
+      long seed,
+      int windowShards,
+      int fetchThreads) {
+    if (batchSize <= 0)
+      throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
+    if (manifest.samples() <= 0)
+      throw new IllegalArgumentException("staged set " + manifest.root() + " has no samples");
+    this.store = store;
+    this.manifest = manifest;
+    this.cacheDir = cacheDir.resolve(manifest.contentKey());
+    this.batchSize = batchSize;
+    this.seed = seed;
+    this.windowShards = Math.max(1, windowShards);
+    this.fetcher =
+        Executors.newFixedThreadPool(
+            Math.max(1, fetchThreads),
+            r -> {
+              Thread t = new Thread(r, "staged-fetch");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  public static StagedDataReader open(
+      S3Store store, S3Uri manifestUri, Path cacheDir, int batchSize, long seed) {
+    return new StagedDataReader(
+        store, StageData.readManifest(store, manifestUri), cacheDir, batchSize, seed, 8, 4);
+  }
+
+  public StagedManifest manifest() {
+    return manifest;
+  }
+
+  /** Samples delivered so far (over all epochs). */
+  public long position() {
+    return position;
+  }
+
+  public void seek(long newPosition) {
+    if (newPosition < 0)
+      throw new IllegalArgumentException("position must be >= 0, got " + newPosition);
+    position = newPosition;
+  }
+
+  public long epoch() {
+    return position / manifest.samples();
+  }
+
+  /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
+  public Batch next() {
+    int px = manifest.pixelBytes();
+    int t = manifest.contextLength();
+    byte[] pixels = new byte[batchSize * px];
+    int[] tokens = new int[batchSize * t];
+    ByteBuffer record = ByteBuffer.allocate(manifest.recordBytes()).order(ByteOrder.LITTLE_ENDIAN);
+    for (int b = 0; b < batchSize; b++) {
+      long ref = sampleAt(position);
+      int shard = (int) (ref >>> 32);
+      long index = ref & 0xffffffffL;
+      record.clear();
+      try (FileChannel ch = FileChannel.open(shardFile(shard), StandardOpenOption.READ)) {
+        long off = index * manifest.recordBytes();
+        while (record.hasRemaining()) {
+          if (ch.read(record, off + record.position()) < 0)
+            throw new IOException("short staged shard " + shard);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "reading staged shard " + manifest.shards().get(shard).uri(), e);
+      }
+      record.flip();
+      record.get(pixels, b * px, px);
+      record.asIntBuffer().get(tokens, b * t, t);
+      position++;
+    }
+    return new Batch(batchSize, pixels, tokens);
+  }
+
+  /** (shard << 32 | record) of the sample at a global position. */
+  private long sampleAt(long pos) {
+    long n = manifest.samples();
+    long epoch = pos / n;
+    long inEpoch = pos % n;
+    if (epoch != windowEpoch || inEpoch < windowStart || inEpoch >= windowStart + window.length) {
+      loadWindow(epoch, inEpoch);
+    }
+    return window[(int) (inEpoch - windowStart)];
+  }
+
+  private void loadWindow(long epoch, long inEpoch) {
+    int[] order = shardOrder(epoch);
+    long start = 0;
+    for (int w = 0; w < order.length; w += windowShards) {
+      List<Long> refs = new ArrayList<>();
+      for (int k = w; k < Math.min(order.length, w + windowShards); k++) {
+        int s = order[k];
+        for (long i = 0; i < manifest.shards().get(s).samples(); i++)
+          refs.add(((long) s << 32) | i);
+      }
+      if (inEpoch < start + refs.size()) {
+        java.util.Collections.shuffle(refs, new Random(seed * 1_000_003L + epoch * 7919L + w));
+        window = refs.stream().mapToLong(Long::longValue).toArray();
+        windowEpoch = epoch;
+        windowStart = start;
+        // fetch this window's shards now and the next window's in the background
+        for (int k = w; k < Math.min(order.length, w + 2 * windowShards); k++) fetch(order[k]);
+        if (w + windowShards >= order.length) {
+          int[] nextOrder = shardOrder(epoch + 1);
+          for (int k = 0; k < Math.min(nextOrder.length, windowShards); k++) fetch(nextOrder[k]);
+        }
+        return;
+      }
+      start += refs.size();
+    }
+    throw new IllegalStateException("position beyond the epoch: " + inEpoch);
+  }
+
+  private int[] shardOrder(long epoch) {
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < manifest.shards().size(); i++) order.add(i);
+    java.util.Collections.shuffle(order, new Random(seed ^ (epoch * 0x9E3779B97F4A7C15L)));
+    return order.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private CompletableFuture<Path> fetch(int shard) {
+    return local.computeIfAbsent(
+        shard,
+        s ->
+            CompletableFuture.supplyAsync(
+                () -> {
+                  StagedManifest.Shard info = manifest.shards().get(s);
+                  Path file = cacheDir.resolve(String.format("%05d.bin", s));
+                  try {
+                    if (!Files.isRegularFile(file) || Files.size(file) != info.bytes()) {
+                      store.download(S3Uri.parse(info.uri()), file);
+                      if (Files.size(file) != info.bytes()) {
+                        throw new UncheckedIOException(
+                            new IOException(
+                                info.uri()
+                                    + ": "
+                                    + Files.size(file)
+                                    + " bytes, manifest says "
+                                    + info.bytes()));
+                      }
+                    }
+                    return file;
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                },
+                fetcher));
+  }
+
+  private Path shardFile(int shard) {
+    try {
+      return fetch(shard).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      local.remove(shard); // let a later call try again
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() {
+    fetcher.shutdownNow();
+  }
+}

@@ -1,0 +1,314 @@
+package io.flipflow.activities.data;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StageData;
+import io.flipflow.activities.data.staging.StagedDataReader;
+import io.flipflow.activities.data.staging.StagedManifest;
+import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
+import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
+import io.flipflow.activities.data.webdataset.WdsSample;
+import io.flipflow.activities.testing.S3Fixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StageDataTest {
+  static S3Fixture s3;
+  static S3Store store;
+  static int bucketCounter;
+  @TempDir Path work;
+
+  @BeforeAll
+  static void start() {
+    s3 = S3Fixture.start();
+    store = s3.store();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    store.close();
+    s3.close();
+  }
+
+  static S3Uri freshBucket() {
+    String b = "stage" + (++bucketCounter);
+    store.createBucket(b);
+    return S3Uri.parse("s3://" + b + "/");
+  }
+
+  static S3Uri tokenizer(S3Uri bucket) {
+    S3Uri uri = bucket.resolve("tokenizer.json");
+    List<String> texts = new ArrayList<>();
+    Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
+    store.put(uri, WordLevelVocabulary.build(texts));
+    return uri;
+  }
+
+  static class Recorder implements StageData.Listener {
+    final List<StageData.DataIssue> issues = new CopyOnWriteArrayList<>();
+    final List<Integer> done = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void shardDone(int shardsDone, int total, long samples) {
+      done.add(shardsDone);
+    }
+
+    @Override
+    public void issue(StageData.DataIssue issue) {
+      issues.add(issue);
+    }
+  }
+
+  @Test
+  void stagesDecodesTokenizesAndReusesTheStagedCopy() {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 3, 10);
+    var req =
+        StageData.Request.of(b + "wds/{00000..00002}.tar", b.resolve("staged"), tokenizer(b), 8, 6);
+    Recorder rec = new Recorder();
+    long t0 = System.nanoTime();
+    StagedManifest m = new StageData(store, work).stage(req, rec);
+    long first = System.nanoTime() - t0;
+    assertEquals(30, m.samples());
+    assertEquals(3, m.shards().size());
+    assertEquals(0, m.badSamples());
+    assertEquals(4 + 6, m.vocabSize()); // 4 specials + a, square, 4 colours
+    assertTrue(rec.issues.isEmpty());
+    assertEquals(3, rec.done.size());
+    for (var s : m.shards()) assertEquals(10L * m.recordBytes(), s.bytes());
+
+    // second run: finds the manifest, writes nothing new
+    int objects = store.list(b.resolve("staged")).size();
+    t0 = System.nanoTime();
+    StagedManifest again = new StageData(store, work).stage(req, new Recorder());
+    long second = System.nanoTime() - t0;
+    assertEquals(m, again);
+    assertEquals(objects, store.list(b.resolve("staged")).size());
+    System.out.printf(
+        "staging 30 samples: %.0f ms; re-stage (reuse): %.0f ms%n", first / 1e6, second / 1e6);
+
+    // a prefix names the same shards, so the same content address
+    var byPrefix = StageData.Request.of(b + "wds/", b.resolve("staged"), req.tokenizer(), 8, 6);
+    assertEquals(
+        m.contentKey(), new StageData(store, work).stage(byPrefix, new Recorder()).contentKey());
+    // a different resolution is a different staged set
+    var other = StageData.Request.of(b + "wds/", b.resolve("staged"), req.tokenizer(), 4, 6);
+    assertNotEquals(
+        m.contentKey(), new StageData(store, work).stage(other, new Recorder()).contentKey());
+
+    // the reader: pixels are the colours, tokens follow the contract, resume is exact
+    try (CaptionTokenizer tok = CaptionTokenizer.load(store.getBytes(req.tokenizer()), 6, "t")) {
+      try (var reader = new StagedDataReader(store, m, work.resolve("cache"), 7, 42, 2, 2)) {
+        List<StagedDataReader.Batch> batches = new ArrayList<>();
+        for (int i = 0; i < 6; i++) batches.add(reader.next()); // 42 samples: crosses an epoch
+        assertEquals(42, reader.position());
+        int px = 3 * 8 * 8;
+        for (var batch : batches) {
+          for (int s = 0; s < batch.size(); s++) {
+            int[] row = Arrays.copyOfRange(batch.tokens(), s * 6, s * 6 + 6);
+            assertEquals(tok.sotId(), row[0]);
+            assertEquals(tok.eotId(), row[4]);
+            assertEquals(0, row[5]);
+            String colour =
+                Fixtures.COLOURS.stream()
+                    .filter(c -> Arrays.equals(tok.encode("a " + c + " square"), row))
+                    .findFirst()
+                    .orElseThrow();
+            var col = Fixtures.colour(colour);
+            assertEquals((byte) col.getRed(), batch.pixels()[s * px]);
+            assertEquals((byte) col.getGreen(), batch.pixels()[s * px + 64]);
+            assertEquals((byte) col.getBlue(), batch.pixels()[s * px + 128]);
+          }
+        }
+        // every sample once per epoch: the first 30 positions are a permutation
+        reader.seek(0);
+        List<String> epoch = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+          var one = new StagedDataReader(store, m, work.resolve("cache"), 1, 42, 2, 1);
+          one.seek(i);
+          var bt = one.next();
+          epoch.add(Arrays.toString(bt.tokens()) + Arrays.hashCode(bt.pixels()));
+          one.close();
+        }
+        reader.seek(14);
+        assertArrayEquals(batches.get(2).tokens(), reader.next().tokens());
+        assertArrayEquals(
+            batches.get(2).pixels(),
+            Arrays.copyOf(batches.get(2).pixels(), batches.get(2).pixels().length));
+        reader.seek(35);
+        assertArrayEquals(batches.get(5).pixels(), reader.next().pixels());
+        assertEquals(30, epoch.size());
+      }
+    }
+  }
+
+  @Test
+  void resumesAfterTheLastFinishedShard() {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 4, 5);
+    var req = new StageData.Request(b + "wds/", b.resolve("staged"), tokenizer(b), 8, 6, 0.01, 1);
+    AtomicInteger downloads = new AtomicInteger();
+    AtomicInteger failOn = new AtomicInteger(2); // the third shard fails once
+    S3Store flaky =
+        new S3Store(store.client()) {
+          @Override
+          public void download(S3Uri uri, Path target) {
+            downloads.incrementAndGet();
+            if (uri.key().endsWith(String.format("%05d.tar", failOn.get()))) {
+              failOn.set(-1);
+              throw new java.io.UncheckedIOException(
+                  new java.io.IOException("connection reset (injected)"));
+            }
+            super.download(uri, target);
+          }
+        };
+    // the SDK-level retries live inside S3Store.download; this failure is above them, so the
+    // stage fails like an activity attempt would and nothing is marked staged
+    assertThrows(
+        java.io.UncheckedIOException.class,
+        () -> new StageData(flaky, work).stage(req, new Recorder()));
+    assertTrue(
+        store.list(b.resolve("staged")).stream()
+            .noneMatch(o -> o.uri().key().endsWith("manifest.json")));
+    assertEquals(3, downloads.get());
+    downloads.set(0);
+    StagedManifest m = new StageData(flaky, work).stage(req, new Recorder());
+    assertEquals(2, downloads.get(), "only the unfinished shards are downloaded again");
+    assertEquals(20, m.samples());
+  }
+
+  @Test
+  void badSamplesAreSkippedRecordedAndLimited() throws Exception {
+    S3Uri b = freshBucket();
+    List<WdsSample> samples = new ArrayList<>();
+    for (int i = 0; i < 20; i++) samples.add(Fixtures.sample(String.format("good%03d", i), "red"));
+    samples.add(
+        new WdsSample(
+            "corrupt", Map.of("png", "not a png".getBytes(), "txt", "a red square".getBytes())));
+    samples.add(
+        new WdsSample(
+            "emptycap",
+            Map.of("png", Fixtures.png(4, 4, java.awt.Color.RED), "txt", "  ".getBytes())));
+    samples.add(new WdsSample("nocap", Map.of("png", Fixtures.png(4, 4, java.awt.Color.RED))));
+    samples.add(
+        new WdsSample(
+            "noimage", Map.of("txt", "a red square".getBytes(), "json", "{}".getBytes())));
+    store.put(b.resolve("wds/00000.tar"), Fixtures.tar(samples));
+    byte[] whole =
+        Fixtures.tar(
+            List.of(
+                Fixtures.sample("t0", "blue"),
+                Fixtures.sample("t1", "blue"),
+                Fixtures.sample("t2", "blue")));
+    store.put(
+        b.resolve("wds/00001.tar"),
+        Arrays.copyOf(whole, 1536 + 700)); // cut inside the second sample
+    S3Uri tok = tokenizer(b);
+
+    Recorder rec = new Recorder();
+    var strict = new StageData.Request(b + "wds/", b.resolve("staged"), tok, 8, 6, 0.01, 2);
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> new StageData(store, work).stage(strict, rec));
+    System.out.println("bad-input summary: " + e.getMessage());
+    assertTrue(e.getMessage().contains("5 of 26 samples bad"), e.getMessage());
+    assertTrue(
+        store.list(b.resolve("staged")).stream()
+            .noneMatch(o -> o.uri().key().endsWith("manifest.json")));
+    Map<String, String> byKey = new java.util.HashMap<>();
+    rec.issues.forEach(i -> byKey.put(i.key(), i.reason()));
+    assertTrue(byKey.get("corrupt").startsWith("corrupt image"), byKey.toString());
+    assertEquals("empty caption", byKey.get("emptycap"));
+    assertEquals("missing caption (.txt)", byKey.get("nocap"));
+    assertTrue(byKey.get("noimage").startsWith("no image member"));
+    assertTrue(byKey.get("t0").startsWith("truncated tar"), byKey.toString());
+    rec.issues.forEach(i -> assertTrue(i.shard().startsWith("s3://"), i.toString()));
+
+    var lenient = new StageData.Request(b + "wds/", b.resolve("staged"), tok, 8, 6, 0.25, 2);
+    Recorder rec2 = new Recorder();
+    StagedManifest m = new StageData(store, work).stage(lenient, rec2);
+    assertEquals(21, m.samples()); // 20 good + t0 before the cut
+    assertEquals(5, m.badSamples());
+    assertEquals(5, rec2.issues.size(), "issues of finished shards are reported again on resume");
+  }
+
+  @Test
+  void checksumMismatchIsDownloadedAgainOnce() {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 1, 4);
+    AtomicInteger corruptions = new AtomicInteger(1);
+    S3Store flipping =
+        new S3Store(store.client()) {
+          @Override
+          public void download(S3Uri uri, Path target) {
+            super.download(uri, target);
+            if (corruptions.getAndDecrement() > 0) {
+              try {
+                byte[] bytes = Files.readAllBytes(target);
+                bytes[600] ^= 1;
+                Files.write(target, bytes);
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            }
+          }
+        };
+    var req = StageData.Request.of(b + "wds/00000.tar", b.resolve("staged"), tokenizer(b), 8, 6);
+    assertEquals(4, new StageData(flipping, work).stage(req, new Recorder()).samples());
+    corruptions.set(
+        2); // corrupt twice: reported, and with every sample of the set lost the stage fails
+    var req2 =
+        new StageData.Request(
+            b + "wds/00000.tar", b.resolve("staged2"), req.tokenizer(), 8, 6, 0.01, 1);
+    Recorder rec = new Recorder();
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> new StageData(flipping, work).stage(req2, rec));
+    assertTrue(rec.issues.get(0).reason().contains("checksum mismatch"), rec.issues.toString());
+    assertTrue(e.getMessage().contains("00000.tar"), e.getMessage());
+  }
+
+  @Test
+  void missingBucketPrefixOrShardNamesTheUri() {
+    S3Uri b = freshBucket();
+    S3Uri tok = tokenizer(b);
+    var noBucket = StageData.Request.of("s3://no-such-bucket/wds/", b.resolve("staged"), tok, 8, 6);
+    var e1 =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new StageData(store, work).stage(noBucket, new Recorder()));
+    assertTrue(e1.getMessage().contains("no-such-bucket"), e1.getMessage());
+    var noPrefix = StageData.Request.of(b + "nothing-here/", b.resolve("staged"), tok, 8, 6);
+    var e2 =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new StageData(store, work).stage(noPrefix, new Recorder()));
+    assertTrue(e2.getMessage().contains(b + "nothing-here"), e2.getMessage());
+    Fixtures.writeShards(store, b.resolve("wds"), 2, 2);
+    var noMatch =
+        StageData.Request.of(b + "wds/{00000..00005}.tar", b.resolve("staged"), tok, 8, 6);
+    var e3 =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new StageData(store, work).stage(noMatch, new Recorder()));
+    assertTrue(e3.getMessage().contains("00002.tar"), e3.getMessage());
+    var badKeys =
+        io.flipflow.activities.data.s3.S3Settings.local(s3.settings().endpoint(), "wrong", "wrong");
+    try (S3Store wrong = S3Store.create(badKeys)) {
+      var e4 = assertThrows(IllegalArgumentException.class, () -> wrong.list(b.resolve("wds")));
+      assertTrue(e4.getMessage().contains(b.bucket()), e4.getMessage());
+    }
+  }
+}
