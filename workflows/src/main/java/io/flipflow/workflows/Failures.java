@@ -1,5 +1,6 @@
 package io.flipflow.workflows;
 
+import io.temporal.client.WorkflowException;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.failure.ChildWorkflowFailure;
@@ -11,12 +12,14 @@ public final class Failures {
 
   /**
    * The message a user should see: that of the outermost failure that is not a mere wrapper
-   * (ActivityFailure, ChildWorkflowFailure only say which activity or child failed), without
-   * Temporal's {@code message='...', type=...} decoration.
+   * (ActivityFailure, ChildWorkflowFailure, a client's WorkflowFailedException only say which
+   * activity or workflow failed), without Temporal's {@code message='...', type=...} decoration.
    */
   public static String message(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ActivityFailure || t instanceof ChildWorkflowFailure) {
+      if (t instanceof ActivityFailure
+          || t instanceof ChildWorkflowFailure
+          || t instanceof WorkflowException) {
         continue;
       }
       String own = t instanceof TemporalFailure f ? f.getOriginalMessage() : t.getMessage();

@@ -205,6 +205,26 @@ class FlipPipelineWorkflowTest {
     assertEquals(RunStatus.FAILED, stack.activities.finishedRuns.get(0).status());
   }
 
+  @Test
+  void misspeltSpecFieldFailsTheWorkflowInsteadOfHanging() {
+    java.util.Map<String, Object> spec = new java.util.LinkedHashMap<>();
+    spec.put("name", "typo");
+    spec.put("maskRatoi", 0.5);
+    WorkflowStub stub =
+        stack.client.newUntypedWorkflowStub(
+            "FlipPipelineWorkflow",
+            WorkflowOptions.newBuilder()
+                .setWorkflowId("typo")
+                .setTaskQueue(TaskQueues.CONTROL)
+                .build());
+    stub.start(spec);
+    WorkflowFailedException e =
+        assertThrows(WorkflowFailedException.class, () -> stub.getResult(RunSummary.class));
+    String message = io.flipflow.workflows.Failures.message(e);
+    assertTrue(message.contains("maskRatoi"), message);
+    assertTrue(stack.activities.calls.isEmpty());
+  }
+
   private Progress awaitProgressStep(FlipPipelineWorkflow pipeline) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     Progress p = pipeline.progress();

@@ -1,8 +1,6 @@
 package io.flipflow.workflows;
 
-import io.flipflow.workflows.pipeline.FlipPipelineWorkflowImpl;
 import io.flipflow.workflows.spec.RunSpec;
-import io.flipflow.workflows.study.ScalingStudyWorkflowImpl;
 import io.temporal.client.WorkflowClient;
 import io.temporal.common.SearchAttributeKey;
 import io.temporal.testing.TestWorkflowEnvironment;
@@ -32,8 +30,7 @@ public final class TestStack implements AutoCloseable {
             .setDefaultHeartbeatThrottleInterval(Duration.ofMillis(50))
             .build();
     Worker control = env.newWorker(TaskQueues.CONTROL, options);
-    control.registerWorkflowImplementationTypes(
-        FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+    FlipflowWorkflows.register(control);
     control.registerActivitiesImplementations(activities);
     // One object implements every interface; each queue's worker serves all of them, which is
     // harmless here because every stub names its queue.

@@ -1,6 +1,7 @@
 package io.flipflow.workflows.spec;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 
@@ -41,10 +42,10 @@ public record StudyAxes(
   }
 
   private static <T> List<T> copy(List<T> values) {
-    // List.copyOf rejects nulls; keep them so validate() can name the axis instead of Jackson.
-    return values == null
-        ? List.of()
-        : java.util.Collections.unmodifiableList(new ArrayList<>(values));
+    // Not List.copyOf: it rejects nulls (and List.of().contains(null) throws), while validate()
+    // should name an axis with an empty value.
+    return Collections.unmodifiableList(
+        values == null ? new ArrayList<>() : new ArrayList<>(values));
   }
 
   private static void checkAxis(String field, List<?> values, List<String> errors) {
