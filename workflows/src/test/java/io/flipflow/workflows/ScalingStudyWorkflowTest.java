@@ -20,7 +20,9 @@ import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
 import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -111,6 +113,28 @@ class ScalingStudyWorkflowTest {
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
         events.get(events.size() - 1).getEventType());
     assertEquals(List.of(RunStatus.RUNNING, RunStatus.FINISHED), stack.activities.studyStatuses);
+  }
+
+  @Test
+  void cancellingTheStudyCancelsItsRunningChildAndRecordsBoth() throws Exception {
+    stack.activities.pretrainUntilCancelled = true;
+    ScalingStudyWorkflow study = newStudy("cs");
+    WorkflowClient.start(study::run, maskStudy("cs", List.of(0.0, 0.5), 1, 100), null);
+    assertTrue(stack.activities.pretrainStarted.await(30, TimeUnit.SECONDS));
+
+    WorkflowStub.fromTyped(study).cancel();
+    WorkflowFailedException e =
+        assertThrows(
+            WorkflowFailedException.class,
+            () -> WorkflowStub.fromTyped(study).getResult(StudySummary.class));
+
+    assertInstanceOf(CanceledFailure.class, e.getCause());
+    assertEquals(1, stack.activities.count("pretrain stopped at step"), "child stopped training");
+    assertEquals(1, stack.activities.count("stageData"), "second cell never started");
+    assertEquals(1, stack.activities.studyRuns.size());
+    assertEquals(RunStatus.CANCELLED, stack.activities.studyRuns.get(0).status());
+    assertEquals(RunStatus.CANCELLED, stack.activities.finishedRuns.get(0).status());
+    assertEquals(List.of(RunStatus.RUNNING, RunStatus.CANCELLED), stack.activities.studyStatuses);
   }
 
   @Test

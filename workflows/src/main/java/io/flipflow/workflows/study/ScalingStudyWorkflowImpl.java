@@ -43,6 +43,9 @@ public class ScalingStudyWorkflowImpl implements ScalingStudyWorkflow {
 
   private String studyId;
   private List<StudyCell> grid = List.of();
+  // Children started and not yet collected; insertion-ordered so results are collected in a
+  // deterministic order.
+  private final Map<StudyCell, Promise<RunSummary>> running = new LinkedHashMap<>();
   private final List<StudyRunResult> done = new ArrayList<>();
 
   @Override
@@ -63,9 +66,35 @@ public class ScalingStudyWorkflowImpl implements ScalingStudyWorkflow {
 
     grid = spec.expand();
     int next = state.nextCell();
+    try {
+      next = runCells(spec, next);
+    } catch (RuntimeException cancelled) {
+      if (!Failures.isCancellation(cancelled)) {
+        throw cancelled;
+      }
+      // The children were asked to cancel with the study; wait for them to stop (with their
+      // checkpoints) and record how they ended, then end the study as cancelled.
+      Workflow.newDetachedCancellationScope(
+              () -> {
+                Workflow.await(() -> running.values().stream().allMatch(Promise::isCompleted));
+                collectEnded();
+                record.recordStudy(studyId, workflowId, spec, RunStatus.CANCELLED);
+              })
+          .run();
+      throw cancelled;
+    }
+    if (next < grid.size()) {
+      log.info("study {}: {} of {} runs started, continuing as new", studyId, next, grid.size());
+      ScalingStudyWorkflow continued = Workflow.newContinueAsNewStub(ScalingStudyWorkflow.class);
+      continued.run(spec, new StudyState(next, sortedInGridOrder()));
+    }
+    record.recordStudy(studyId, workflowId, spec, RunStatus.FINISHED);
+    return results();
+  }
+
+  /** Starts cells from {@code next} on; returns the index of the first cell not started. */
+  private int runCells(StudySpec spec, int next) {
     int startedHere = 0;
-    // Insertion-ordered so that results are collected in a deterministic order.
-    Map<StudyCell, Promise<RunSummary>> running = new LinkedHashMap<>();
     while (next < grid.size() || !running.isEmpty()) {
       while (running.size() < spec.parallelism()
           && next < grid.size()
@@ -78,26 +107,26 @@ public class ScalingStudyWorkflowImpl implements ScalingStudyWorkflow {
         break; // this execution's quota is used up and every child has ended
       }
       Workflow.await(() -> running.values().stream().anyMatch(Promise::isCompleted));
-      List<StudyCell> ended = new ArrayList<>();
-      running.forEach(
-          (cell, promise) -> {
-            if (promise.isCompleted()) {
-              ended.add(cell);
-            }
-          });
-      for (StudyCell cell : ended) {
-        StudyRunResult result = resultOf(cell, running.remove(cell));
-        done.add(result);
-        record.recordStudyRun(studyId, result);
-      }
+      collectEnded();
     }
-    if (next < grid.size()) {
-      log.info("study {}: {} of {} runs started, continuing as new", studyId, next, grid.size());
-      ScalingStudyWorkflow continued = Workflow.newContinueAsNewStub(ScalingStudyWorkflow.class);
-      continued.run(spec, new StudyState(next, sortedInGridOrder()));
+    return next;
+  }
+
+  /** Records every ended child and forgets it. */
+  private void collectEnded() {
+    List<StudyCell> ended = new ArrayList<>();
+    running.forEach(
+        (cell, promise) -> {
+          if (promise.isCompleted()) {
+            ended.add(cell);
+          }
+        });
+    for (StudyCell cell : ended) {
+      StudyRunResult result = resultOf(cell, running.remove(cell));
+      done.add(result);
+      // Detached: a study cancelled meanwhile still writes how this run ended.
+      Workflow.newDetachedCancellationScope(() -> record.recordStudyRun(studyId, result)).run();
     }
-    record.recordStudy(studyId, workflowId, spec, RunStatus.FINISHED);
-    return results();
   }
 
   private Promise<RunSummary> startChild(StudyCell cell) {
