@@ -1,0 +1,52 @@
+package io.flipflow.workflows.activities;
+
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.StageRecord;
+import io.flipflow.workflows.result.StudyRunResult;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.StudySpec;
+import io.temporal.activity.ActivityInterface;
+import io.temporal.activity.ActivityMethod;
+
+/**
+ * Writes to Postgres, on the {@code flipflow-control} queue. Every method is an idempotent upsert
+ * by the keys named, so a retried activity (or a replayed workflow) never duplicates a row. The
+ * workflows call them even while cancelling, so they must be short.
+ */
+@ActivityInterface
+public interface RecordActivities {
+  /**
+   * Upserts the {@code runs} row by {@code workflowId}: spec as JSONB, the typed axis columns
+   * (model, mask ratio, batch size, data), study id, status RUNNING.
+   */
+  @ActivityMethod
+  void recordRunStarted(String workflowId, String runId, RunSpec spec, long startedAtMillis);
+
+  /** Upserts the {@code stages} row by (workflowId, stage). */
+  @ActivityMethod
+  void recordStage(StageRecord stage);
+
+  /**
+   * Upserts {@code eval_results} rows by (workflowId, phase, task, dataset, split, metric), linked
+   * to {@code checkpoint}. May overlap rows the evaluation activity wrote itself: same keys, same
+   * values.
+   */
+  @ActivityMethod
+  void recordEvalResults(
+      String workflowId, String phase, CheckpointRef checkpoint, EvalReport report);
+
+  /** Sets the {@code runs} row's end: status, samples seen, top-1, message. */
+  @ActivityMethod
+  void recordRunFinished(RunSummary summary, long finishedAtMillis);
+
+  /** Upserts the {@code studies} row by {@code studyId}: spec, workflow id, status. */
+  @ActivityMethod
+  void recordStudy(String studyId, String workflowId, StudySpec spec, RunStatus status);
+
+  /** Upserts the study's link to one run by (studyId, run.workflowId()), with its outcome. */
+  @ActivityMethod
+  void recordStudyRun(String studyId, StudyRunResult run);
+}

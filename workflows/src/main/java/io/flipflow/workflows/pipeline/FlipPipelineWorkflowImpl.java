@@ -1,0 +1,282 @@
+package io.flipflow.workflows.pipeline;
+
+import io.flipflow.workflows.FailureTypes;
+import io.flipflow.workflows.Failures;
+import io.flipflow.workflows.SearchAttributeKeys;
+import io.flipflow.workflows.activities.DataActivities;
+import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.Progress;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StageRecord;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.common.SearchAttributeUpdate;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.workflow.CancellationScope;
+import io.temporal.workflow.Workflow;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+
+/**
+ * Deterministic pipeline code: all work is in activities. The stages run inside one cancellation
+ * scope that {@link #cancel} cancels; recording always runs in detached scopes so that a cancelled
+ * or failing run still writes its outcome.
+ */
+public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
+  private static final Logger log = Workflow.getLogger(FlipPipelineWorkflowImpl.class);
+
+  private final DataActivities data =
+      Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging());
+  private final TrainingActivities training =
+      Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
+  private final EvaluationActivities evaluation =
+      Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
+  private final RecordActivities record =
+      Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
+
+  private Progress progress = Progress.at(Stage.STARTING);
+  private CancellationScope stagesScope;
+  private boolean cancelRequested;
+  private String cancelReason;
+
+  private String workflowId;
+  private String runId;
+  private long startedAtMillis;
+  // What the stages produced so far; the summary reports whatever was reached.
+  private TrainResult pretrain;
+  private EvalReport pretrainedEval;
+  private TrainResult tuning;
+  private EvalReport tunedEval;
+
+  @Override
+  public RunSummary run(RunSpec spec) {
+    List<String> problems = spec == null ? List.of("spec: is missing") : spec.validate();
+    if (!problems.isEmpty()) {
+      throw ApplicationFailure.newNonRetryableFailure(
+          "invalid run spec: " + String.join("; ", problems), FailureTypes.BAD_INPUT);
+    }
+    workflowId = Workflow.getInfo().getWorkflowId();
+    runId = Workflow.getInfo().getRunId();
+    startedAtMillis = Workflow.currentTimeMillis();
+    List<SearchAttributeUpdate<?>> attributes = new ArrayList<>();
+    if (spec.studyId() != null) {
+      attributes.add(SearchAttributeKeys.STUDY.valueSet(spec.studyId()));
+    }
+    attributes.add(SearchAttributeKeys.MODEL.valueSet(spec.modelPreset()));
+    attributes.add(SearchAttributeKeys.MASK_RATIO.valueSet(spec.maskRatio()));
+    attributes.add(SearchAttributeKeys.STAGE.valueSet(Stage.STARTING.name()));
+    Workflow.upsertTypedSearchAttributes(attributes.toArray(new SearchAttributeUpdate<?>[0]));
+    recordDetached(() -> record.recordRunStarted(workflowId, runId, spec, startedAtMillis));
+
+    RuntimeException failure = null;
+    stagesScope = Workflow.newCancellationScope(() -> runStages(spec));
+    try {
+      stagesScope.run();
+    } catch (RuntimeException e) {
+      if (!Failures.isCancellation(e)) {
+        failure = e;
+      }
+    }
+    boolean cancelledByTemporal = CancellationScope.current().isCancelRequested();
+    RunStatus status;
+    String message = null;
+    if (failure != null) {
+      status = RunStatus.FAILED;
+      message = Failures.message(failure);
+    } else if (cancelRequested || cancelledByTemporal) {
+      status = RunStatus.CANCELLED;
+      message = cancelReason != null ? cancelReason : "cancelled";
+    } else {
+      status = RunStatus.FINISHED;
+    }
+    Stage end =
+        switch (status) {
+          case FAILED -> Stage.FAILED;
+          case CANCELLED -> Stage.CANCELLED;
+          default -> Stage.FINISHED;
+        };
+    progress = progress.withStage(end);
+    Workflow.upsertTypedSearchAttributes(SearchAttributeKeys.STAGE.valueSet(end.name()));
+    RunSummary summary =
+        new RunSummary(
+            workflowId,
+            spec.name(),
+            spec.studyId(),
+            status,
+            pretrain,
+            pretrainedEval,
+            tuning,
+            tunedEval,
+            headlineTop1(),
+            (Workflow.currentTimeMillis() - startedAtMillis) / 1000.0,
+            message);
+    recordDetached(() -> record.recordRunFinished(summary, Workflow.currentTimeMillis()));
+    log.info("run {} ended {}: {}", workflowId, status, message);
+    if (failure != null) {
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          "run " + spec.name() + " failed: " + Failures.message(failure),
+          FailureTypes.STAGE_FAILED,
+          failure);
+    }
+    if (cancelledByTemporal) {
+      throw new CanceledFailure(message);
+    }
+    return summary;
+  }
+
+  private void runStages(RunSpec spec) {
+    if (stopping()) {
+      return; // cancelled before the first stage started
+    }
+    StagedDataset staged = runStage(Stage.STAGE_DATA, () -> data.stageData(spec), r -> null);
+    if (stopping()) {
+      return;
+    }
+    pretrain = runStage(Stage.PRETRAIN, () -> training.pretrain(spec, staged, workflowId), r -> r);
+    showTrainResult(pretrain);
+    if (stopping()) {
+      return;
+    }
+    CheckpointRef pretrained = pretrain.checkpoint();
+    pretrainedEval = evaluate(spec, pretrained, Stage.EVAL_PRETRAINED);
+    if (stopping() || !spec.unmaskedTuning().enabled()) {
+      return;
+    }
+    tuning =
+        runStage(
+            Stage.UNMASKED_TUNE, () -> training.unmaskedTune(spec, staged, pretrained), r -> r);
+    showTrainResult(tuning);
+    if (stopping()) {
+      return;
+    }
+    tunedEval = evaluate(spec, tuning.checkpoint(), Stage.EVAL_TUNED);
+  }
+
+  private EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, Stage stage) {
+    String phase =
+        stage == Stage.EVAL_PRETRAINED
+            ? EvaluationActivities.PRETRAINED
+            : EvaluationActivities.TUNED;
+    EvalReport report =
+        runStage(stage, () -> evaluation.evaluate(spec, checkpoint, phase), r -> null);
+    recordDetached(() -> record.recordEvalResults(workflowId, phase, checkpoint, report));
+    Double top1 = report.headlineTop1();
+    if (top1 != null) {
+      Workflow.upsertTypedSearchAttributes(SearchAttributeKeys.TOP1.valueSet(top1));
+    }
+    return report;
+  }
+
+  /**
+   * Runs one stage and writes its row: RUNNING at the start, then FINISHED, FAILED or CANCELLED. A
+   * training stage that returns after a cancel request is recorded CANCELLED with its samples.
+   */
+  private <T> T runStage(Stage stage, Supplier<T> work, Function<T, TrainResult> asTraining) {
+    progress = Progress.at(stage);
+    Workflow.upsertTypedSearchAttributes(SearchAttributeKeys.STAGE.valueSet(stage.name()));
+    long started = Workflow.currentTimeMillis();
+    recordDetached(
+        () ->
+            record.recordStage(
+                new StageRecord(
+                    workflowId, runId, stage, RunStatus.RUNNING, started, null, null, null, null)));
+    T result;
+    try {
+      result = work.get();
+    } catch (RuntimeException e) {
+      boolean cancelled = Failures.isCancellation(e);
+      String message = cancelled ? cancelReason : e.getMessage();
+      recordDetached(
+          () ->
+              record.recordStage(
+                  new StageRecord(
+                      workflowId,
+                      runId,
+                      stage,
+                      cancelled ? RunStatus.CANCELLED : RunStatus.FAILED,
+                      started,
+                      Workflow.currentTimeMillis(),
+                      null,
+                      null,
+                      message)));
+      if (cancelled) {
+        throw e;
+      }
+      throw ApplicationFailure.newNonRetryableFailureWithCause(
+          "stage " + stage + " failed: " + Failures.message(e), FailureTypes.STAGE_FAILED, e);
+    }
+    TrainResult trained = asTraining.apply(result);
+    boolean cancelled = stopping();
+    recordDetached(
+        () ->
+            record.recordStage(
+                new StageRecord(
+                    workflowId,
+                    runId,
+                    stage,
+                    cancelled ? RunStatus.CANCELLED : RunStatus.FINISHED,
+                    started,
+                    Workflow.currentTimeMillis(),
+                    trained == null ? null : trained.samplesSeen(),
+                    trained == null ? null : trained.samplesPerSecond(),
+                    cancelled ? cancelReason : null)));
+    return result;
+  }
+
+  private void showTrainResult(TrainResult r) {
+    progress =
+        new Progress(
+            progress.stage(), r.steps(), r.samplesSeen(), r.finalLoss(), r.samplesPerSecond(), 0L);
+  }
+
+  private Double headlineTop1() {
+    if (tunedEval != null && tunedEval.headlineTop1() != null) {
+      return tunedEval.headlineTop1();
+    }
+    return pretrainedEval == null ? null : pretrainedEval.headlineTop1();
+  }
+
+  private boolean stopping() {
+    return cancelRequested || (stagesScope != null && stagesScope.isCancelRequested());
+  }
+
+  /** Recording must happen even in a cancelled scope: a detached scope is not cancelled. */
+  private static void recordDetached(Runnable write) {
+    Workflow.newDetachedCancellationScope(write).run();
+  }
+
+  @Override
+  public Progress progress() {
+    return progress;
+  }
+
+  @Override
+  public void cancel(String reason) {
+    if (cancelRequested) {
+      return;
+    }
+    cancelRequested = true;
+    cancelReason = reason == null || reason.isBlank() ? "cancelled" : reason;
+    if (stagesScope != null) {
+      stagesScope.cancel(cancelReason);
+    }
+  }
+
+  @Override
+  public void reportProgress(Progress report) {
+    if (report != null && report.stage() == progress.stage()) {
+      progress = report;
+    }
+  }
+}

@@ -1,0 +1,337 @@
+package io.flipflow.workflows.spec;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * One FLIP run: masked pretraining, optional unmasked tuning, zero-shot evaluation. This is the
+ * JSON users write in {@code config/runs/} and pass to {@code FlipPipelineWorkflow}. Missing
+ * optional fields get the defaults below; {@link #validate()} names every bad field.
+ *
+ * @param name display name, e.g. {@code emoji-tiny-mask50}
+ * @param studyId the study this run belongs to, null for a lone run
+ * @param modelPreset a preset of {@code config/models/}, e.g. {@code tiny-emoji}
+ * @param dataUri training shards: an s3:// prefix or a brace pattern ({@code
+ *     s3://b/p/{00000..00041}.tar})
+ * @param evalSetUris evaluation sets (s3:// URIs), at least one; the first gives the headline top-1
+ * @param imageSize input side in pixels; must suit the preset's patch size (checked by training)
+ * @param maskRatio fraction of image patches dropped in pretraining, in [0, 1)
+ * @param batchSize samples per optimizer step
+ * @param steps schedule length in optimizer steps; give this or {@code samples}
+ * @param samples schedule length in samples seen; give this or {@code steps}
+ * @param dataSamples use only the first this many training samples (the data-size axis); null for
+ *     all
+ * @param baseLr learning rate per 256 samples, scaled linearly with the batch size
+ * @param warmupSamples linear warmup length in samples; default 0
+ * @param weightDecay AdamW weight decay; default 0.2 (FLIP's)
+ * @param seed seeds initialisation, masking and data order; default 0
+ * @param checkpointIntervalSteps steps between checkpoints; default 200
+ * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}; default cpu
+ * @param unmaskedTuning tuning after pretraining; default enabled, 5% of samples, LR x 0.1
+ * @param wallClockBudgetSeconds when set, pretraining ends (with a checkpoint) once it has trained
+ *     this long, even before its schedule ends; the trainer paces its LR schedule by the share of
+ *     the budget used, so a budgeted run still completes its decay. {@code steps}/{@code samples}
+ *     stay an upper bound. Null for no budget.
+ */
+public record RunSpec(
+    String name,
+    String studyId,
+    String modelPreset,
+    String dataUri,
+    List<String> evalSetUris,
+    Integer imageSize,
+    Double maskRatio,
+    Integer batchSize,
+    Long steps,
+    Long samples,
+    Long dataSamples,
+    Double baseLr,
+    Long warmupSamples,
+    Double weightDecay,
+    Long seed,
+    Integer checkpointIntervalSteps,
+    String device,
+    UnmaskedTuning unmaskedTuning,
+    Long wallClockBudgetSeconds) {
+
+  public static final double DEFAULT_WEIGHT_DECAY = 0.2;
+  public static final int DEFAULT_CHECKPOINT_INTERVAL_STEPS = 200;
+  public static final String DEFAULT_DEVICE = "cpu";
+
+  private static final Pattern PRESET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+  private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
+
+  public RunSpec {
+    evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
+    warmupSamples = warmupSamples == null ? 0L : warmupSamples;
+    weightDecay = weightDecay == null ? DEFAULT_WEIGHT_DECAY : weightDecay;
+    seed = seed == null ? 0L : seed;
+    checkpointIntervalSteps =
+        checkpointIntervalSteps == null
+            ? DEFAULT_CHECKPOINT_INTERVAL_STEPS
+            : checkpointIntervalSteps;
+    device = device == null ? DEFAULT_DEVICE : device;
+    unmaskedTuning = unmaskedTuning == null ? UnmaskedTuning.defaults() : unmaskedTuning;
+  }
+
+  /** Every problem of this spec, each naming its field; empty when the spec is valid. */
+  public List<String> validate() {
+    List<String> errors = new ArrayList<>();
+    if (name == null || name.isBlank()) {
+      errors.add("name: is missing");
+    } else if (name.length() > 200) {
+      errors.add("name: at most 200 characters, got " + name.length());
+    }
+    if (studyId != null && studyId.isBlank()) {
+      errors.add("studyId: blank; leave it out for a lone run");
+    }
+    if (modelPreset == null || modelPreset.isBlank()) {
+      errors.add("modelPreset: is missing; name a preset of config/models/, e.g. tiny-emoji");
+    } else if (!PRESET.matcher(modelPreset).matches()) {
+      errors.add("modelPreset: '" + modelPreset + "' is not a preset name (letters, digits, .-_)");
+    }
+    String dataProblem = S3Uris.problem(dataUri);
+    if (dataProblem != null) {
+      errors.add("dataUri: " + dataProblem);
+    }
+    if (evalSetUris.isEmpty()) {
+      errors.add("evalSetUris: at least one evaluation set URI is required");
+    }
+    for (int i = 0; i < evalSetUris.size(); i++) {
+      String problem = S3Uris.problem(evalSetUris.get(i));
+      if (problem != null) {
+        errors.add("evalSetUris[" + i + "]: " + problem);
+      }
+    }
+    if (imageSize == null || imageSize <= 0) {
+      errors.add("imageSize: must be a positive number of pixels, got " + imageSize);
+    }
+    if (maskRatio == null || !(maskRatio >= 0 && maskRatio < 1)) {
+      errors.add("maskRatio: must be in [0, 1), got " + maskRatio);
+    }
+    if (batchSize == null || batchSize <= 0) {
+      errors.add("batchSize: must be positive, got " + batchSize);
+    }
+    boolean hasSteps = steps != null;
+    boolean hasSamples = samples != null;
+    if (hasSteps == hasSamples) {
+      errors.add(
+          "steps/samples: give exactly one schedule length, got steps="
+              + steps
+              + " samples="
+              + samples);
+    } else if (hasSteps && steps <= 0) {
+      errors.add("steps: must be positive, got " + steps);
+    } else if (hasSamples && samples <= 0) {
+      errors.add("samples: must be positive, got " + samples);
+    }
+    if (dataSamples != null && dataSamples <= 0) {
+      errors.add("dataSamples: must be positive or left out for all the data, got " + dataSamples);
+    }
+    if (baseLr == null || !(baseLr > 0) || baseLr.isInfinite()) {
+      errors.add("baseLr: must be positive, got " + baseLr);
+    }
+    if (warmupSamples < 0) {
+      errors.add("warmupSamples: must be >= 0, got " + warmupSamples);
+    }
+    if (!(weightDecay >= 0) || weightDecay.isInfinite()) {
+      errors.add("weightDecay: must be >= 0, got " + weightDecay);
+    }
+    if (checkpointIntervalSteps <= 0) {
+      errors.add("checkpointIntervalSteps: must be positive, got " + checkpointIntervalSteps);
+    }
+    if (!DEVICE.matcher(device).matches()) {
+      errors.add("device: must be cpu, cuda, cuda:N or cuda:N,M,..., got '" + device + "'");
+    }
+    unmaskedTuning.validate("unmaskedTuning.", errors);
+    if (wallClockBudgetSeconds != null && wallClockBudgetSeconds <= 0) {
+      errors.add(
+          "wallClockBudgetSeconds: must be positive or left out, got " + wallClockBudgetSeconds);
+    }
+    return errors;
+  }
+
+  /** Schedule length in samples; only meaningful on a valid spec. */
+  public long scheduleSamples() {
+    return samples != null ? samples : steps * batchSize;
+  }
+
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  public static Builder builder() {
+    return new Builder(null);
+  }
+
+  /** Copies a spec with some fields changed (study grids, tests). */
+  public static final class Builder {
+    private String name;
+    private String studyId;
+    private String modelPreset;
+    private String dataUri;
+    private List<String> evalSetUris;
+    private Integer imageSize;
+    private Double maskRatio;
+    private Integer batchSize;
+    private Long steps;
+    private Long samples;
+    private Long dataSamples;
+    private Double baseLr;
+    private Long warmupSamples;
+    private Double weightDecay;
+    private Long seed;
+    private Integer checkpointIntervalSteps;
+    private String device;
+    private UnmaskedTuning unmaskedTuning;
+    private Long wallClockBudgetSeconds;
+
+    private Builder(RunSpec s) {
+      if (s == null) {
+        return;
+      }
+      name = s.name;
+      studyId = s.studyId;
+      modelPreset = s.modelPreset;
+      dataUri = s.dataUri;
+      evalSetUris = s.evalSetUris;
+      imageSize = s.imageSize;
+      maskRatio = s.maskRatio;
+      batchSize = s.batchSize;
+      steps = s.steps;
+      samples = s.samples;
+      dataSamples = s.dataSamples;
+      baseLr = s.baseLr;
+      warmupSamples = s.warmupSamples;
+      weightDecay = s.weightDecay;
+      seed = s.seed;
+      checkpointIntervalSteps = s.checkpointIntervalSteps;
+      device = s.device;
+      unmaskedTuning = s.unmaskedTuning;
+      wallClockBudgetSeconds = s.wallClockBudgetSeconds;
+    }
+
+    public Builder name(String v) {
+      name = v;
+      return this;
+    }
+
+    public Builder studyId(String v) {
+      studyId = v;
+      return this;
+    }
+
+    public Builder modelPreset(String v) {
+      modelPreset = v;
+      return this;
+    }
+
+    public Builder dataUri(String v) {
+      dataUri = v;
+      return this;
+    }
+
+    public Builder evalSetUris(List<String> v) {
+      evalSetUris = v;
+      return this;
+    }
+
+    public Builder imageSize(Integer v) {
+      imageSize = v;
+      return this;
+    }
+
+    public Builder maskRatio(Double v) {
+      maskRatio = v;
+      return this;
+    }
+
+    public Builder batchSize(Integer v) {
+      batchSize = v;
+      return this;
+    }
+
+    /** Sets the schedule in steps and clears {@code samples}. */
+    public Builder steps(Long v) {
+      steps = v;
+      samples = null;
+      return this;
+    }
+
+    /** Sets the schedule in samples and clears {@code steps}. */
+    public Builder samples(Long v) {
+      samples = v;
+      steps = null;
+      return this;
+    }
+
+    public Builder dataSamples(Long v) {
+      dataSamples = v;
+      return this;
+    }
+
+    public Builder baseLr(Double v) {
+      baseLr = v;
+      return this;
+    }
+
+    public Builder warmupSamples(Long v) {
+      warmupSamples = v;
+      return this;
+    }
+
+    public Builder weightDecay(Double v) {
+      weightDecay = v;
+      return this;
+    }
+
+    public Builder seed(Long v) {
+      seed = v;
+      return this;
+    }
+
+    public Builder checkpointIntervalSteps(Integer v) {
+      checkpointIntervalSteps = v;
+      return this;
+    }
+
+    public Builder device(String v) {
+      device = v;
+      return this;
+    }
+
+    public Builder unmaskedTuning(UnmaskedTuning v) {
+      unmaskedTuning = v;
+      return this;
+    }
+
+    public Builder wallClockBudgetSeconds(Long v) {
+      wallClockBudgetSeconds = v;
+      return this;
+    }
+
+    public RunSpec build() {
+      return new RunSpec(
+          name,
+          studyId,
+          modelPreset,
+          dataUri,
+          evalSetUris,
+          imageSize,
+          maskRatio,
+          batchSize,
+          steps,
+          samples,
+          dataSamples,
+          baseLr,
+          warmupSamples,
+          weightDecay,
+          seed,
+          checkpointIntervalSteps,
+          device,
+          unmaskedTuning,
+          wallClockBudgetSeconds);
+    }
+  }
+}

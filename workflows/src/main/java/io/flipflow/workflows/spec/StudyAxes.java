@@ -1,0 +1,58 @@
+package io.flipflow.workflows.spec;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+
+/**
+ * The paper's axes a study varies. A missing or empty axis keeps the base run's value.
+ *
+ * @param modelPresets model size axis, preset names
+ * @param dataSamples data size axis, training samples used
+ * @param scheduleSamples schedule length axis, samples seen
+ * @param maskRatios mask ratio axis
+ * @param batchSizes batch size axis
+ */
+public record StudyAxes(
+    List<String> modelPresets,
+    List<Long> dataSamples,
+    List<Long> scheduleSamples,
+    List<Double> maskRatios,
+    List<Integer> batchSizes) {
+
+  public StudyAxes {
+    modelPresets = copy(modelPresets);
+    dataSamples = copy(dataSamples);
+    scheduleSamples = copy(scheduleSamples);
+    maskRatios = copy(maskRatios);
+    batchSizes = copy(batchSizes);
+  }
+
+  public static StudyAxes none() {
+    return new StudyAxes(null, null, null, null, null);
+  }
+
+  void validate(List<String> errors) {
+    checkAxis("axes.modelPresets", modelPresets, errors);
+    checkAxis("axes.dataSamples", dataSamples, errors);
+    checkAxis("axes.scheduleSamples", scheduleSamples, errors);
+    checkAxis("axes.maskRatios", maskRatios, errors);
+    checkAxis("axes.batchSizes", batchSizes, errors);
+  }
+
+  private static <T> List<T> copy(List<T> values) {
+    // Not List.copyOf: it rejects nulls (and List.of().contains(null) throws), while validate()
+    // should name an axis with an empty value.
+    return Collections.unmodifiableList(
+        values == null ? new ArrayList<>() : new ArrayList<>(values));
+  }
+
+  private static void checkAxis(String field, List<?> values, List<String> errors) {
+    if (values.contains(null)) {
+      errors.add(field + ": contains an empty value");
+    } else if (new HashSet<>(values).size() != values.size()) {
+      errors.add(field + ": repeats a value " + values);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package io.flipflow.workflows.spec;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * A scaling study: a grid over the paper's axes, each cell a {@code FlipPipelineWorkflow} started
+ * from {@code baseRun} with the cell's values. The JSON users write in {@code config/studies/}.
+ *
+ * @param studyId id of the study; prefix of every child workflow id
+ * @param description free text shown in reports
+ * @param baseRun the run every cell starts from
+ * @param axes the values to vary; a missing axis keeps the base's value
+ * @param parallelism runs at once; set it to the GPU activity slots of the workers; default 1
+ * @param budget EQUAL_SAMPLES (default) or EQUAL_WALL_CLOCK
+ * @param wallClockSecondsPerRun pretraining seconds per run under EQUAL_WALL_CLOCK
+ * @param maxRunsPerExecution runs one workflow execution starts before it continues as new, to keep
+ *     its history small; default 100
+ */
+public record StudySpec(
+    String studyId,
+    String description,
+    RunSpec baseRun,
+    StudyAxes axes,
+    Integer parallelism,
+    StudyBudget budget,
+    Long wallClockSecondsPerRun,
+    Integer maxRunsPerExecution) {
+
+  public static final int DEFAULT_PARALLELISM = 1;
+  public static final int DEFAULT_MAX_RUNS_PER_EXECUTION = 100;
+  public static final int MAX_GRID_SIZE = 10_000;
+
+  private static final Pattern STUDY_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
+  public StudySpec {
+    axes = axes == null ? StudyAxes.none() : axes;
+    parallelism = parallelism == null ? DEFAULT_PARALLELISM : parallelism;
+    budget = budget == null ? StudyBudget.EQUAL_SAMPLES : budget;
+    maxRunsPerExecution =
+        maxRunsPerExecution == null ? DEFAULT_MAX_RUNS_PER_EXECUTION : maxRunsPerExecution;
+  }
+
+  /** Every problem of this study, each naming its field; empty when valid. */
+  public List<String> validate() {
+    List<String> errors = new ArrayList<>();
+    if (studyId == null || !STUDY_ID.matcher(studyId).matches()) {
+      errors.add(
+          "studyId: must be 1-100 letters, digits, '.', '-' or '_' starting with a letter or"
+              + " digit, got '"
+              + studyId
+              + "'");
+    }
+    if (baseRun == null) {
+      errors.add("baseRun: is missing");
+    }
+    axes.validate(errors);
+    if (parallelism < 1) {
+      errors.add("parallelism: must be at least 1, got " + parallelism);
+    }
+    if (maxRunsPerExecution < 1) {
+      errors.add("maxRunsPerExecution: must be at least 1, got " + maxRunsPerExecution);
+    }
+    if (budget == StudyBudget.EQUAL_WALL_CLOCK
+        && (wallClockSecondsPerRun == null || wallClockSecondsPerRun <= 0)) {
+      errors.add(
+          "wallClockSecondsPerRun: budget EQUAL_WALL_CLOCK needs positive seconds, got "
+              + wallClockSecondsPerRun);
+    }
+    long size = gridSize();
+    if (size > MAX_GRID_SIZE) {
+      errors.add("axes: the grid has " + size + " runs, at most " + MAX_GRID_SIZE);
+    }
+    if (!errors.isEmpty()) {
+      return errors;
+    }
+    // Each cell's run must be valid; report each distinct problem once, naming the first run.
+    Map<String, String> firstRunByProblem = new LinkedHashMap<>();
+    for (StudyCell cell : expand()) {
+      for (String problem : cell.spec().validate()) {
+        firstRunByProblem.putIfAbsent(problem, cell.workflowId());
+      }
+    }
+    firstRunByProblem.forEach((problem, run) -> errors.add("run " + run + ": " + problem));
+    return errors;
+  }
+
+  /** Number of runs in the grid. */
+  public long gridSize() {
+    return (long) Math.max(1, axes.modelPresets().size())
+        * Math.max(1, axes.dataSamples().size())
+        * Math.max(1, axes.scheduleSamples().size())
+        * Math.max(1, axes.maskRatios().size())
+        * Math.max(1, axes.batchSizes().size());
+  }
+
+  /**
+   * The grid in a fixed order (model, data size, schedule, mask ratio, batch size; the last varies
+   * fastest). Deterministic: the study workflow re-expands it after continue-as-new and keeps only
+   * an index into it. Needs a spec whose axes are valid.
+   */
+  public List<StudyCell> expand() {
+    List<String> models = orBase(axes.modelPresets(), baseRun.modelPreset());
+    List<Long> datas = orBase(axes.dataSamples(), baseRun.dataSamples());
+    List<Long> schedules = orBase(axes.scheduleSamples(), null);
+    List<Double> masks = orBase(axes.maskRatios(), baseRun.maskRatio());
+    List<Integer> batches = orBase(axes.batchSizes(), baseRun.batchSize());
+    List<StudyCell> cells = new ArrayList<>();
+    for (String model : models) {
+      for (Long data : datas) {
+        for (Long schedule : schedules) {
+          for (Double mask : masks) {
+            for (Integer batch : batches) {
+              StringBuilder id = new StringBuilder(studyId);
+              if (axes.modelPresets().size() > 1) {
+                id.append('-').append(model);
+              }
+              if (axes.dataSamples().size() > 1) {
+                id.append("-data").append(data);
+              }
+              if (axes.scheduleSamples().size() > 1) {
+                id.append("-samples").append(schedule);
+              }
+              if (axes.maskRatios().size() > 1) {
+                id.append("-mask").append(percent(mask));
+              }
+              if (axes.batchSizes().size() > 1) {
+                id.append("-bs").append(batch);
+              }
+              if (id.length() == studyId.length()) {
+                id.append("-run");
+              }
+              RunSpec.Builder run =
+                  baseRun.toBuilder()
+                      .name(id.toString())
+                      .studyId(studyId)
+                      .modelPreset(model)
+                      .dataSamples(data)
+                      .maskRatio(mask)
+                      .batchSize(batch)
+                      .wallClockBudgetSeconds(
+                          budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null);
+              if (schedule != null) {
+                run.samples(schedule);
+              }
+              cells.add(new StudyCell(id.toString(), run.build()));
+            }
+          }
+        }
+      }
+    }
+    return cells;
+  }
+
+  private static <T> List<T> orBase(List<T> axis, T base) {
+    if (!axis.isEmpty()) {
+      return axis;
+    }
+    List<T> single = new ArrayList<>();
+    single.add(base);
+    return single;
+  }
+
+  /** 0.75 -> "75", 0.875 -> "87.5": exact decimal, no float noise in ids. */
+  private static String percent(Double ratio) {
+    return BigDecimal.valueOf(ratio).movePointRight(2).stripTrailingZeros().toPlainString();
+  }
+}

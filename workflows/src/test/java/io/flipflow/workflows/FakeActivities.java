@@ -1,0 +1,181 @@
+package io.flipflow.workflows;
+
+import io.flipflow.workflows.activities.DataActivities;
+import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.Progress;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StageRecord;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.StudyRunResult;
+import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.result.TrainingHeartbeat;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.StudySpec;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.client.ActivityCompletionException;
+import io.temporal.client.WorkflowClient;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * Stand-ins for the real activities: they return plausible small results at once and log every
+ * call, so the tests can check what the workflows asked for. Knobs make them fail, block until
+ * cancelled, or overlap.
+ */
+public final class FakeActivities
+    implements DataActivities, TrainingActivities, EvaluationActivities, RecordActivities {
+
+  public final List<String> calls = new CopyOnWriteArrayList<>();
+  public final List<StageRecord> stages = new CopyOnWriteArrayList<>();
+  public final List<RunSummary> finishedRuns = new CopyOnWriteArrayList<>();
+  public final List<StudyRunResult> studyRuns = new CopyOnWriteArrayList<>();
+  public final List<RunStatus> studyStatuses = new CopyOnWriteArrayList<>();
+  public final AtomicInteger stageDataAttempts = new AtomicInteger();
+
+  /** Staging fails with bad input for specs that match. */
+  public volatile Predicate<RunSpec> badData = s -> false;
+
+  /** Pretraining heartbeats until cancelled instead of returning at once. */
+  public volatile boolean pretrainUntilCancelled;
+
+  public final CountDownLatch pretrainStarted = new CountDownLatch(1);
+
+  /** Lets a training activity signal progress to its workflow, as the real one will. */
+  public volatile WorkflowClient client;
+
+  /** Each run sleeps this long in staging, so that children of a study overlap. */
+  public volatile long stagingMillis;
+
+  private final AtomicInteger activeRuns = new AtomicInteger();
+  public final AtomicInteger maxActiveRuns = new AtomicInteger();
+
+  @Override
+  public StagedDataset stageData(RunSpec spec) {
+    calls.add("stageData " + spec.name());
+    stageDataAttempts.incrementAndGet();
+    maxActiveRuns.accumulateAndGet(activeRuns.incrementAndGet(), Math::max);
+    if (badData.test(spec)) {
+      throw new IllegalArgumentException("no shard matches " + spec.dataUri());
+    }
+    sleep(stagingMillis);
+    return new StagedDataset("s3://flipflow/staged/abc/manifest.json", 1000, 64, 32, 512);
+  }
+
+  @Override
+  public TrainResult pretrain(RunSpec spec, StagedDataset data, String workflowId) {
+    calls.add("pretrain " + spec.name() + " mask=" + spec.maskRatio());
+    if (!pretrainUntilCancelled) {
+      return trained("s3://flipflow/ckpt/" + workflowId + "/pretrain", 10, spec.batchSize(), false);
+    }
+    ActivityExecutionContext context = Activity.getExecutionContext();
+    pretrainStarted.countDown();
+    long step = 0;
+    while (true) {
+      step++;
+      Progress progress =
+          new Progress(Stage.PRETRAIN, step, step * spec.batchSize(), 4.2, 100.0, 60L);
+      if (step == 1 && client != null) {
+        client.newWorkflowStub(FlipPipelineWorkflow.class, workflowId).reportProgress(progress);
+      }
+      try {
+        context.heartbeat(new TrainingHeartbeat(progress, null));
+      } catch (ActivityCompletionException cancelled) {
+        // Real training: finish the step, write a checkpoint, return what was reached.
+        calls.add("pretrain stopped at step " + step);
+        return trained(
+            "s3://flipflow/ckpt/" + workflowId + "/step" + step, step, spec.batchSize(), true);
+      }
+      sleep(20);
+    }
+  }
+
+  @Override
+  public TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from) {
+    calls.add("unmaskedTune " + spec.name() + " from=" + from.uri());
+    return trained(from.uri() + "-tuned", 2, spec.batchSize(), false);
+  }
+
+  @Override
+  public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
+    calls.add("evaluate " + spec.name() + " " + phase);
+    double top1 = EvaluationActivities.TUNED.equals(phase) ? 0.5 : 0.4;
+    return new EvalReport(
+        List.of(
+            new EvalMetric("zeroshot_classification", "emoji-subgroup", "seen", "acc1", 0.9),
+            new EvalMetric("zeroshot_classification", "emoji-subgroup", "unseen", "acc1", top1)),
+        checkpoint.uri() + "/eval-" + phase + ".json");
+  }
+
+  @Override
+  public void recordRunStarted(
+      String workflowId, String runId, RunSpec spec, long startedAtMillis) {
+    calls.add("recordRunStarted " + workflowId);
+  }
+
+  @Override
+  public void recordStage(StageRecord stage) {
+    stages.add(stage);
+  }
+
+  @Override
+  public void recordEvalResults(
+      String workflowId, String phase, CheckpointRef checkpoint, EvalReport report) {
+    calls.add("recordEvalResults " + workflowId + " " + phase);
+  }
+
+  @Override
+  public void recordRunFinished(RunSummary summary, long finishedAtMillis) {
+    activeRuns.decrementAndGet();
+    finishedRuns.add(summary);
+  }
+
+  @Override
+  public void recordStudy(String studyId, String workflowId, StudySpec spec, RunStatus status) {
+    studyStatuses.add(status);
+  }
+
+  @Override
+  public void recordStudyRun(String studyId, StudyRunResult run) {
+    studyRuns.add(run);
+  }
+
+  public long count(String prefix) {
+    return calls.stream().filter(c -> c.startsWith(prefix)).count();
+  }
+
+  private static TrainResult trained(String uri, long steps, int batch, boolean stoppedEarly) {
+    long samples = steps * batch;
+    return new TrainResult(
+        new CheckpointRef(uri, steps, samples),
+        steps,
+        samples,
+        3.5,
+        12.0,
+        samples / 12.0,
+        stoppedEarly);
+  }
+
+  private static void sleep(long millis) {
+    if (millis <= 0) {
+      return;
+    }
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+package io.flipflow.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
+import io.flipflow.workflows.pipeline.FlipPipelineWorkflowImpl;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.StudySummary;
+import io.flipflow.workflows.study.ScalingStudyWorkflow;
+import io.flipflow.workflows.study.ScalingStudyWorkflowImpl;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.client.WorkflowStub;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.testing.WorkflowReplayer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Determinism guard. The committed histories in {@code src/test/resources/histories/} were recorded
+ * from real executions of the workflows; replaying them with today's code fails when a change would
+ * break workflows already running (then guard the change with {@code Workflow.getVersion}).
+ * Re-record only for a deliberate, versioned change: {@code mvn -pl workflows test
+ * -Dtest=ReplayTest -Dflipflow.recordHistories=true}, then commit the files.
+ */
+class ReplayTest {
+  static final Path HISTORIES = Path.of("src/test/resources/histories");
+  static final List<String> COMMITTED =
+      List.of("flip-pipeline-finished.json", "flip-pipeline-cancelled.json", "scaling-study.json");
+
+  @Test
+  void committedHistoriesReplayWithTodaysCode() throws Exception {
+    for (String name : COMMITTED) {
+      Path file = HISTORIES.resolve(name);
+      assertTrue(Files.isRegularFile(file), "missing recorded history " + file.toAbsolutePath());
+      WorkflowReplayer.replayWorkflowExecution(
+          Files.readString(file), FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+    }
+  }
+
+  /** Records fresh histories of both workflows and replays them: catches nondeterminism today. */
+  @Test
+  void freshHistoriesReplay() throws Exception {
+    Map<String, String> histories = record();
+    for (Map.Entry<String, String> h : histories.entrySet()) {
+      WorkflowReplayer.replayWorkflowExecution(
+          h.getValue(), FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+    }
+    if (Boolean.getBoolean("flipflow.recordHistories")) {
+      Files.createDirectories(HISTORIES);
+      for (Map.Entry<String, String> h : histories.entrySet()) {
+        Files.writeString(HISTORIES.resolve(h.getKey()), h.getValue() + "\n");
+        System.out.println("recorded " + HISTORIES.resolve(h.getKey()).toAbsolutePath());
+      }
+    }
+  }
+
+  private static Map<String, String> record() throws InterruptedException, IOException {
+    Map<String, String> histories = new LinkedHashMap<>();
+    try (TestStack stack = new TestStack()) {
+      WorkflowClient client = stack.client;
+
+      RunSummary finished =
+          pipeline(client, "replay-finished").run(TestStack.tinyRun("replay-finished", 0.5));
+      assertEquals(RunStatus.FINISHED, finished.status());
+      histories.put("flip-pipeline-finished.json", json(client, "replay-finished", null));
+
+      stack.activities.pretrainUntilCancelled = true;
+      FlipPipelineWorkflow cancelled = pipeline(client, "replay-cancelled");
+      WorkflowClient.start(cancelled::run, TestStack.tinyRun("replay-cancelled", 0.75));
+      assertTrue(stack.activities.pretrainStarted.await(30, TimeUnit.SECONDS));
+      while (cancelled.progress().step() == 0) {
+        Thread.sleep(20); // the progress signal is in the history before the cancel
+      }
+      cancelled.cancel("replay test");
+      RunSummary summary = WorkflowStub.fromTyped(cancelled).getResult(RunSummary.class);
+      assertEquals(RunStatus.CANCELLED, summary.status());
+      histories.put("flip-pipeline-cancelled.json", json(client, "replay-cancelled", null));
+      stack.activities.pretrainUntilCancelled = false;
+
+      // A failing child, parallelism 2 and continue-as-new after 2 runs: the first execution.
+      stack.activities.badData = spec -> spec.maskRatio() == 0.5;
+      ScalingStudyWorkflow study =
+          client.newWorkflowStub(
+              ScalingStudyWorkflow.class,
+              WorkflowOptions.newBuilder()
+                  .setWorkflowId("replay-study")
+                  .setTaskQueue(TaskQueues.CONTROL)
+                  .build());
+      WorkflowExecution first =
+          WorkflowClient.start(
+              study::run,
+              ScalingStudyWorkflowTest.maskStudy("replay-study", List.of(0.0, 0.5, 0.75), 2, 2),
+              null);
+      StudySummary studySummary = WorkflowStub.fromTyped(study).getResult(StudySummary.class);
+      assertEquals(1, studySummary.failed());
+      histories.put("scaling-study.json", json(client, "replay-study", first.getRunId()));
+    }
+    return histories;
+  }
+
+  private static FlipPipelineWorkflow pipeline(WorkflowClient client, String id) {
+    return client.newWorkflowStub(
+        FlipPipelineWorkflow.class,
+        WorkflowOptions.newBuilder().setWorkflowId(id).setTaskQueue(TaskQueues.CONTROL).build());
+  }
+
+  private static String json(WorkflowClient client, String workflowId, String runId) {
+    WorkflowExecutionHistory history =
+        runId == null ? client.fetchHistory(workflowId) : client.fetchHistory(workflowId, runId);
+    return history.toJson(true);
+  }
+}

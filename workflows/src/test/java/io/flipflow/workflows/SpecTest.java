@@ -1,0 +1,225 @@
+package io.flipflow.workflows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.Progress;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.StudyAxes;
+import io.flipflow.workflows.spec.StudyBudget;
+import io.flipflow.workflows.spec.StudyCell;
+import io.flipflow.workflows.spec.StudySpec;
+import io.flipflow.workflows.spec.UnmaskedTuning;
+import io.temporal.api.common.v1.Payload;
+import io.temporal.common.converter.DataConverter;
+import io.temporal.common.converter.DefaultDataConverter;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SpecTest {
+  private static final DataConverter CONVERTER = DefaultDataConverter.STANDARD_INSTANCE;
+
+  @Test
+  void validTinyRunHasNoProblemsAndGetsDefaults() {
+    RunSpec spec = TestStack.tinyRun("ok", 0.75);
+    assertEquals(List.of(), spec.validate());
+    assertEquals(0.2, spec.weightDecay());
+    assertEquals("cpu", spec.device());
+    assertTrue(spec.unmaskedTuning().enabled());
+    assertEquals(0.05, spec.unmaskedTuning().sampleFraction());
+    assertEquals(0.1, spec.unmaskedTuning().lrFactor());
+    assertEquals(6400, spec.scheduleSamples());
+  }
+
+  @Test
+  void everyBadFieldIsNamed() {
+    RunSpec bad =
+        new RunSpec(
+            " ",
+            " ",
+            "tiny emoji!",
+            "http://x",
+            List.of("s3://ok-bucket/e/", "S3://Bad"),
+            0,
+            -0.1,
+            -1,
+            5L,
+            10L,
+            0L,
+            0.0,
+            -1L,
+            -0.5,
+            null,
+            0,
+            "gpu",
+            new UnmaskedTuning(true, 0.0, 2.0),
+            0L);
+    List<String> problems = bad.validate();
+    for (String field :
+        List.of(
+            "name:",
+            "studyId:",
+            "modelPreset:",
+            "dataUri:",
+            "evalSetUris[1]:",
+            "imageSize:",
+            "maskRatio:",
+            "batchSize:",
+            "steps/samples:",
+            "dataSamples:",
+            "baseLr:",
+            "warmupSamples:",
+            "weightDecay:",
+            "checkpointIntervalSteps:",
+            "device:",
+            "unmaskedTuning.sampleFraction:",
+            "unmaskedTuning.lrFactor:",
+            "wallClockBudgetSeconds:")) {
+      assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
+    }
+    assertEquals(18, problems.size(), String.join("\n", problems));
+  }
+
+  @Test
+  void maskRatioBoundsAreHalfOpen() {
+    assertEquals(List.of(), TestStack.tinyRun("m", 0.0).validate());
+    assertEquals(List.of(), TestStack.tinyRun("m", 0.99).validate());
+    assertEquals(
+        List.of("maskRatio: must be in [0, 1), got 1.0"), TestStack.tinyRun("m", 1.0).validate());
+    assertEquals(
+        List.of("maskRatio: must be in [0, 1), got NaN"),
+        TestStack.tinyRun("m", Double.NaN).validate());
+  }
+
+  @Test
+  void dataUriAcceptsPrefixesAndBracePatternsOnly() {
+    for (String ok :
+        List.of("s3://flipflow/emoji/train/", "s3://b-1.x/p/{00000..00041}.tar", "s3://bkt")) {
+      assertEquals(
+          List.of(), TestStack.tinyRun("u", 0.5).toBuilder().dataUri(ok).build().validate(), ok);
+    }
+    for (String bad :
+        List.of(
+            "",
+            "/data/train",
+            "s3://B/x",
+            "s3://b/{1..3}.tar",
+            "s3://bkt/{00041..00000}.tar",
+            "s3://bkt/{a,b}.tar")) {
+      List<String> problems =
+          TestStack.tinyRun("u", 0.5).toBuilder().dataUri(bad).build().validate();
+      assertEquals(1, problems.size(), bad + " -> " + problems);
+      assertTrue(problems.get(0).startsWith("dataUri: "), problems.get(0));
+    }
+  }
+
+  @Test
+  void studyGridIsDeterministicWithStableIdsAndAppliesTheBudget() {
+    StudySpec study =
+        new StudySpec(
+            "s",
+            null,
+            TestStack.tinyRun("base", 0.0).toBuilder().wallClockBudgetSeconds(99L).build(),
+            new StudyAxes(
+                List.of("tiny-emoji", "small-emoji"),
+                null,
+                List.of(1000L),
+                List.of(0.0, 0.875),
+                null),
+            null,
+            StudyBudget.EQUAL_WALL_CLOCK,
+            120L,
+            null);
+    assertEquals(List.of(), study.validate());
+    List<StudyCell> cells = study.expand();
+    assertEquals(
+        List.of(
+            "s-tiny-emoji-mask0", "s-tiny-emoji-mask87.5",
+            "s-small-emoji-mask0", "s-small-emoji-mask87.5"),
+        cells.stream().map(StudyCell::workflowId).toList());
+    assertEquals(cells, study.expand(), "same grid every time");
+    RunSpec last = cells.get(3).spec();
+    assertEquals("s-small-emoji-mask87.5", last.name());
+    assertEquals("s", last.studyId());
+    assertEquals("small-emoji", last.modelPreset());
+    assertEquals(0.875, last.maskRatio());
+    assertEquals(1000L, last.samples());
+    assertNull(last.steps());
+    assertEquals(120L, last.wallClockBudgetSeconds());
+
+    StudySpec equalSamples =
+        new StudySpec("s", null, study.baseRun(), study.axes(), null, null, null, null);
+    assertNull(equalSamples.expand().get(0).spec().wallClockBudgetSeconds());
+  }
+
+  @Test
+  void studyNamesTheFirstRunOfEachProblemOnce() {
+    StudySpec study =
+        new StudySpec(
+            "s",
+            null,
+            TestStack.tinyRun("base", 0.0).toBuilder().batchSize(0).build(),
+            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null),
+            1,
+            null,
+            null,
+            null);
+    assertEquals(List.of("run s-mask0: batchSize: must be positive, got 0"), study.validate());
+  }
+
+  @Test
+  void recordsRoundTripThroughTemporalsJsonConverter() {
+    RunSpec spec = TestStack.tinyRun("rt", 0.5).toBuilder().studyId("st").build();
+    assertEquals(spec, roundTrip(spec, RunSpec.class));
+    StudySpec study = ScalingStudyWorkflowTest.maskStudy("st", List.of(0.0, 0.5), 2, 10);
+    assertEquals(study, roundTrip(study, StudySpec.class));
+    TrainResult train =
+        new TrainResult(new CheckpointRef("s3://b/c", 3, 384), 3, 384, 2.5, 1.5, 256.0, true);
+    EvalReport report =
+        new EvalReport(
+            List.of(new EvalMetric("zeroshot_classification", "d", "unseen", "acc1", 0.3)),
+            "s3://b/r.json");
+    RunSummary summary =
+        new RunSummary(
+            "w", "n", null, RunStatus.CANCELLED, train, report, null, null, 0.3, 7.5, "stop");
+    assertEquals(summary, roundTrip(summary, RunSummary.class));
+    Progress progress = new Progress(Stage.PRETRAIN, 5, 640, 3.25, 12.5, 100L);
+    assertEquals(progress, roundTrip(progress, Progress.class));
+  }
+
+  @Test
+  void jsonWithOnlyRequiredFieldsGetsDefaults() {
+    String json =
+        """
+        {"name": "min", "modelPreset": "tiny-emoji", "dataUri": "s3://flipflow/emoji/train/",
+         "evalSetUris": ["s3://flipflow/emoji/eval/subgroup/"], "imageSize": 64,
+         "maskRatio": 0.5, "batchSize": 32, "steps": 10, "baseLr": 0.001}
+        """;
+    RunSpec spec = fromJson(json, RunSpec.class);
+    assertEquals(List.of(), spec.validate());
+    assertEquals(UnmaskedTuning.defaults(), spec.unmaskedTuning());
+    assertEquals(200, spec.checkpointIntervalSteps());
+  }
+
+  static <T> T fromJson(String json, Class<T> type) {
+    Payload payload =
+        Payload.newBuilder()
+            .putMetadata("encoding", com.google.protobuf.ByteString.copyFromUtf8("json/plain"))
+            .setData(com.google.protobuf.ByteString.copyFrom(json, StandardCharsets.UTF_8))
+            .build();
+    return CONVERTER.fromPayload(payload, type, type);
+  }
+
+  private static <T> T roundTrip(T value, Class<T> type) {
+    return CONVERTER.fromPayload(CONVERTER.toPayload(value).orElseThrow(), type, type);
+  }
+}
