@@ -101,8 +101,17 @@ public final class RunStore {
         s.specJson());
   }
 
-  public void finishStudy(String studyId, String status) throws SQLException {
-    exec("UPDATE studies SET status = ?, finished_at = now() WHERE study_id = ?", status, studyId);
+  /** RUNNING clears the end time; any other status sets it. */
+  public void setStudyStatus(String studyId, String status) throws SQLException {
+    exec(
+        """
+        UPDATE studies SET status = ?,
+          finished_at = CASE WHEN ? = 'RUNNING' THEN NULL ELSE now() END
+        WHERE study_id = ?
+        """,
+        status,
+        status,
+        studyId);
   }
 
   public void upsertRun(RunRow r) throws SQLException {
@@ -135,11 +144,62 @@ public final class RunStore {
   }
 
   public void finishRun(String runId, String status, String error) throws SQLException {
+    finishRun(runId, status, error, null, null);
+  }
+
+  public void finishRun(
+      String runId, String status, String error, Double zeroShotTop1, Long samplesSeen)
+      throws SQLException {
     exec(
-        "UPDATE runs SET status = ?, error = ?, finished_at = now() WHERE run_id = ?",
+        """
+        UPDATE runs SET status = ?, error = ?, finished_at = now(),
+          zero_shot_top1 = COALESCE(?, zero_shot_top1), samples_seen = COALESCE(?, samples_seen)
+        WHERE run_id = ?
+        """,
         status,
         error,
+        zeroShotTop1,
+        samplesSeen,
         runId);
+  }
+
+  public record StudyRunRow(
+      String studyId,
+      String runId,
+      String status,
+      String modelPreset,
+      Long dataSamples,
+      Long scheduleSamples,
+      Double maskRatio,
+      Integer batchSize,
+      Double zeroShotTop1,
+      Long samplesSeen,
+      Double wallSeconds,
+      String message) {}
+
+  public void upsertStudyRun(StudyRunRow r) throws SQLException {
+    exec(
+        """
+        INSERT INTO study_runs (study_id, run_id, status, model_preset, data_samples,
+          schedule_samples, mask_ratio, batch_size, zero_shot_top1, samples_seen, wall_seconds,
+          message)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (study_id, run_id) DO UPDATE SET status = EXCLUDED.status,
+          zero_shot_top1 = EXCLUDED.zero_shot_top1, samples_seen = EXCLUDED.samples_seen,
+          wall_seconds = EXCLUDED.wall_seconds, message = EXCLUDED.message, recorded_at = now()
+        """,
+        r.studyId(),
+        r.runId(),
+        r.status(),
+        r.modelPreset(),
+        r.dataSamples(),
+        r.scheduleSamples(),
+        r.maskRatio(),
+        r.batchSize(),
+        r.zeroShotTop1(),
+        r.samplesSeen(),
+        r.wallSeconds(),
+        r.message());
   }
 
   public Optional<String> runStatus(String runId) throws SQLException {
@@ -185,6 +245,52 @@ public final class RunStore {
         s.samplesSeen(),
         s.samplesPerSecond(),
         s.detailsJson());
+  }
+
+  /**
+   * Upserts a stage with the workflow's own timestamps (so a replayed or retried record writes the
+   * same values); wall seconds follow from them when the stage has ended.
+   */
+  public void upsertStage(
+      String runId,
+      String stage,
+      String status,
+      long startedAtMillis,
+      Long finishedAtMillis,
+      Long samplesSeen,
+      Double samplesPerSecond,
+      String message)
+      throws SQLException {
+    java.sql.Timestamp started = new java.sql.Timestamp(startedAtMillis);
+    java.sql.Timestamp finished =
+        finishedAtMillis == null ? null : new java.sql.Timestamp(finishedAtMillis);
+    Double wall = finishedAtMillis == null ? null : (finishedAtMillis - startedAtMillis) / 1000.0;
+    exec(
+        """
+        INSERT INTO stages (run_id, stage, status, started_at, finished_at, wall_seconds,
+          samples_seen, samples_per_second, details)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, jsonb_strip_nulls(jsonb_build_object('message', ?::text)))
+        ON CONFLICT (run_id, stage) DO UPDATE SET status = EXCLUDED.status,
+          started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+          wall_seconds = EXCLUDED.wall_seconds,
+          samples_seen = COALESCE(EXCLUDED.samples_seen, stages.samples_seen),
+          samples_per_second = COALESCE(EXCLUDED.samples_per_second, stages.samples_per_second),
+          details = COALESCE(EXCLUDED.details, stages.details)
+        """,
+        runId,
+        stage,
+        status,
+        started,
+        finished,
+        wall,
+        samplesSeen,
+        samplesPerSecond,
+        message);
+  }
+
+  /** Sets the step count of a stage (written by the training activity, which knows it). */
+  public void setStageSteps(String runId, String stage, long steps) throws SQLException {
+    exec("UPDATE stages SET steps = ? WHERE run_id = ? AND stage = ?", steps, runId, stage);
   }
 
   /** Appends a batch of metrics in one transaction; rows already there are left as they are. */

@@ -3,8 +3,12 @@ package io.flipflow.infra.local;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.temporal.api.enums.v1.IndexedValueType;
+import io.temporal.api.operatorservice.v1.AddSearchAttributesRequest;
 import io.temporal.internal.testservice.GRPCServerHelper;
 import io.temporal.internal.testservice.TestServicesStarter;
+import io.temporal.serviceclient.OperatorServiceStubs;
+import io.temporal.serviceclient.OperatorServiceStubsOptions;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -73,7 +77,9 @@ public abstract class LocalTemporal implements LocalService {
               + " CLI (go install github.com/temporalio/cli/cmd/temporal@v1.5.1) for the dev server",
           port);
     }
-    return InMemory.start(port);
+    InMemory server = InMemory.start(port);
+    server.registerSearchAttributes(searchAttributes);
+    return server;
   }
 
   /** The Temporal CLI's dev server as a child process with its SQLite file in the state folder. */
@@ -219,6 +225,38 @@ public abstract class LocalTemporal implements LocalService {
         throw new IllegalStateException(
             "Temporal in-memory server could not bind 127.0.0.1:" + port, e);
       }
+    }
+
+    /** The in-memory server knows only its own custom fields until told of ours. */
+    void registerSearchAttributes(Map<String, String> searchAttributes) {
+      if (searchAttributes.isEmpty()) {
+        return;
+      }
+      OperatorServiceStubs operator =
+          OperatorServiceStubs.newServiceStubs(
+              OperatorServiceStubsOptions.newBuilder().setTarget(address()).build());
+      try {
+        AddSearchAttributesRequest.Builder request =
+            AddSearchAttributesRequest.newBuilder().setNamespace("default");
+        searchAttributes.forEach(
+            (name, type) -> request.putSearchAttributes(name, indexedValueType(type)));
+        operator.blockingStub().addSearchAttributes(request.build());
+      } finally {
+        operator.shutdown();
+      }
+    }
+
+    private static IndexedValueType indexedValueType(String cliType) {
+      return switch (cliType) {
+        case "Keyword" -> IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+        case "Double" -> IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE;
+        case "Text" -> IndexedValueType.INDEXED_VALUE_TYPE_TEXT;
+        case "Int" -> IndexedValueType.INDEXED_VALUE_TYPE_INT;
+        case "Bool" -> IndexedValueType.INDEXED_VALUE_TYPE_BOOL;
+        case "Datetime" -> IndexedValueType.INDEXED_VALUE_TYPE_DATETIME;
+        case "KeywordList" -> IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST;
+        default -> throw new IllegalArgumentException("unknown search attribute type " + cliType);
+      };
     }
 
     @Override

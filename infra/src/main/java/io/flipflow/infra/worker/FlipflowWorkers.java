@@ -2,6 +2,8 @@ package io.flipflow.infra.worker;
 
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.TemporalConnection;
+import io.flipflow.workflows.SearchAttributeKeys;
+import io.temporal.common.SearchAttributeKey;
 import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import java.util.LinkedHashMap;
@@ -22,14 +24,12 @@ public final class FlipflowWorkers implements AutoCloseable {
     this.queues = queues;
   }
 
-  /** The search attributes the workflows set; `flipflow up` registers them on the dev server. */
+  /** The search attributes the workflows set, name to CLI type; `up` registers them. */
   public static Map<String, String> searchAttributes() {
     Map<String, String> m = new LinkedHashMap<>();
-    m.put("FlipStudy", "Keyword");
-    m.put("FlipModel", "Keyword");
-    m.put("FlipMaskRatio", "Double");
-    m.put("FlipStage", "Keyword");
-    m.put("FlipTop1", "Double");
+    for (SearchAttributeKey<?> key : SearchAttributeKeys.ALL) {
+      m.put(key.getName(), SearchAttributeKeys.cliTypeName(key));
+    }
     return m;
   }
 

@@ -1,0 +1,165 @@
+package io.flipflow.activities.record;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flipflow.activities.support.ActivityFailures;
+import io.flipflow.db.Database;
+import io.flipflow.db.RunStore;
+import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.RunStatus;
+import io.flipflow.workflows.result.RunSummary;
+import io.flipflow.workflows.result.StageRecord;
+import io.flipflow.workflows.result.StudyRunResult;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.StudySpec;
+import java.util.List;
+
+/** Writes the run record to Postgres; every call is an idempotent upsert (see RunStore). */
+public final class RecordActivitiesImpl implements RecordActivities {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final RunStore store;
+
+  public RecordActivitiesImpl(Database db) {
+    this.store = db.runs();
+  }
+
+  /** The pipeline stage name as stored in {@code stages.stage}: PRETRAIN -> pretrain. */
+  public static String stageName(io.flipflow.workflows.result.Stage stage) {
+    return stage.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  @Override
+  public void recordRunStarted(
+      String workflowId, String runId, RunSpec spec, long startedAtMillis) {
+    ActivityFailures.run(
+        () -> {
+          store.upsertRun(
+              new RunStore.RunRow(
+                  workflowId,
+                  runId,
+                  spec.studyId(),
+                  spec.name(),
+                  spec.modelPreset(),
+                  spec.imageSize(),
+                  spec.maskRatio(),
+                  spec.batchSize(),
+                  scheduleSamples(spec),
+                  spec.dataUri(),
+                  !Boolean.FALSE.equals(spec.unmaskedTuning().enabled()),
+                  spec.seed(),
+                  spec.device(),
+                  JSON.writeValueAsString(spec)));
+          return null;
+        });
+  }
+
+  static Long scheduleSamples(RunSpec spec) {
+    if (spec.samples() != null) {
+      return spec.samples();
+    }
+    return spec.steps() == null ? null : spec.steps() * spec.batchSize();
+  }
+
+  @Override
+  public void recordStage(StageRecord s) {
+    ActivityFailures.run(
+        () -> {
+          store.upsertStage(
+              s.workflowId(),
+              stageName(s.stage()),
+              s.status().name(),
+              s.startedAtMillis(),
+              s.finishedAtMillis(),
+              s.samplesSeen(),
+              s.samplesPerSecond(),
+              s.message());
+          return null;
+        });
+  }
+
+  @Override
+  public void recordEvalResults(
+      String workflowId, String phase, CheckpointRef checkpoint, EvalReport report) {
+    ActivityFailures.run(
+        () -> {
+          List<RunStore.EvalRow> rows =
+              report.metrics().stream()
+                  .map(
+                      (EvalMetric m) ->
+                          new RunStore.EvalRow(
+                              workflowId,
+                              phase,
+                              checkpoint.uri(),
+                              m.task(),
+                              m.dataset(),
+                              m.split(),
+                              "full",
+                              m.metric(),
+                              m.value()))
+                  .toList();
+          store.recordEvalResults(rows);
+          return null;
+        });
+  }
+
+  @Override
+  public void recordRunFinished(RunSummary summary, long finishedAtMillis) {
+    ActivityFailures.run(
+        () -> {
+          long samples = 0;
+          if (summary.pretrain() != null) {
+            samples += summary.pretrain().samplesSeen();
+          }
+          if (summary.tuning() != null) {
+            samples += summary.tuning().samplesSeen();
+          }
+          store.finishRun(
+              summary.workflowId(),
+              summary.status().name(),
+              summary.status() == RunStatus.FINISHED ? null : summary.message(),
+              summary.zeroShotTop1(),
+              samples);
+          return null;
+        });
+  }
+
+  @Override
+  public void recordStudy(String studyId, String workflowId, StudySpec spec, RunStatus status) {
+    ActivityFailures.run(
+        () -> {
+          store.upsertStudy(
+              new RunStore.StudyRow(
+                  studyId,
+                  studyId,
+                  workflowId,
+                  spec.budget() == null ? null : spec.budget().name().toLowerCase(),
+                  JSON.writeValueAsString(spec)));
+          store.setStudyStatus(studyId, status.name());
+          return null;
+        });
+  }
+
+  @Override
+  public void recordStudyRun(String studyId, StudyRunResult run) {
+    ActivityFailures.run(
+        () -> {
+          store.upsertStudyRun(
+              new RunStore.StudyRunRow(
+                  studyId,
+                  run.workflowId(),
+                  run.status().name(),
+                  run.modelPreset(),
+                  run.dataSamples(),
+                  run.scheduleSamples(),
+                  run.maskRatio(),
+                  run.batchSize(),
+                  run.zeroShotTop1(),
+                  run.samplesSeen(),
+                  run.wallSeconds(),
+                  run.message()));
+          return null;
+        });
+  }
+}
