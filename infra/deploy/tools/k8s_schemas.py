@@ -66,7 +66,7 @@ def main(out_dir, specs):
                 written += 1
     if written == 0:
         sys.exit(f"no Kubernetes kinds found in {specs}")
-    print(f"k8s_schemas: {written} schemas from {len(specs)} OpenAPI documents into {out}")
+    print(f"k8s_schemas: {len(list(out.glob('*.json')))} kinds from {len(specs)} OpenAPI documents into {out}")
 
 
 if __name__ == "__main__":
