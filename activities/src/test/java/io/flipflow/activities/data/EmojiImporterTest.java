@@ -121,6 +121,85 @@ class EmojiImporterTest {
     }
   }
 
+  /**
+   * google and openmoji (SVGs rasterised with JSVG) into ONE prefix: one training set of both
+   * styles, one tokenizer, classification sets with both styles, label retrieval per style.
+   */
+  @Test
+  void importsGoogleAndOpenMojiIntoOneSet() throws Exception {
+    NpmPackages npm = NpmPackages.defaultCache();
+    boolean cached =
+        npm.isCached("emoji-datasource-google@16.0.0")
+            && npm.isCached(NpmPackages.EMOJIBASE_DATA)
+            && npm.isCached(NpmPackages.OPENMOJI);
+    if (!cached)
+      System.out.println(
+          "skipping the real google+openmoji import: packages not in "
+              + npm.cacheDir()
+              + " (run npm pack)");
+    Assumptions.assumeTrue(cached, "emoji npm packages not cached");
+    try (S3Fixture s3 = S3Fixture.start();
+        S3Store store = s3.store()) {
+      store.createBucket("emoji");
+      var sources = new java.util.LinkedHashMap<String, EmojiImporter.Sources>();
+      sources.put("openmoji", EmojiImporter.Sources.fetch(npm, "openmoji"));
+      sources.put("google", EmojiImporter.Sources.fetch(npm, "google"));
+      var r = new EmojiImporter(store, 1000).importStyles(sources, S3Uri.parse("s3://emoji/both"));
+      System.out.printf(
+          "emoji google+openmoji import: %d train samples, %d held-out images, eval %s, %d ms%n",
+          r.trainSamples(), r.heldOutImages(), r.evalCounts(), r.millis());
+      assertEquals("google+openmoji", r.style());
+      java.util.Map<String, Integer> perStyle = new java.util.TreeMap<>();
+      int blank = 0;
+      int position = 0;
+      java.util.Set<String> firstStyles = new java.util.HashSet<>();
+      for (var o : store.resolveShards(S3Uri.parse(r.trainShards()))) {
+        try (WdsReader reader = new WdsReader(new ByteArrayInputStream(store.getBytes(o.uri())))) {
+          for (WdsSample s; (s = reader.next()) != null; position++) {
+            String style =
+                JsonParser.parseString(s.json().orElseThrow())
+                    .getAsJsonObject()
+                    .get("style")
+                    .getAsString();
+            assertTrue(s.key().startsWith(style + "-"), s.key());
+            perStyle.merge(style, 1, Integer::sum);
+            if (position < 100) firstStyles.add(style);
+            var img =
+                io.flipflow.activities.data.staging.ImagePreprocessor.decode(
+                    s.members().get("png"));
+            assertEquals(64, img.getWidth());
+            if (style.equals("openmoji")) {
+              int opaque = 0;
+              for (int argb : img.getRGB(0, 0, 64, 64, null, 0, 64))
+                if ((argb >>> 24) > 0) opaque++;
+              if (opaque < 64) blank++; // less than one row's worth drawn: the SVG did not render
+            }
+          }
+        }
+      }
+      System.out.println("training samples per style: " + perStyle);
+      assertEquals(r.trainSamples(), perStyle.values().stream().mapToInt(i -> i).sum());
+      assertTrue(perStyle.get("google") > 2500, "" + perStyle);
+      // every google image of a seen concept has its OpenMoji SVG (DATA.md's join)
+      assertEquals(perStyle.get("google"), perStyle.get("openmoji"), "" + perStyle);
+      assertEquals(2, firstStyles.size(), "styles are shuffled together");
+      assertEquals(0, blank, "openmoji images with (almost) nothing drawn");
+
+      assertEquals(
+          2 * 1345, r.evalCounts().get("subgroup/seen") + r.evalCounts().get("subgroup/unseen"));
+      assertEquals(351, r.evalCounts().get("label-google/unseen"));
+      assertEquals(351, r.evalCounts().get("label-openmoji/unseen"));
+      assertFalse(r.evalSets().containsKey("label/unseen"));
+      assertEquals(55, classes(store, r.evalSets().get("subgroup/unseen")).size());
+      try (CaptionTokenizer tok =
+          CaptionTokenizer.load(store.getBytes(r.tokenizer()), 32, "emoji")) {
+        for (String c : classes(store, r.evalSets().get("subgroup/unseen")))
+          for (String t : EmojiImporter.TEMPLATES)
+            assertEquals(List.of(), tok.unknownWords(EvalSetWriter.prompt(t, c)), c);
+      }
+    }
+  }
+
   private static List<String> classes(S3Store store, S3Uri folder) {
     List<String> out = new ArrayList<>();
     JsonParser.parseString(

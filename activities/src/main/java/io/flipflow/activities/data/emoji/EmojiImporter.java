@@ -22,14 +22,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code flipflow data import emoji --style STYLE --to s3://B/P}: writes
+ * {@code flipflow data import emoji --style STYLE[,STYLE...] --to s3://B/P}: writes
  *
  * <pre>
  * P/train/00000.tar ... + 00000_stats.json + sizes.json   seen concepts only, shuffled (seed 0)
  * P/tokenizer.json                                          word-level vocabulary (see below)
  * P/eval/subgroup/{seen,unseen}/   classification, 55 classes (DATA.md), base emoji only
  * P/eval/group/{seen,unseen}/      classification, 8 groups
- * P/eval/label/{seen,unseen}/      retrieval: image <-> CLDR label
+ * P/eval/label/{seen,unseen}/      retrieval: image <-> CLDR label (one style)
+ * P/eval/label-STYLE/{seen,unseen}/  the same, one per style when several styles are imported
  * </pre>
  *
  * (eval folder layout: {@link EvalSetWriter}). Flags and components are left out of training and
@@ -37,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * captions and every class name, prompt and label of the evaluation sets (seen and unseen), so
  * nothing a zero-shot prompt says becomes [UNK]; the captions also name the subgroup and group so
  * the class-name words are trained.
+ *
+ * <p><b>Several styles, one set</b> ({@link #importStyles}; what the demo uses with google and
+ * openmoji): every style goes into the same prefix, so there is ONE training set (the styles'
+ * images shuffled together; stage {@code P/train/}), ONE tokenizer, and classification sets that
+ * hold every style's images. Keys are {@code <style>-<code points>} so they stay unique; the json
+ * of each sample names its style and licence. Label retrieval is split per style because a label
+ * shared by two images would make text->image recall undercount.
  */
 public final class EmojiImporter {
   private static final Logger log = LoggerFactory.getLogger(EmojiImporter.class);
@@ -101,38 +109,61 @@ public final class EmojiImporter {
     }
   }
 
+  /** One style into {@code to}: {@code importStyles(Map.of(style, sources), to)}. */
   public Result importStyle(String style, Sources sources, S3Uri to) {
-    checkStyle(style);
+    return importStyles(Map.of(style, sources), to);
+  }
+
+  /**
+   * Several styles (e.g. google and openmoji) into ONE set under {@code to}: one training set whose
+   * shards mix the styles' images of the seen concepts (shuffled together), one tokenizer (captions
+   * never name the style, so both styles share them), and each evaluation set holding every style's
+   * images (split into seen/unseen concepts as for one style). Sample keys are {@code <style>-<code
+   * points>}, e.g. {@code openmoji-1f44d-1f3fb}, unique across styles; each sample's json names its
+   * style and licence.
+   */
+  public Result importStyles(Map<String, Sources> sourcesByStyle, S3Uri to) {
+    if (sourcesByStyle.isEmpty()) {
+      throw new IllegalArgumentException("emoji import needs at least one style");
+    }
+    List<String> styles = new ArrayList<>(new java.util.TreeSet<>(sourcesByStyle.keySet()));
+    styles.forEach(EmojiImporter::checkStyle);
+    String styleName = String.join("+", styles);
     long t0 = System.currentTimeMillis();
     store.requireBucket(to);
+    Sources first = sourcesByStyle.get(styles.get(0));
     EmojiCatalog catalog =
         EmojiCatalog.parse(
-            NpmPackages.readOne(sources.datasource(), "emoji.json"),
-            NpmPackages.readOne(sources.emojibase(), "en/data.json"),
-            NpmPackages.readOne(sources.emojibase(), "en/messages.json"));
-    Map<String, byte[]> images = loadImages(style, sources, catalog);
-    String licence = LICENCES.getOrDefault(style, "see the emoji-datasource-" + style + " package");
-
-    List<EmojiCatalog.Emoji> usable =
-        catalog.all().stream()
-            .filter(e -> !e.isFlagOrComponent() && images.containsKey(e.key()))
-            .toList();
-    List<EmojiCatalog.Emoji> train =
-        new ArrayList<>(usable.stream().filter(e -> !e.isHeldOut()).toList());
-    Collections.shuffle(train, new Random(0)); // shards mix groups: a batch is not one category
+            NpmPackages.readOne(first.datasource(), "emoji.json"),
+            NpmPackages.readOne(first.emojibase(), "en/data.json"),
+            NpmPackages.readOne(first.emojibase(), "en/messages.json"));
+    List<StyledEmoji> usable = new ArrayList<>();
+    for (String style : styles) {
+      Map<String, byte[]> images = loadImages(style, sourcesByStyle.get(style), catalog);
+      String licence =
+          LICENCES.getOrDefault(style, "see the emoji-datasource-" + style + " package");
+      for (EmojiCatalog.Emoji e : catalog.all()) {
+        if (!e.isFlagOrComponent() && images.containsKey(e.key())) {
+          usable.add(new StyledEmoji(e, style, licence, images.get(e.key())));
+        }
+      }
+    }
+    List<StyledEmoji> train =
+        new ArrayList<>(usable.stream().filter(e -> !e.emoji().isHeldOut()).toList());
+    Collections.shuffle(train, new Random(0)); // shards mix groups and styles
     List<String> texts = new ArrayList<>();
     S3Uri trainUri = to.resolve("train");
     String pattern;
     long trainCount;
     try (ShardSink sink = new ShardSink(store, trainUri, samplesPerShard)) {
-      for (EmojiCatalog.Emoji e : train) {
-        String caption = EmojiCaptions.caption(e);
+      for (StyledEmoji se : train) {
+        String caption = EmojiCaptions.caption(se.emoji());
         texts.add(caption);
         Map<String, byte[]> m = new LinkedHashMap<>();
-        m.put("png", images.get(e.key()));
+        m.put("png", se.png());
         m.put("txt", caption.getBytes(StandardCharsets.UTF_8));
-        m.put("json", GSON.toJson(metadata(e, style, licence)).getBytes(StandardCharsets.UTF_8));
-        sink.write(new WdsSample(e.key().toLowerCase(java.util.Locale.ROOT), m));
+        m.put("json", GSON.toJson(se.metadata()).getBytes(StandardCharsets.UTF_8));
+        sink.write(new WdsSample(se.key(), m));
       }
       trainCount = sink.total();
       sink.close();
@@ -141,13 +172,16 @@ public final class EmojiImporter {
 
     Map<String, S3Uri> evalSets = new LinkedHashMap<>();
     Map<String, Long> evalCounts = new LinkedHashMap<>();
-    List<EmojiCatalog.Emoji> evalBase = usable.stream().filter(e -> !e.isSkinVariant()).toList();
-    // subgroup: >= 10 base emoji, no alphanumerics or keycaps; ordered by emojibase order.
+    List<StyledEmoji> evalBase = usable.stream().filter(e -> !e.emoji().isSkinVariant()).toList();
+    // subgroup: >= 10 base emoji (counted in the catalog, not per style), no alphanumerics or
+    // keycaps; ordered by emojibase order.
+    List<EmojiCatalog.Emoji> catalogBase =
+        catalog.base().stream().filter(e -> !e.isFlagOrComponent()).toList();
     Map<String, Long> perSubgroup =
-        evalBase.stream()
+        catalogBase.stream()
             .collect(Collectors.groupingBy(EmojiCatalog.Emoji::subgroupKey, Collectors.counting()));
     Map<String, String> subgroupNames = new LinkedHashMap<>();
-    evalBase.stream()
+    catalogBase.stream()
         .filter(
             e ->
                 perSubgroup.get(e.subgroupKey()) >= MIN_SUBGROUP_SIZE
@@ -155,15 +189,13 @@ public final class EmojiImporter {
                     && !e.subgroupKey().equals("keycap"))
         .forEach(e -> subgroupNames.putIfAbsent(e.subgroupKey(), e.subgroupName()));
     Map<String, String> groupNames = new LinkedHashMap<>();
-    evalBase.forEach(e -> groupNames.putIfAbsent(e.groupKey(), e.groupName()));
+    catalogBase.forEach(e -> groupNames.putIfAbsent(e.groupKey(), e.groupName()));
     writeClassification(
         "subgroup",
         EmojiCatalog.Emoji::subgroupKey,
         subgroupNames,
         evalBase,
-        images,
-        style,
-        licence,
+        styleName,
         to,
         evalSets,
         evalCounts,
@@ -173,34 +205,32 @@ public final class EmojiImporter {
         EmojiCatalog.Emoji::groupKey,
         groupNames,
         evalBase,
-        images,
-        style,
-        licence,
+        styleName,
         to,
         evalSets,
         evalCounts,
         texts);
-    for (boolean unseen : new boolean[] {false, true}) {
-      String split = unseen ? "unseen" : "seen";
-      List<EvalSetWriter.Item> items = new ArrayList<>();
-      for (EmojiCatalog.Emoji e : evalBase) {
-        if (e.isHeldOut() == unseen) {
-          items.add(
-              new EvalSetWriter.Item(
-                  e.key().toLowerCase(java.util.Locale.ROOT),
-                  images.get(e.key()),
-                  e.label(),
-                  -1,
-                  metadata(e, style, licence)));
-          texts.add(e.label());
+    // Label retrieval stays one set per style: with two styles every label would name two images,
+    // and text->image recall counts only a text's own image as a hit.
+    for (String style : styles) {
+      String task = styles.size() == 1 ? "label" : "label-" + style;
+      for (boolean unseen : new boolean[] {false, true}) {
+        String split = unseen ? "unseen" : "seen";
+        List<EvalSetWriter.Item> items = new ArrayList<>();
+        for (StyledEmoji se : evalBase) {
+          if (se.style().equals(style) && se.emoji().isHeldOut() == unseen) {
+            items.add(
+                new EvalSetWriter.Item(se.key(), se.png(), se.emoji().label(), -1, se.metadata()));
+            texts.add(se.emoji().label());
+          }
         }
+        S3Uri folder = to.resolve("eval/" + task + "/" + split);
+        evalCounts.put(
+            task + "/" + split,
+            EvalSetWriter.writeRetrieval(
+                store, folder, "emoji-label-" + style, split, items, samplesPerShard));
+        evalSets.put(task + "/" + split, folder);
       }
-      S3Uri folder = to.resolve("eval/label/" + split);
-      evalCounts.put(
-          "label/" + split,
-          EvalSetWriter.writeRetrieval(
-              store, folder, "emoji-label-" + style, split, items, samplesPerShard));
-      evalSets.put("label/" + split, folder);
     }
 
     S3Uri tokenizer = to.resolve("tokenizer.json");
@@ -208,7 +238,7 @@ public final class EmojiImporter {
     long heldOut = usable.size() - train.size();
     Result r =
         new Result(
-            style,
+            styleName,
             trainUri,
             pattern,
             trainCount,
@@ -219,7 +249,7 @@ public final class EmojiImporter {
             System.currentTimeMillis() - t0);
     log.info(
         "emoji import {}: {} training samples, {} held-out images, eval {} in {} ms",
-        style,
+        styleName,
         trainCount,
         heldOut,
         evalCounts,
@@ -227,14 +257,23 @@ public final class EmojiImporter {
     return r;
   }
 
+  /** One emoji in one style: its image and the metadata every sample of it carries. */
+  private record StyledEmoji(EmojiCatalog.Emoji emoji, String style, String licence, byte[] png) {
+    String key() {
+      return style + "-" + emoji.key().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    Map<String, Object> metadata() {
+      return EmojiImporter.metadata(emoji, style, licence);
+    }
+  }
+
   private void writeClassification(
       String task,
       Function<EmojiCatalog.Emoji, String> classOf,
       Map<String, String> classNames,
-      List<EmojiCatalog.Emoji> base,
-      Map<String, byte[]> images,
-      String style,
-      String licence,
+      List<StyledEmoji> base,
+      String styleName,
       S3Uri to,
       Map<String, S3Uri> evalSets,
       Map<String, Long> evalCounts,
@@ -247,16 +286,10 @@ public final class EmojiImporter {
     for (boolean unseen : new boolean[] {false, true}) {
       String split = unseen ? "unseen" : "seen";
       List<EvalSetWriter.Item> items = new ArrayList<>();
-      for (EmojiCatalog.Emoji e : base) {
-        int id = keys.indexOf(classOf.apply(e));
-        if (id >= 0 && e.isHeldOut() == unseen) {
-          items.add(
-              new EvalSetWriter.Item(
-                  e.key().toLowerCase(java.util.Locale.ROOT),
-                  images.get(e.key()),
-                  names.get(id),
-                  id,
-                  metadata(e, style, licence)));
+      for (StyledEmoji se : base) {
+        int id = keys.indexOf(classOf.apply(se.emoji()));
+        if (id >= 0 && se.emoji().isHeldOut() == unseen) {
+          items.add(new EvalSetWriter.Item(se.key(), se.png(), names.get(id), id, se.metadata()));
         }
       }
       S3Uri folder = to.resolve("eval/" + task + "/" + split);
@@ -265,7 +298,7 @@ public final class EmojiImporter {
           EvalSetWriter.writeClassification(
               store,
               folder,
-              "emoji-" + task + "-" + style,
+              "emoji-" + task + "-" + styleName,
               split,
               names,
               TEMPLATES,

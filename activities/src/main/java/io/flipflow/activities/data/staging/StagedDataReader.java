@@ -24,7 +24,9 @@ import java.util.concurrent.Executors;
  * epoch {@code e} visits the shards in a seeded random order and shuffles samples within windows of
  * {@code windowShards} consecutive shards of that order (WebDataset-style shuffle, bounded so a
  * window's shards suffice). {@link #position()} counts samples delivered; {@link #seek(long)}
- * resumes exactly there.
+ * resumes exactly there. Batches are assembled ahead on a background thread ({@code
+ * prefetchBatches} in flight), so the training loop only waits for the first one; shard files stay
+ * open between batches.
  */
 public final class StagedDataReader implements AutoCloseable {
 
@@ -40,7 +42,13 @@ public final class StagedDataReader implements AutoCloseable {
   private final ExecutorService fetcher;
   private final ConcurrentHashMap<Integer, CompletableFuture<Path>> local =
       new ConcurrentHashMap<>();
+  private final int prefetchBatches;
+  // one assembler thread: the window state and open channels below are confined to it
+  private final ExecutorService assembler;
+  private final java.util.ArrayDeque<CompletableFuture<Batch>> ahead = new java.util.ArrayDeque<>();
+  private final java.util.Map<Integer, FileChannel> channels = new java.util.HashMap<>();
   private long position;
+  private long producerPosition;
   // current window: epoch, first index within epoch, sample (shard, record) pairs in shuffled order
   private long windowEpoch = -1;
   private long windowStart = -1;
@@ -54,6 +62,21 @@ public final class StagedDataReader implements AutoCloseable {
       long seed,
       int windowShards,
       int fetchThreads) {
+    this(store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, 4);
+  }
+
+  /**
+   * @param prefetchBatches batches assembled ahead on the background thread (at least 1)
+   */
+  public StagedDataReader(
+      S3Store store,
+      StagedManifest manifest,
+      Path cacheDir,
+      int batchSize,
+      long seed,
+      int windowShards,
+      int fetchThreads,
+      int prefetchBatches) {
     if (batchSize <= 0)
       throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
     if (manifest.samples() <= 0)
@@ -69,6 +92,14 @@ public final class StagedDataReader implements AutoCloseable {
             Math.max(1, fetchThreads),
             r -> {
               Thread t = new Thread(r, "staged-fetch");
+              t.setDaemon(true);
+              return t;
+            });
+    this.prefetchBatches = Math.max(1, prefetchBatches);
+    this.assembler =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "staged-batches");
               t.setDaemon(true);
               return t;
             });
@@ -92,7 +123,10 @@ public final class StagedDataReader implements AutoCloseable {
   public void seek(long newPosition) {
     if (newPosition < 0)
       throw new IllegalArgumentException("position must be >= 0, got " + newPosition);
+    ahead.forEach(f -> f.cancel(false)); // assembled from the old position: dropped
+    ahead.clear();
     position = newPosition;
+    producerPosition = newPosition;
   }
 
   public long epoch() {
@@ -101,17 +135,40 @@ public final class StagedDataReader implements AutoCloseable {
 
   /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
   public Batch next() {
+    while (ahead.size() < prefetchBatches) {
+      long start = producerPosition;
+      ahead.add(CompletableFuture.supplyAsync(() -> assemble(start), assembler));
+      producerPosition += batchSize;
+    }
+    Batch batch;
+    try {
+      batch = ahead.poll().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      seek(position); // drop what was queued behind the failed batch; a later call retries
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      throw e;
+    }
+    position += batchSize;
+    long start = producerPosition;
+    ahead.add(CompletableFuture.supplyAsync(() -> assemble(start), assembler));
+    producerPosition += batchSize;
+    return batch;
+  }
+
+  /** The batch of samples {@code start .. start + batchSize - 1}; runs on the assembler thread. */
+  private Batch assemble(long start) {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
     byte[] pixels = new byte[batchSize * px];
     int[] tokens = new int[batchSize * t];
     ByteBuffer record = ByteBuffer.allocate(manifest.recordBytes()).order(ByteOrder.LITTLE_ENDIAN);
     for (int b = 0; b < batchSize; b++) {
-      long ref = sampleAt(position);
+      long ref = sampleAt(start + b);
       int shard = (int) (ref >>> 32);
       long index = ref & 0xffffffffL;
       record.clear();
-      try (FileChannel ch = FileChannel.open(shardFile(shard), StandardOpenOption.READ)) {
+      try {
+        FileChannel ch = channel(shard);
         long off = index * manifest.recordBytes();
         while (record.hasRemaining()) {
           if (ch.read(record, off + record.position()) < 0)
@@ -124,9 +181,17 @@ public final class StagedDataReader implements AutoCloseable {
       record.flip();
       record.get(pixels, b * px, px);
       record.asIntBuffer().get(tokens, b * t, t);
-      position++;
     }
     return new Batch(batchSize, pixels, tokens);
+  }
+
+  private FileChannel channel(int shard) throws IOException {
+    FileChannel ch = channels.get(shard);
+    if (ch == null) {
+      ch = FileChannel.open(shardFile(shard), StandardOpenOption.READ);
+      channels.put(shard, ch);
+    }
+    return ch;
   }
 
   /** (shard << 32 | record) of the sample at a global position. */
@@ -216,6 +281,20 @@ public final class StagedDataReader implements AutoCloseable {
 
   @Override
   public void close() {
+    ahead.forEach(f -> f.cancel(false));
+    assembler.shutdown();
+    try {
+      assembler.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (FileChannel ch : channels.values()) {
+      try {
+        ch.close();
+      } catch (IOException e) {
+        // read-only channel: nothing to lose
+      }
+    }
     fetcher.shutdownNow();
   }
 }
