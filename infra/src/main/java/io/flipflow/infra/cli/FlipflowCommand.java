@@ -11,7 +11,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "flipflow 0.1.0",
     description = "FLIP (masked language-image pretraining) as Temporal workflows.",
-    subcommands = {UpCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      UpCommand.class,
+      WorkerCommand.class,
+      DataCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class FlipflowCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
