@@ -108,6 +108,15 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return (float) Math.exp(logitScale.getArray().getFloat());
   }
 
+  /** Clamps the log scale to at most ln 100 in place, as OpenCLIP does after each update. */
+  public void clampLogitScale() {
+    NDArray w = logitScale.getArray();
+    try (NDManager scope = manager.newSubManager()) {
+      scope.tempAttachAll(w);
+      w.subi(w.sub(MAX_LOGIT_SCALE).maximum(0f));
+    }
+  }
+
   /**
    * The training loss for one paired batch with a fresh random mask; the result is attached to the
    * images' manager. Call inside a {@code GradientCollector} to get gradients.
