@@ -1,0 +1,255 @@
+package io.flipflow.activities.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.ConstantInitializer;
+import ai.djl.util.Pair;
+import ai.djl.util.PairList;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.function.Function;
+
+/**
+ * CLIP with FLIP's masked image tower: both encoders, L2-normalised embeddings, a learnable
+ * temperature. The model owns its NDManager (weights live there); every entry point runs in a scope
+ * under the caller's arrays so that nothing computed per call stays in the model's manager.
+ *
+ * <p>Why the scopes: DJL attaches an op's result to the manager of its receiver, so any op with a
+ * parameter on the left (including inside DJL blocks) would leak one array into the model's manager
+ * per call. Each call temporarily attaches the parameters to a sub-manager of the input and returns
+ * them when that closes (DJL's {@code tempAttachAll} idiom).
+ */
+public final class ClipModel extends AbstractBlock implements AutoCloseable {
+
+  private static final byte VERSION = 1;
+
+  /** OpenAI CLIP's initial temperature 0.07. */
+  public static final float INITIAL_LOGIT_SCALE = (float) Math.log(1 / 0.07);
+
+  /** The logit scale is clamped to at most 100 (i.e. log-scale ln 100). */
+  public static final float MAX_LOGIT_SCALE = (float) Math.log(100);
+
+  private final ModelPreset preset;
+  private final VisionTransformer visual;
+  private final TextTransformer text;
+  private final Parameter logitScale;
+  private NDManager manager;
+  private ParameterStore store;
+
+  private ClipModel(ModelPreset preset) {
+    super(VERSION);
+    this.preset = preset.validate();
+    this.visual = addChildBlock("visual", new VisionTransformer(preset));
+    this.text = addChildBlock("text", new TextTransformer(preset));
+    this.logitScale =
+        addParameter(
+            Parameter.builder()
+                .setName("logit_scale")
+                .setType(Parameter.Type.OTHER)
+                .optShape(new Shape(1))
+                .optInitializer(new ConstantInitializer(INITIAL_LOGIT_SCALE))
+                .build());
+  }
+
+  /**
+   * Builds and initialises a model in its own sub-manager of {@code parent}; weights are a function
+   * of {@code seed} alone.
+   */
+  public static ClipModel create(ModelPreset preset, NDManager parent, int seed) {
+    ClipModel model = new ClipModel(preset);
+    model.manager = parent.newSubManager();
+    model.manager.setName("clip-model-" + preset.name());
+    Engine.getInstance().setRandomSeed(seed);
+    model.initialize(
+        model.manager,
+        DataType.FLOAT32,
+        new Shape(1, 3, preset.imageSize(), preset.imageSize()),
+        new Shape(1, preset.contextLength()));
+    model.store = new ParameterStore(model.manager, false);
+    return model;
+  }
+
+  VisionTransformer visual() {
+    return visual;
+  }
+
+  TextTransformer text() {
+    return text;
+  }
+
+  public ModelPreset preset() {
+    return preset;
+  }
+
+  /** The manager that owns the weights (and, by convention, the optimizer state below it). */
+  public NDManager manager() {
+    return manager;
+  }
+
+  /** Number of scalar weights actually allocated. */
+  public long parameterCount() {
+    long count = 0;
+    for (Pair<String, Parameter> p : getParameters()) {
+      count += p.getValue().getArray().size();
+    }
+    return count;
+  }
+
+  /** The current temperature multiplier exp(logit_scale). */
+  public float logitScale() {
+    return (float) Math.exp(logitScale.getArray().getFloat());
+  }
+
+  /** Clamps the log scale to at most ln 100 in place, as OpenCLIP does after each update. */
+  public void clampLogitScale() {
+    NDArray w = logitScale.getArray();
+    try (NDManager scope = manager.newSubManager()) {
+      scope.tempAttachAll(w);
+      w.subi(w.sub(MAX_LOGIT_SCALE).maximum(0f));
+    }
+  }
+
+  /**
+   * The training loss for one paired batch with a fresh random mask; the result is attached to the
+   * images' manager. Call inside a {@code GradientCollector} to get gradients.
+   */
+  public NDArray loss(NDArray images, NDArray tokens, double maskRatio) {
+    return inScope(
+        images,
+        tokens,
+        scope -> {
+          NDArray imageEmbeddings = normalise(encodeImagesRaw(scope, images, maskRatio, true));
+          NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, true));
+          NDArray scale = store.getValue(logitScale, images.getDevice(), true);
+          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
+        });
+  }
+
+  /**
+   * L2-normalised image embeddings (B, E) for evaluation; {@code maskRatio} 0 encodes every patch,
+   * more encodes a random subset (FLIP's masked inference, for studies).
+   */
+  public NDArray encodeImages(NDArray images, double maskRatio) {
+    return inScope(
+        images, null, scope -> normalise(encodeImagesRaw(scope, images, maskRatio, false)));
+  }
+
+  /** L2-normalised text embeddings (B, E) for token ids (B, contextLength). */
+  public NDArray encodeTexts(NDArray tokens) {
+    return inScope(tokens, null, scope -> normalise(encodeTextsRaw(tokens, false)));
+  }
+
+  private NDArray encodeImagesRaw(
+      NDManager scope, NDArray images, double maskRatio, boolean training) {
+    checkImages(images);
+    NDList inputs = new NDList(images);
+    if (maskRatio > 0) {
+      int batch = (int) images.getShape().get(0);
+      inputs.add(PatchMasking.sampleKeepIndices(scope, batch, preset.numPatches(), maskRatio));
+    } else {
+      PatchMasking.checkRatio(maskRatio);
+    }
+    return visual.forward(store, inputs, training).singletonOrThrow();
+  }
+
+  private NDArray encodeTextsRaw(NDArray tokens, boolean training) {
+    return text.forward(store, new NDList(tokens), training).singletonOrThrow();
+  }
+
+  private void checkImages(NDArray images) {
+    Shape s = images.getShape();
+    if (s.dimension() != 4
+        || s.get(1) != 3
+        || s.get(2) != preset.imageSize()
+        || s.get(3) != preset.imageSize()) {
+      throw new IllegalArgumentException(
+          "images: expected (B, 3, "
+              + preset.imageSize()
+              + ", "
+              + preset.imageSize()
+              + ") for preset "
+              + preset.name()
+              + ", got "
+              + s);
+    }
+  }
+
+  private static NDArray normalise(NDArray x) {
+    return x.div(x.norm(new int[] {1}, true).maximum(1e-12f));
+  }
+
+  private NDArray inScope(NDArray anchor, NDArray other, Function<NDManager, NDArray> body) {
+    NDManager callerManager = anchor.getManager();
+    try (NDManager scope = NDManager.subManagerOf(anchor)) {
+      for (Pair<String, Parameter> p : getParameters()) {
+        scope.tempAttachAll(p.getValue().getArray());
+      }
+      // the inputs too, so that ops with an input on the left also land in the scope
+      scope.tempAttachAll(anchor);
+      if (other != null) {
+        scope.tempAttachAll(other);
+      }
+      NDArray result = body.apply(scope);
+      result.attach(callerManager);
+      return result;
+    }
+  }
+
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore parameterStore,
+      NDList inputs,
+      boolean training,
+      PairList<String, Object> params) {
+    NDArray image = visual.forward(parameterStore, new NDList(inputs.get(0)), training).head();
+    NDArray txt = text.forward(parameterStore, new NDList(inputs.get(1)), training).head();
+    return new NDList(normalise(image), normalise(txt));
+  }
+
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    long batch = inputShapes[0].get(0);
+    return new Shape[] {new Shape(batch, preset.embedDim()), new Shape(batch, preset.embedDim())};
+  }
+
+  @Override
+  protected void initializeChildBlocks(
+      NDManager initManager, DataType dataType, Shape... inputShapes) {
+    visual.initialize(initManager, dataType, inputShapes[0]);
+    text.initialize(initManager, dataType, inputShapes[1]);
+  }
+
+  /** Writes all weights (DJL's parameter format); children are in a stable constructor order. */
+  public void save(DataOutputStream out) throws IOException {
+    saveParameters(out);
+  }
+
+  /** Reads weights written by {@link #save}; the preset must match. */
+  public void load(DataInputStream in) throws IOException {
+    try {
+      loadParameters(manager, in);
+    } catch (ai.djl.MalformedModelException e) {
+      throw new IllegalArgumentException(
+          "checkpoint weights do not fit preset " + preset.name(), e);
+    }
+    for (Pair<String, Parameter> p : getParameters()) {
+      p.getValue().getArray().setRequiresGradient(true);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (manager != null) {
+      manager.close();
+    }
+  }
+}

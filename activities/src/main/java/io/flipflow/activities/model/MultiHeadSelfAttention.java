@@ -1,0 +1,82 @@
+package io.flipflow.activities.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * Multi-head self-attention as in CLIP ({@code nn.MultiheadAttention}): one fused q/k/v projection,
+ * scaled dot products per head, an optional additive mask, an output projection.
+ *
+ * <p>Hand-written because DJL's {@code ScaledDotProductAttentionBlock} is built for BERT (separate
+ * q/k/v blocks, dropout, its own mask convention); this is ten lines of matMuls and keeps CLIP's
+ * parameter layout. Input (B, S, D), optional mask (S, S) added to the logits (0 or a large
+ * negative number); output (B, S, D). Works for any S, so masked (shorter) sequences pass through.
+ */
+public final class MultiHeadSelfAttention extends AbstractBlock {
+
+  private static final byte VERSION = 1;
+
+  private final int width;
+  private final int heads;
+  private final Linear inProjection;
+  private final Linear outProjection;
+
+  public MultiHeadSelfAttention(int width, int heads) {
+    super(VERSION);
+    if (width % heads != 0) {
+      throw new IllegalArgumentException("width " + width + " is not divisible by heads " + heads);
+    }
+    this.width = width;
+    this.heads = heads;
+    this.inProjection = addChildBlock("in_proj", Linear.builder().setUnits(3L * width).build());
+    this.outProjection = addChildBlock("out_proj", Linear.builder().setUnits(width).build());
+  }
+
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
+    NDArray x = inputs.get(0);
+    NDArray mask = inputs.size() > 1 ? inputs.get(1) : null;
+    long batch = x.getShape().get(0);
+    long seq = x.getShape().get(1);
+    long headDim = width / heads;
+
+    // (B, S, 3D) -> (3, B, H, S, Dh)
+    NDArray qkv =
+        inProjection
+            .forward(store, new NDList(x), training)
+            .singletonOrThrow()
+            .reshape(batch, seq, 3, heads, headDim)
+            .transpose(2, 0, 3, 1, 4);
+    NDList split = qkv.split(3, 0);
+    NDArray q = split.get(0).squeeze(0).mul(1.0 / Math.sqrt(headDim));
+    NDArray k = split.get(1).squeeze(0);
+    NDArray v = split.get(2).squeeze(0);
+
+    NDArray logits = q.matMul(k.transpose(0, 1, 3, 2)); // (B, H, S, S)
+    if (mask != null) {
+      logits = logits.add(mask);
+    }
+    NDArray attended = logits.softmax(-1).matMul(v); // (B, H, S, Dh)
+    NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, seq, width);
+    return outProjection.forward(store, new NDList(merged), training);
+  }
+
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    return new Shape[] {inputShapes[0]};
+  }
+
+  @Override
+  protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+    inProjection.initialize(manager, dataType, inputShapes[0]);
+    outProjection.initialize(manager, dataType, inputShapes[0]);
+  }
+}

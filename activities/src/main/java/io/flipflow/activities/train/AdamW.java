@@ -1,0 +1,154 @@
+package io.flipflow.activities.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.ParameterList;
+import ai.djl.util.Pair;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (decoupled weight decay) with CLIP's parameter groups: no decay for biases, norm gains and
+ * shifts, position/token embeddings and the logit scale; decay for weight matrices.
+ *
+ * <p>Written here instead of DJL's {@code Optimizer.adamW()} for two reasons: DJL applies one
+ * weight decay to every parameter (no groups), and its moment estimates are private, so they could
+ * not be saved in a checkpoint for an exact resume.
+ */
+public final class AdamW {
+
+  private static final int FORMAT = 1;
+
+  private final double beta1;
+  private final double beta2;
+  private final double epsilon;
+  private final double weightDecay;
+  private final double gradClipNorm;
+  private final NDManager stateManager;
+  private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
+  private long updates;
+
+  /** Moment estimates live in {@code stateManager} (a sub-manager of the model's). */
+  public AdamW(TrainConfig config, NDManager stateManager) {
+    this.beta1 = config.beta1();
+    this.beta2 = config.beta2();
+    this.epsilon = config.epsilon();
+    this.weightDecay = config.weightDecay();
+    this.gradClipNorm = config.gradClipNorm();
+    this.stateManager = stateManager;
+  }
+
+  /** Whether weight decay applies: matrices and conv kernels only, not embedding tables. */
+  public static boolean decays(Parameter parameter) {
+    Shape shape = parameter.getArray().getShape();
+    return shape.dimension() >= 2 && !parameter.getName().endsWith("embedding");
+  }
+
+  /** Updates done so far (t in the bias corrections). */
+  public long updates() {
+    return updates;
+  }
+
+  /**
+   * One update from the accumulated gradients, which are then zeroed. Temporaries live in a
+   * sub-manager of {@code stepManager}; parameters and moments are attached to it only for the
+   * duration (so ops with them on the left do not leak into the model's manager).
+   *
+   * @return the global gradient norm before clipping
+   */
+  public float update(ParameterList parameters, double learningRate, NDManager stepManager) {
+    for (Pair<String, Parameter> p : parameters) {
+      moments.computeIfAbsent(
+          p.getKey(),
+          k -> {
+            NDArray w = p.getValue().getArray();
+            return new NDArray[] {
+              stateManager.zeros(w.getShape()), stateManager.zeros(w.getShape())
+            };
+          });
+    }
+    updates++;
+    double correction1 = 1 - Math.pow(beta1, updates);
+    double correction2 = 1 - Math.pow(beta2, updates);
+    try (NDManager scope = stepManager.newSubManager()) {
+      Map<String, NDArray> gradients = new LinkedHashMap<>();
+      for (Pair<String, Parameter> p : parameters) {
+        NDArray[] mv = moments.get(p.getKey());
+        scope.tempAttachAll(p.getValue().getArray(), mv[0], mv[1]);
+        gradients.put(p.getKey(), p.getValue().getArray().getGradient());
+      }
+      NDArray squares = null;
+      for (NDArray g : gradients.values()) {
+        NDArray s = g.square().sum();
+        squares = squares == null ? s : squares.add(s);
+      }
+      float norm = (float) Math.sqrt(squares.getFloat());
+      float clipScale =
+          gradClipNorm > 0 && norm > gradClipNorm ? (float) (gradClipNorm / (norm + 1e-6)) : 1f;
+
+      for (Pair<String, Parameter> p : parameters) {
+        NDArray w = p.getValue().getArray();
+        NDArray g = gradients.get(p.getKey());
+        NDArray[] mv = moments.get(p.getKey());
+        NDArray clipped = clipScale == 1f ? g : g.mul(clipScale);
+        mv[0].muli(beta1).addi(clipped.mul(1 - beta1));
+        mv[1].muli(beta2).addi(clipped.square().muli(1 - beta2));
+        NDArray step = mv[0].div(correction1).divi(mv[1].div(correction2).sqrt().addi(epsilon));
+        if (weightDecay > 0 && decays(p.getValue())) {
+          step.addi(w.mul(weightDecay)); // decoupled: w -= lr * (adam + wd * w)
+        }
+        w.subi(step.muli(learningRate));
+        g.muli(0); // zero in place: backward accumulates into the same buffer
+      }
+      return norm;
+    }
+  }
+
+  /** Writes t and every parameter's (m, v), keyed by parameter name. */
+  public void save(DataOutputStream out) throws IOException {
+    out.writeInt(FORMAT);
+    out.writeLong(updates);
+    out.writeInt(moments.size());
+    for (Map.Entry<String, NDArray[]> e : moments.entrySet()) {
+      out.writeUTF(e.getKey());
+      for (NDArray a : e.getValue()) {
+        byte[] bytes = a.encode();
+        out.writeInt(bytes.length);
+        out.write(bytes);
+      }
+    }
+  }
+
+  /** Reads what {@link #save} wrote, replacing the current state. */
+  public void load(DataInputStream in, ParameterList parameters) throws IOException {
+    int format = in.readInt();
+    if (format != FORMAT) {
+      throw new IllegalArgumentException("optimizer state: unknown format " + format);
+    }
+    updates = in.readLong();
+    int count = in.readInt();
+    for (NDArray[] mv : moments.values()) {
+      mv[0].close();
+      mv[1].close();
+    }
+    moments.clear();
+    for (int i = 0; i < count; i++) {
+      String name = in.readUTF();
+      if (!parameters.contains(name)) {
+        throw new IllegalArgumentException("optimizer state: unknown parameter " + name);
+      }
+      NDArray[] mv = new NDArray[2];
+      for (int j = 0; j < 2; j++) {
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        mv[j] = NDArray.decode(stateManager, bytes);
+      }
+      moments.put(name, mv);
+    }
+  }
+}

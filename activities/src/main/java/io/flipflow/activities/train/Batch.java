@@ -1,0 +1,9 @@
+package io.flipflow.activities.train;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * One paired batch: images float32 (B, 3, H, W), normalised; token ids int32 (B, T), pad id 0 after
+ * the end-of-text token. Row i of both is one image-caption pair.
+ */
+public record Batch(NDArray images, NDArray tokens) {}

@@ -1,0 +1,151 @@
+package io.flipflow.activities.train;
+
+import ai.djl.ndarray.NDManager;
+import io.flipflow.activities.model.ModelPreset;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code flipflow bench masking}: training-step time (forward, backward, AdamW) at several mask
+ * ratios on one model and batch size, in one process. Configurations alternate round by round (the
+ * starting ratio rotates) and medians are reported, because timings on a shared machine are noisy.
+ * FLIP reports 0.50 and 0.33 of the unmasked time at masks 0.5 and 0.75.
+ */
+public final class MaskingBenchmark {
+
+  /** One mask ratio's figures; {@code ratioToFirst} is relative to the first ratio given. */
+  public record Result(
+      double maskRatio,
+      int keptTokens,
+      double medianStepMillis,
+      double samplesPerSecond,
+      double ratioToFirst) {}
+
+  public record Report(
+      String preset, int batchSize, int rounds, List<Result> results, long peakRssKib) {}
+
+  private MaskingBenchmark() {}
+
+  /** Runs the benchmark and prints a table to {@code out}. */
+  public static Report run(
+      String presetName, int batchSize, int rounds, double[] maskRatios, PrintStream out) {
+    if (rounds <= 0) {
+      throw new IllegalArgumentException("rounds must be positive, got " + rounds);
+    }
+    if (maskRatios.length == 0) {
+      throw new IllegalArgumentException("maskRatios must not be empty");
+    }
+    TrainConfig config =
+        new TrainConfig(
+            presetName,
+            0,
+            batchSize,
+            1_000_000,
+            1e-4,
+            0,
+            0.2,
+            0.9,
+            0.95,
+            1e-6,
+            0,
+            0,
+            1_000_000,
+            1_000_000);
+    ModelPreset preset = config.validate();
+    for (double r : maskRatios) {
+      if (!(r >= 0 && r < 1)) {
+        throw new IllegalArgumentException("maskRatios: " + r + " is not in [0, 1)");
+      }
+    }
+    double[][] millis = new double[maskRatios.length][rounds];
+    SyntheticBatchSource data =
+        new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);
+    out.printf(
+        "masking benchmark: preset %s (%d patches), batch %d, %d rounds, %s threads%n",
+        preset.name(),
+        preset.numPatches(),
+        batchSize,
+        rounds,
+        System.getProperty("ai.djl.pytorch.num_threads", "default"));
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      for (int round = -1; round < rounds; round++) { // round -1 warms up every configuration
+        for (int i = 0; i < maskRatios.length; i++) {
+          int which = (i + Math.max(round, 0)) % maskRatios.length;
+          try (NDManager step = NDManager.newBaseManager()) {
+            Batch batch = data.next(step, batchSize);
+            long started = System.nanoTime();
+            trainer.trainStep(batch, maskRatios[which], 1e-4, step);
+            double elapsed = (System.nanoTime() - started) / 1e6;
+            if (round >= 0) {
+              millis[which][round] = elapsed;
+            }
+          }
+        }
+      }
+    }
+    List<Result> results = new ArrayList<>();
+    double base = median(millis[0]);
+    for (int i = 0; i < maskRatios.length; i++) {
+      double med = median(millis[i]);
+      results.add(
+          new Result(
+              maskRatios[i],
+              io.flipflow.activities.model.PatchMasking.keptTokens(
+                  preset.numPatches(), maskRatios[i]),
+              med,
+              batchSize * 1000.0 / med,
+              med / base));
+    }
+    long rss = peakRssKib();
+    out.printf("%-6s %-6s %-12s %-10s %-8s%n", "mask", "kept", "median ms", "samples/s", "ratio");
+    for (Result r : results) {
+      out.printf(
+          "%-6.2f %-6d %-12.1f %-10.1f %-8.2f%n",
+          r.maskRatio(),
+          r.keptTokens(),
+          r.medianStepMillis(),
+          r.samplesPerSecond(),
+          r.ratioToFirst());
+    }
+    out.printf("peak RSS %.0f MiB%n", rss / 1024.0);
+    return new Report(preset.name(), batchSize, rounds, results, rss);
+  }
+
+  /** VmHWM from /proc/self/status (peak resident set), or -1 where there is no procfs. */
+  public static long peakRssKib() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** Arguments: [preset=tiny-emoji] [batch=128] [rounds=5] [ratios=0,0.5,0.75]. */
+  public static void main(String[] args) {
+    String preset = args.length > 0 ? args[0] : "tiny-emoji";
+    int batch = args.length > 1 ? Integer.parseInt(args[1]) : 128;
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    double[] ratios =
+        args.length > 3
+            ? Arrays.stream(args[3].split(",")).mapToDouble(Double::parseDouble).toArray()
+            : new double[] {0, 0.5, 0.75};
+    run(preset, batch, rounds, ratios, System.out);
+  }
+}

@@ -1,0 +1,10 @@
+package io.flipflow.activities.train;
+
+import java.nio.file.Path;
+
+/**
+ * How a stage ended: finished ({@code stopped == false}, step == totalSteps) or stopped on request
+ * at a step boundary; either way {@code checkpoint} holds the state at {@code step}.
+ */
+public record TrainResult(
+    long step, long samplesSeen, float lastLoss, boolean stopped, Path checkpoint) {}

@@ -1,0 +1,251 @@
+package io.flipflow.activities.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import io.flipflow.activities.model.ModelPreset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClipTrainerTest {
+
+  /** 32 px, patch 8 (16 patches), width 64, 2 layers per tower, context 8, vocab 32. */
+  static ModelPreset micro() {
+    return new ModelPreset("test-micro", 32, 8, 64, 2, 2, 2.0, 32, 32, 8, 64, 2, 2, "eot");
+  }
+
+  static TrainConfig config(double mask, int batch, long steps) {
+    return new TrainConfig(
+        "test-micro",
+        mask,
+        batch,
+        steps,
+        2e-3 * 256 / batch,
+        5,
+        0.05,
+        0.9,
+        0.98,
+        1e-6,
+        1.0,
+        42,
+        1000,
+        1);
+  }
+
+  private static List<Float> losses(
+      ClipTrainer trainer, BatchSource data, Path dir, java.util.function.BooleanSupplier stop) {
+    List<Float> losses = new ArrayList<>();
+    trainer.run(data, dir, m -> losses.add(m.loss()), stop);
+    return losses;
+  }
+
+  @Test
+  void overfitsSixtyFourPairsWellBelowLogBatch(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    TrainConfig config = config(0.5, 64, 120);
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      List<Float> losses = losses(trainer, new SyntheticBatchSource(preset, 64), dir, () -> false);
+      float first = losses.get(0);
+      float last = losses.get(losses.size() - 1);
+      System.out.printf(
+          "overfit 64 pairs: loss %.3f -> %.3f (ln 64 = %.3f)%n", first, last, Math.log(64));
+      assertTrue(Math.abs(first - Math.log(64)) < 1.0, "initial loss " + first);
+      assertTrue(last < 1.0, "loss should fall well below ln 64 = 4.16, got " + last);
+    }
+  }
+
+  @Test
+  void resumedRunContinuesTheSameLossSequence(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    TrainConfig config = config(0.5, 8, 8).withIntervals(100, 1);
+    List<Float> straight;
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      straight =
+          losses(trainer, new SyntheticBatchSource(preset, 64), dir.resolve("a"), () -> false);
+    }
+    assertEquals(8, straight.size());
+
+    List<Float> interrupted = new ArrayList<>();
+    Path checkpoint;
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      TrainResult half =
+          trainer.run(
+              new SyntheticBatchSource(preset, 64),
+              dir.resolve("b"),
+              m -> interrupted.add(m.loss()),
+              () -> trainer.step() >= 4);
+      assertTrue(half.stopped());
+      assertEquals(4, half.step());
+      assertEquals(32, half.samplesSeen());
+      checkpoint = half.checkpoint();
+      assertTrue(Files.isRegularFile(checkpoint.resolve(Checkpoints.STATE)));
+    }
+    try (ClipTrainer resumed = ClipTrainer.resume(checkpoint)) {
+      assertEquals(4, resumed.step());
+      // a brand-new source: the trainer must seek it to the saved position
+      TrainResult rest =
+          resumed.run(
+              new SyntheticBatchSource(preset, 64),
+              dir.resolve("b"),
+              m -> interrupted.add(m.loss()),
+              () -> false);
+      assertFalse(rest.stopped());
+      assertEquals(8, rest.step());
+      assertEquals(64, rest.samplesSeen());
+    }
+    assertEquals(straight.size(), interrupted.size());
+    for (int i = 0; i < straight.size(); i++) {
+      assertEquals(straight.get(i), interrupted.get(i), 1e-5f, "loss of step " + (i + 1));
+    }
+    System.out.println("straight " + straight + "\nresumed  " + interrupted);
+  }
+
+  @Test
+  void checkpointsEveryNStepsAndAtTheEnd(@TempDir Path dir) throws Exception {
+    ModelPreset preset = micro();
+    TrainConfig config = config(0.75, 4, 5).withIntervals(2, 1);
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      TrainResult result =
+          trainer.run(new SyntheticBatchSource(preset, 16), dir, StepListener.NONE, () -> false);
+      assertEquals(Checkpoints.directoryFor(dir, 5), result.checkpoint());
+    }
+    try (var list = Files.list(dir)) {
+      assertEquals(
+          List.of("step-000000002", "step-000000004", "step-000000005"),
+          list.map(p -> p.getFileName().toString()).sorted().toList());
+    }
+    CheckpointState state = Checkpoints.readState(Checkpoints.latest(dir).orElseThrow());
+    assertEquals(5, state.step());
+    assertEquals(20, state.samplesSeen());
+    assertEquals(20, state.dataPosition());
+    assertEquals(5, state.optimizerUpdates());
+    assertEquals("test-micro", state.presetName());
+    assertEquals(0.75, state.config().maskRatio());
+  }
+
+  @Test
+  void unmaskedTuningStartsFromPretrainedWeights(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    TrainConfig pretrain = config(0.75, 16, 6);
+    Path checkpoint;
+    float pretrainedLoss;
+    try (ClipTrainer trainer = ClipTrainer.create(pretrain, preset)) {
+      TrainResult r =
+          trainer.run(
+              new SyntheticBatchSource(preset, 64),
+              dir.resolve("pre"),
+              StepListener.NONE,
+              () -> false);
+      checkpoint = r.checkpoint();
+      pretrainedLoss = r.lastLoss();
+    }
+    TrainConfig tuning = pretrain.unmaskedTuning(0.5);
+    assertEquals(0.0, tuning.maskRatio());
+    assertEquals(3, tuning.totalSteps());
+    assertEquals(pretrain.baseLearningRate() / 10, tuning.baseLearningRate(), 1e-12);
+    try (ClipTrainer tuner = ClipTrainer.fromWeights(checkpoint, tuning)) {
+      assertEquals(0, tuner.step());
+      TrainResult r =
+          tuner.run(
+              new SyntheticBatchSource(preset, 64),
+              dir.resolve("tune"),
+              StepListener.NONE,
+              () -> false);
+      assertEquals(3, r.step());
+      assertTrue(Float.isFinite(r.lastLoss()));
+      // from pretrained weights the unmasked loss starts near where pretraining ended, not at ln 16
+      assertTrue(
+          r.lastLoss() < Math.log(16),
+          "tuning loss " + r.lastLoss() + " after pretraining " + pretrainedLoss);
+    }
+  }
+
+  @Test
+  void nanLossFailsNamingTheStepAndLastCheckpoint(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    SyntheticBatchSource real = new SyntheticBatchSource(preset, 16);
+    BatchSource poisoned =
+        new BatchSource() {
+          @Override
+          public Batch next(NDManager manager, int batchSize) {
+            Batch b = real.next(manager, batchSize);
+            return real.position() > 12 ? new Batch(b.images().mul(Float.NaN), b.tokens()) : b;
+          }
+
+          @Override
+          public long position() {
+            return real.position();
+          }
+
+          @Override
+          public void seek(long position) {
+            real.seek(position);
+          }
+        };
+    TrainConfig config = config(0.5, 4, 10).withIntervals(2, 1);
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      var e =
+          assertThrows(
+              TrainingDivergedException.class,
+              () -> trainer.run(poisoned, dir, StepListener.NONE, () -> false));
+      assertEquals(4, e.step());
+      assertEquals(Checkpoints.directoryFor(dir, 2), e.lastGoodCheckpoint());
+      assertTrue(e.getMessage().contains("step 4"), e.getMessage());
+      assertTrue(e.getMessage().contains("step-000000002"), e.getMessage());
+    }
+  }
+
+  @Test
+  void perStepManagersAreClosedSoTheModelsArrayCountStaysFlat(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    TrainConfig config = config(0.5, 8, 8).withIntervals(100, 1);
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+      NDManager modelManager = trainer.model().manager();
+      List<Integer> counts = new ArrayList<>();
+      trainer.run(
+          new SyntheticBatchSource(preset, 64),
+          dir,
+          m -> {
+            counts.add(modelManager.getManagedArrays().size());
+            System.out.printf("step %d: %.1f ms%n", m.step(), m.stepMillis());
+          },
+          () -> false);
+      // step 1 creates the optimizer's moments; from then on nothing may accumulate
+      System.out.println("model manager arrays per step: " + counts);
+      for (int i = 1; i < counts.size(); i++) {
+        assertEquals(counts.get(1), counts.get(i), "arrays after step " + (i + 1) + ": " + counts);
+      }
+      int parameters = trainer.model().getParameters().size();
+      // weights + 2 moments each + the fixed position embedding
+      assertEquals(3 * parameters + 1, counts.get(1));
+      // inference calls must not leak either
+      try (NDManager m = NDManager.newBaseManager()) {
+        Batch b = new SyntheticBatchSource(preset, 4).next(m, 4);
+        trainer.model().encodeImages(b.images(), 0);
+        trainer.model().encodeTexts(b.tokens());
+      }
+      assertEquals(counts.get(1), modelManager.getManagedArrays().size());
+    }
+  }
+
+  @Test
+  void stopRequestBeforeTheFirstStepStillCheckpoints(@TempDir Path dir) {
+    ModelPreset preset = micro();
+    try (ClipTrainer trainer = ClipTrainer.create(config(0.5, 4, 10), preset)) {
+      TrainResult r =
+          trainer.run(new SyntheticBatchSource(preset, 16), dir, StepListener.NONE, () -> true);
+      assertTrue(r.stopped());
+      assertEquals(0, r.step());
+      assertNotNull(r.checkpoint());
+      assertEquals(0, Checkpoints.readState(r.checkpoint()).step());
+    }
+  }
+}
