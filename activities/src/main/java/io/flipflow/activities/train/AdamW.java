@@ -57,7 +57,8 @@ public final class AdamW {
   /**
    * One update from the accumulated gradients, which are then zeroed. Temporaries live in a
    * sub-manager of {@code stepManager}; parameters and moments are attached to it only for the
-   * duration (so ops with them on the left do not leak into the model's manager).
+   * duration (so ops with them on the left do not leak into the model's manager). Call it after the
+   * {@code GradientCollector} is closed: PyTorch refuses in-place updates of leaves in grad mode.
    *
    * @return the global gradient norm before clipping
    */

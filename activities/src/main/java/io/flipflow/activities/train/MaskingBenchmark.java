@@ -72,6 +72,11 @@ public final class MaskingBenchmark {
         batchSize,
         rounds,
         System.getProperty("ai.djl.pytorch.num_threads", "default"));
+    if (System.getenv("OMP_WAIT_POLICY") == null) {
+      // measured here: on a shared 2-core machine, libgomp's default spinning made steps 2-5x
+      // slower and the ratios erratic; PASSIVE must be set before the process starts
+      out.println("note: OMP_WAIT_POLICY is unset; on a busy machine set OMP_WAIT_POLICY=PASSIVE");
+    }
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
       for (int round = -1; round < rounds; round++) { // round -1 warms up every configuration
         for (int i = 0; i < maskRatios.length; i++) {
@@ -137,11 +142,11 @@ public final class MaskingBenchmark {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  /** Arguments: [preset=tiny-emoji] [batch=128] [rounds=5] [ratios=0,0.5,0.75]. */
+  /** Arguments: [preset=tiny-emoji] [batch=128] [rounds=9] [ratios=0,0.5,0.75]. */
   public static void main(String[] args) {
     String preset = args.length > 0 ? args[0] : "tiny-emoji";
     int batch = args.length > 1 ? Integer.parseInt(args[1]) : 128;
-    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 9;
     double[] ratios =
         args.length > 3
             ? Arrays.stream(args[3].split(",")).mapToDouble(Double::parseDouble).toArray()
