@@ -1,0 +1,601 @@
+package io.flipflow.activities.train;
+
+import ai.djl.engine.Engine;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagedDataReader;
+import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.activities.support.ActivityFailures;
+import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.db.Database;
+import io.flipflow.db.RunStore;
+import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.Progress;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.TrainingHeartbeat;
+import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.ApplicationFailure;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Masked pretraining and unmasked tuning on the gpu queue: one loop ({@link ClipTrainer}), two
+ * schedules. Around the loop: resume from the newest checkpoint a retry can find, checkpoints to S3
+ * recorded only once complete there, metrics to Postgres in batches, heartbeats from their own
+ * thread, and a stop at the next step boundary when Temporal cancels or the worker shuts down.
+ */
+public final class TrainingActivitiesImpl implements TrainingActivities {
+  private static final Logger log = LoggerFactory.getLogger(TrainingActivitiesImpl.class);
+  public static final String PRETRAIN = "pretrain";
+  public static final String UNMASKED_TUNE = "unmasked_tune";
+
+  /** Failure type of a diverged run (NaN or infinite loss): not retried, names the checkpoint. */
+  public static final String DIVERGED = "TrainingDiverged";
+
+  private static final int METRIC_FLUSH_ROWS = 20;
+  private static final long PROGRESS_SIGNAL_MILLIS = 30_000;
+  private static final int CALIBRATION_STEPS = 5;
+
+  private final S3Store store;
+  private final S3Uri checkpointRoot;
+  private final Path workDir;
+  private final Database db;
+  private final Set<Heartbeater> running = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param checkpointRoot where checkpoints go, e.g. {@code s3://flipflow/checkpoints/}
+   * @param workDir local scratch: checkpoints being written, the staged-data cache
+   */
+  public TrainingActivitiesImpl(S3Store store, S3Uri checkpointRoot, Path workDir, Database db) {
+    this.store = store;
+    this.checkpointRoot = checkpointRoot;
+    this.workDir = workDir;
+    this.db = db;
+  }
+
+  /**
+   * For a graceful worker shutdown (SIGTERM): every running stage stops at its next step with a
+   * checkpoint and fails retryably, so its work continues on another worker from there.
+   */
+  public void stopAllForShutdown() {
+    running.forEach(h -> h.requestStop(Heartbeater.StopReason.WORKER_SHUTDOWN));
+  }
+
+  @Override
+  public io.flipflow.workflows.result.TrainResult pretrain(
+      RunSpec spec, StagedDataset data, String workflowId) {
+    return train(spec, data, workflowId, PRETRAIN, null);
+  }
+
+  @Override
+  public io.flipflow.workflows.result.TrainResult unmaskedTune(
+      RunSpec spec, StagedDataset data, CheckpointRef from) {
+    String workflowId = Activity.getExecutionContext().getInfo().getWorkflowId();
+    return train(spec, data, workflowId, UNMASKED_TUNE, from);
+  }
+
+  private io.flipflow.workflows.result.TrainResult train(
+      RunSpec spec, StagedDataset data, String runId, String stage, CheckpointRef from) {
+    ActivityExecutionContext context = Activity.getExecutionContext();
+    Stage stageEnum = stage.equals(PRETRAIN) ? Stage.PRETRAIN : Stage.UNMASKED_TUNE;
+    Path dir =
+        workDir.resolve(runId).resolve(stage).resolve("attempt-" + context.getInfo().getAttempt());
+    try (Heartbeater heartbeat =
+        Heartbeater.start(context, new TrainingHeartbeat(Progress.at(stageEnum), null))) {
+      running.add(heartbeat);
+      try {
+        return ActivityFailures.run(
+            () -> new Run(spec, data, runId, stage, stageEnum, from, dir, heartbeat).execute());
+      } finally {
+        running.remove(heartbeat);
+        deleteQuietly(dir);
+      }
+    }
+  }
+
+  /** One attempt of one stage. */
+  private final class Run {
+    final RunSpec spec;
+    final StagedDataset data;
+    final String runId;
+    final String stage;
+    final Stage stageEnum;
+    final CheckpointRef from;
+    final Path dir;
+    final Heartbeater heartbeat;
+    final ActivityExecutionContext context = Activity.getExecutionContext();
+    final CheckpointStore checkpoints = new CheckpointStore(store);
+    final AtomicReference<CheckpointRef> lastUploaded = new AtomicReference<>();
+    final ExecutorService uploader =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "checkpoint-upload");
+              t.setDaemon(true);
+              return t;
+            });
+    final List<Future<?>> uploads = new ArrayList<>();
+    final List<RunStore.MetricRow> pendingMetrics = new ArrayList<>();
+    Path lastSeenLocal;
+    long startNanos;
+    long lastSignalMillis;
+    long totalSteps;
+
+    Run(
+        RunSpec spec,
+        StagedDataset data,
+        String runId,
+        String stage,
+        Stage stageEnum,
+        CheckpointRef from,
+        Path dir,
+        Heartbeater heartbeat) {
+      this.spec = spec;
+      this.data = data;
+      this.runId = runId;
+      this.stage = stage;
+      this.stageEnum = stageEnum;
+      this.from = from;
+      this.dir = dir;
+      this.heartbeat = heartbeat;
+    }
+
+    io.flipflow.workflows.result.TrainResult execute() throws Exception {
+      ModelPreset preset = ModelPreset.load(spec.modelPreset());
+      checkCompatible(spec, preset, data);
+      checkDevice(spec.device());
+      Files.createDirectories(dir);
+      try (ClipTrainer trainer = openTrainer(preset);
+          StagedDataReader reader =
+              StagedDataReader.open(
+                  store,
+                  S3Uri.parse(data.manifestUri()),
+                  workDir.resolve("staged-cache"),
+                  trainer.config().batchSize(),
+                  trainer.config().seed())) {
+        totalSteps = trainer.config().totalSteps();
+        startNanos = System.nanoTime();
+        Path localRoot = dir.resolve("checkpoints");
+        TrainResult result;
+        try {
+          result =
+              trainer.run(
+                  new StagedBatchSource(reader),
+                  localRoot,
+                  m -> onStep(m, localRoot),
+                  this::shouldStop);
+        } catch (TrainingDivergedException e) {
+          flushMetrics();
+          CheckpointRef good = lastUploaded.get();
+          throw ApplicationFailure.newNonRetryableFailureWithCause(
+              e.getMessage()
+                  + "; last good checkpoint: "
+                  + (good == null ? "none" : good.uri() + " (step " + good.step() + ")"),
+              DIVERGED,
+              e);
+        }
+        double wall = (System.nanoTime() - startNanos) / 1e9;
+        awaitUploads();
+        CheckpointRef last = lastUploaded.get();
+        if (result.checkpoint() != null && (last == null || last.step() != result.step())) {
+          last = upload(result.checkpoint(), true);
+        } else if (last != null) {
+          markFinal(last);
+        }
+        flushMetrics();
+        if (heartbeat.stopReason() == Heartbeater.StopReason.WORKER_SHUTDOWN) {
+          throw ApplicationFailure.newFailure(
+              "worker shutting down: "
+                  + stage
+                  + " stopped at step "
+                  + result.step()
+                  + " with checkpoint "
+                  + (last == null ? "none" : last.uri())
+                  + "; another worker resumes from it",
+              "WorkerShutdown");
+        }
+        boolean cancelled = heartbeat.stopReason() == Heartbeater.StopReason.CANCELLED;
+        log.info(
+            "{} {} ended at step {}/{} (loss {}, {} s){}",
+            runId,
+            stage,
+            result.step(),
+            totalSteps,
+            result.lastLoss(),
+            String.format("%.1f", wall),
+            cancelled ? ", stopped on request" : "");
+        return new io.flipflow.workflows.result.TrainResult(
+            last,
+            result.step(),
+            result.samplesSeen(),
+            result.lastLoss(),
+            wall,
+            wall > 0 ? trainer.config().batchSize() * result.step() / wall : 0,
+            cancelled);
+      } finally {
+        uploader.shutdown();
+        uploader.awaitTermination(5, TimeUnit.MINUTES);
+      }
+    }
+
+    /** Resume if any checkpoint of this stage exists, else start from scratch (or from `from`). */
+    ClipTrainer openTrainer(ModelPreset preset) throws Exception {
+      Optional<CheckpointRef> newest = newestCheckpoint();
+      if (newest.isPresent()) {
+        CheckpointRef c = newest.get();
+        log.info("{} {}: resuming from {} (step {})", runId, stage, c.uri(), c.step());
+        lastUploaded.set(c);
+        return ClipTrainer.resume(
+            checkpoints.download(S3Uri.parse(c.uri()), dir.resolve("resume-" + c.step())));
+      }
+      if (stage.equals(UNMASKED_TUNE)) {
+        if (from == null || from.uri() == null) {
+          throw new IllegalArgumentException("unmasked tuning needs the pretraining checkpoint");
+        }
+        Path weights = checkpoints.download(S3Uri.parse(from.uri()), dir.resolve("from"));
+        return ClipTrainer.fromWeights(weights, tuningConfig(preset));
+      }
+      TrainConfig config = pretrainingConfig(preset, stepsOf(spec));
+      if (spec.wallClockBudgetSeconds() != null) {
+        config = fitToBudget(config, preset, spec.wallClockBudgetSeconds());
+      }
+      return ClipTrainer.create(config, preset);
+    }
+
+    /** The newer of the last heartbeat's checkpoint and the newest recorded one. */
+    Optional<CheckpointRef> newestCheckpoint() throws SQLException {
+      Optional<CheckpointRef> fromHeartbeat =
+          context
+              .getHeartbeatDetails(TrainingHeartbeat.class)
+              .map(TrainingHeartbeat::lastCheckpoint);
+      Optional<CheckpointRef> fromDb =
+          db.runs()
+              .newestCheckpoint(runId, stage)
+              .map(r -> new CheckpointRef(r.uri(), r.step(), r.samplesSeen()));
+      Optional<CheckpointRef> best = fromHeartbeat;
+      if (fromDb.isPresent() && (best.isEmpty() || fromDb.get().step() > best.get().step())) {
+        best = fromDb;
+      }
+      return best;
+    }
+
+    TrainConfig pretrainingConfig(ModelPreset preset, long steps) {
+      return new TrainConfig(
+          preset.name(),
+          spec.maskRatio(),
+          spec.batchSize(),
+          steps,
+          spec.baseLr(),
+          spec.warmupSamples() / spec.batchSize(),
+          spec.weightDecay(),
+          0.9,
+          0.98,
+          1e-6,
+          1.0,
+          spec.seed(),
+          spec.checkpointIntervalSteps(),
+          1);
+    }
+
+    TrainConfig tuningConfig(ModelPreset preset) {
+      double fraction = spec.unmaskedTuning().sampleFraction();
+      long steps =
+          Math.max(1, Math.round(from.samplesSeen() * fraction / (double) spec.batchSize()));
+      TrainConfig pre = pretrainingConfig(preset, steps);
+      return new TrainConfig(
+          pre.preset(),
+          0.0,
+          pre.batchSize(),
+          steps,
+          pre.baseLearningRate() * spec.unmaskedTuning().lrFactor(),
+          Math.min(pre.warmupSteps(), steps / 10),
+          pre.weightDecay(),
+          pre.beta1(),
+          pre.beta2(),
+          pre.epsilon(),
+          pre.gradClipNorm(),
+          pre.seed() + 1,
+          Math.max(1, Math.min(pre.checkpointEvery(), steps)),
+          1);
+    }
+
+    /**
+     * An equal-wall-clock run: time a few steps on a throwaway copy, then fit the schedule (warmup
+     * and cosine decay included) into the budget, so the run ends its decay instead of being cut
+     * off mid-schedule. The steps stay capped by the spec's own schedule.
+     */
+    TrainConfig fitToBudget(TrainConfig config, ModelPreset preset, long budgetSeconds)
+        throws Exception {
+      TrainConfig probeConfig =
+          new TrainConfig(
+              config.preset(),
+              config.maskRatio(),
+              config.batchSize(),
+              CALIBRATION_STEPS,
+              config.baseLearningRate(),
+              0,
+              config.weightDecay(),
+              config.beta1(),
+              config.beta2(),
+              config.epsilon(),
+              config.gradClipNorm(),
+              config.seed(),
+              CALIBRATION_STEPS,
+              1);
+      List<Double> millis = new ArrayList<>();
+      try (ClipTrainer probe = ClipTrainer.create(probeConfig, preset);
+          StagedDataReader reader =
+              StagedDataReader.open(
+                  store,
+                  S3Uri.parse(data.manifestUri()),
+                  workDir.resolve("staged-cache"),
+                  config.batchSize(),
+                  config.seed())) {
+        probe.run(
+            new StagedBatchSource(reader),
+            dir.resolve("calibration"),
+            m -> millis.add(m.stepMillis()),
+            heartbeat::stopRequested);
+      } finally {
+        deleteQuietly(dir.resolve("calibration"));
+      }
+      List<Double> steady = millis.subList(Math.min(2, millis.size() - 1), millis.size());
+      double median = steady.stream().sorted().toList().get(steady.size() / 2);
+      long fitted = Math.max(1, (long) (budgetSeconds * 1000.0 / median));
+      long steps = Math.min(config.totalSteps(), fitted);
+      log.info(
+          "{} {}: {} ms/step at mask {} -> {} steps fit {} s",
+          runId,
+          stage,
+          String.format("%.0f", median),
+          config.maskRatio(),
+          steps,
+          budgetSeconds);
+      return new TrainConfig(
+          config.preset(),
+          config.maskRatio(),
+          config.batchSize(),
+          steps,
+          config.baseLearningRate(),
+          Math.min(config.warmupSteps(), steps / 5),
+          config.weightDecay(),
+          config.beta1(),
+          config.beta2(),
+          config.epsilon(),
+          config.gradClipNorm(),
+          config.seed(),
+          Math.max(1, Math.min(config.checkpointEvery(), steps)),
+          config.metricsEvery());
+    }
+
+    boolean shouldStop() {
+      if (heartbeat.stopRequested()) {
+        return true;
+      }
+      // a budgeted run whose steps were fitted ends by itself; this only guards a slow machine
+      Long budget = spec.wallClockBudgetSeconds();
+      return stage.equals(PRETRAIN)
+          && budget != null
+          && System.nanoTime() - startNanos > budget * 1_150_000_000L;
+    }
+
+    void onStep(StepListener.StepMetrics m, Path localRoot) {
+      double wall = (System.nanoTime() - startNanos) / 1e9;
+      long remaining = Math.max(0, totalSteps - m.step());
+      Long eta = m.stepMillis() > 0 ? (long) (remaining * m.stepMillis() / 1000) : null;
+      Progress progress =
+          new Progress(
+              stageEnum, m.step(), m.samplesSeen(), (double) m.loss(), m.samplesPerSecond(), eta);
+      heartbeat.update(new TrainingHeartbeat(progress, lastUploaded.get()));
+      pendingMetrics.add(
+          new RunStore.MetricRow(
+              runId,
+              stage,
+              m.step(),
+              m.samplesSeen(),
+              m.loss(),
+              m.logitScale(),
+              m.learningRate(),
+              m.samplesPerSecond(),
+              m.stepMillis(),
+              wall));
+      if (pendingMetrics.size() >= METRIC_FLUSH_ROWS) {
+        flushMetrics();
+      }
+      signalProgress(progress);
+      // the trainer publishes a checkpoint right after this call's step: upload the one before
+      Checkpoints.latest(localRoot)
+          .filter(p -> !p.equals(lastSeenLocal))
+          .ifPresent(
+              p -> {
+                lastSeenLocal = p;
+                uploads.add(uploader.submit(() -> upload(p, false)));
+              });
+    }
+
+    CheckpointRef upload(Path local, boolean isFinal) {
+      CheckpointState state = Checkpoints.readState(local);
+      S3Uri uri = CheckpointStore.uriFor(checkpointRoot, runId, stage, state.step());
+      CheckpointStore.Stored stored = checkpoints.upload(local, uri);
+      try {
+        db.runs()
+            .recordCheckpoint(
+                new RunStore.CheckpointRow(
+                    runId,
+                    stage,
+                    state.step(),
+                    state.samplesSeen(),
+                    uri.toString(),
+                    stored.sizeBytes(),
+                    stored.sha256(),
+                    isFinal));
+      } catch (SQLException e) {
+        // the checkpoint is in S3 and in the heartbeat: a retry still finds it
+        log.warn("checkpoint {} not recorded in Postgres: {}", uri, e.getMessage());
+      }
+      CheckpointRef ref = new CheckpointRef(uri.toString(), state.step(), state.samplesSeen());
+      lastUploaded.accumulateAndGet(
+          ref, (old, now) -> old == null || now.step() >= old.step() ? now : old);
+      return ref;
+    }
+
+    void markFinal(CheckpointRef c) throws SQLException {
+      db.runs()
+          .newestCheckpoint(runId, stage)
+          .filter(r -> r.step() == c.step())
+          .ifPresent(
+              r -> {
+                try {
+                  db.runs()
+                      .recordCheckpoint(
+                          new RunStore.CheckpointRow(
+                              r.runId(),
+                              r.stage(),
+                              r.step(),
+                              r.samplesSeen(),
+                              r.uri(),
+                              r.sizeBytes(),
+                              r.sha256(),
+                              true));
+                } catch (SQLException e) {
+                  throw new UncheckedIOException(new IOException(e.getMessage(), e));
+                }
+              });
+    }
+
+    void awaitUploads() throws Exception {
+      for (Future<?> f : uploads) {
+        f.get();
+      }
+      uploads.clear();
+    }
+
+    /** Metrics that fail to reach Postgres stay queued for the next flush; nothing is dropped. */
+    void flushMetrics() {
+      if (pendingMetrics.isEmpty()) {
+        return;
+      }
+      try {
+        db.runs().appendMetrics(List.copyOf(pendingMetrics));
+        pendingMetrics.clear();
+      } catch (SQLException e) {
+        log.warn("metrics not written yet ({} queued): {}", pendingMetrics.size(), e.getMessage());
+      }
+    }
+
+    /** Workflows cannot read heartbeats: tell the pipeline's progress query now and then. */
+    void signalProgress(Progress progress) {
+      long now = System.currentTimeMillis();
+      if (now - lastSignalMillis < PROGRESS_SIGNAL_MILLIS) {
+        return;
+      }
+      lastSignalMillis = now;
+      try {
+        context
+            .getWorkflowClient()
+            .newUntypedWorkflowStub(runId)
+            .signal("reportProgress", progress);
+      } catch (RuntimeException e) {
+        log.debug("progress signal to {} failed: {}", runId, e.toString());
+      }
+    }
+  }
+
+  static long stepsOf(RunSpec spec) {
+    if (spec.steps() != null) {
+      return spec.steps();
+    }
+    return Math.max(1, (spec.samples() + spec.batchSize() - 1) / spec.batchSize());
+  }
+
+  static void checkCompatible(RunSpec spec, ModelPreset preset, StagedDataset data) {
+    if (spec.imageSize() != preset.imageSize()) {
+      throw new IllegalArgumentException(
+          "imageSize "
+              + spec.imageSize()
+              + " does not match preset "
+              + preset.name()
+              + " ("
+              + preset.imageSize()
+              + " px)");
+    }
+    if (spec.imageSize() % preset.patchSize() != 0) {
+      throw new IllegalArgumentException(
+          "imageSize " + spec.imageSize() + " is not divisible by the patch " + preset.patchSize());
+    }
+    if (data.resolution() != preset.imageSize()) {
+      throw new IllegalArgumentException(
+          "staged data is at "
+              + data.resolution()
+              + " px but preset "
+              + preset.name()
+              + " takes "
+              + preset.imageSize());
+    }
+    if (data.vocabSize() > preset.vocabSize()) {
+      throw new IllegalArgumentException(
+          "the data's tokenizer has "
+              + data.vocabSize()
+              + " tokens but preset "
+              + preset.name()
+              + " embeds only "
+              + preset.vocabSize());
+    }
+    if (data.contextLength() != preset.contextLength()) {
+      throw new IllegalArgumentException(
+          "staged data has context length "
+              + data.contextLength()
+              + " but preset "
+              + preset.name()
+              + " takes "
+              + preset.contextLength());
+    }
+  }
+
+  static void checkDevice(String device) {
+    if (device == null || device.equals("cpu")) {
+      return;
+    }
+    int gpus = Engine.getInstance().getGpuCount();
+    int wanted = 0;
+    String[] ids =
+        device.contains(":")
+            ? device.substring(device.indexOf(':') + 1).split(",")
+            : new String[] {"0"};
+    for (String id : ids) {
+      wanted = Math.max(wanted, Integer.parseInt(id) + 1);
+    }
+    if (wanted > gpus) {
+      throw new IllegalArgumentException(
+          "device " + device + " requested but this worker has " + gpus + " GPU(s)");
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      if (Files.exists(dir)) {
+        Checkpoints.deleteRecursively(dir);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.debug("could not delete {}: {}", dir, e.toString());
+    }
+  }
+}
