@@ -66,7 +66,7 @@ public final class DataActivitiesImpl implements DataActivities {
           () -> {
             try {
               S3Uri source = S3Uri.parse(spec.dataUri());
-              S3Uri tokenizer = findTokenizer(source);
+              S3Uri tokenizer = findTokenizer(store, source);
               StagedManifest m =
                   new StageData(store, workDir)
                       .stage(
@@ -102,7 +102,7 @@ public final class DataActivitiesImpl implements DataActivities {
   }
 
   /** The tokenizer.json beside the shards, or one folder up (the importer's layout). */
-  S3Uri findTokenizer(S3Uri source) {
+  public static S3Uri findTokenizer(S3Store store, S3Uri source) {
     S3Uri folder = source.isBracePattern() ? source.parent() : source;
     for (S3Uri candidate :
         List.of(folder.resolve("tokenizer.json"), folder.parent().resolve("tokenizer.json"))) {

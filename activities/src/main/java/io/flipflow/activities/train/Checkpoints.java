@@ -78,7 +78,7 @@ public final class Checkpoints {
     Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
   }
 
-  static void deleteRecursively(Path dir) throws IOException {
+  public static void deleteRecursively(Path dir) throws IOException {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.delete(p);

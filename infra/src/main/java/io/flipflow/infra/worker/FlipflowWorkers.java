@@ -4,7 +4,6 @@ import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.TemporalConnection;
 import io.flipflow.workflows.SearchAttributeKeys;
 import io.temporal.common.SearchAttributeKey;
-import io.temporal.worker.Worker;
 import io.temporal.worker.WorkerFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,10 +17,17 @@ public final class FlipflowWorkers implements AutoCloseable {
   private final WorkerFactory factory;
   private final List<String> queues;
 
-  private FlipflowWorkers(TemporalConnection temporal, WorkerFactory factory, List<String> queues) {
+  private final WorkerRegistrations registrations;
+
+  private FlipflowWorkers(
+      TemporalConnection temporal,
+      WorkerFactory factory,
+      List<String> queues,
+      WorkerRegistrations registrations) {
     this.temporal = temporal;
     this.factory = factory;
     this.queues = queues;
+    this.registrations = registrations;
   }
 
   /** The search attributes the workflows set, name to CLI type; `up` registers them. */
@@ -42,15 +48,16 @@ public final class FlipflowWorkers implements AutoCloseable {
     }
     TemporalConnection temporal = TemporalConnection.connect(config);
     WorkerFactory factory = WorkerFactory.newInstance(temporal.client());
+    WorkerRegistrations registrations = new WorkerRegistrations(config);
     try {
       for (String q : queueNames) {
-        Worker w = factory.newWorker("flipflow-" + q);
-        WorkerRegistrations.register(q, w, config);
+        registrations.register(q, factory);
       }
       factory.start();
-      return new FlipflowWorkers(temporal, factory, List.copyOf(queueNames));
+      return new FlipflowWorkers(temporal, factory, List.copyOf(queueNames), registrations);
     } catch (RuntimeException e) {
       factory.shutdownNow();
+      registrations.close();
       temporal.close();
       throw e;
     }
@@ -60,10 +67,17 @@ public final class FlipflowWorkers implements AutoCloseable {
     return queues.stream().map(q -> "flipflow-" + q).toList();
   }
 
+  /**
+   * Graceful stop: training stops at its next step boundary with a checkpoint (its activity then
+   * fails retryably and continues on another worker), other activities finish, then the connections
+   * close.
+   */
   @Override
   public void close() {
+    registrations.beforeShutdown();
     factory.shutdown();
-    factory.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+    factory.awaitTermination(5, java.util.concurrent.TimeUnit.MINUTES);
+    registrations.close();
     temporal.close();
   }
 }

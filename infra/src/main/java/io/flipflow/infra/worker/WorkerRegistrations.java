@@ -1,27 +1,121 @@
 package io.flipflow.infra.worker;
 
+import io.flipflow.activities.data.DataActivitiesImpl;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.eval.EvaluationActivitiesImpl;
+import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.record.RecordActivitiesImpl;
+import io.flipflow.activities.train.TrainingActivitiesImpl;
+import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import io.flipflow.workflows.FlipflowWorkflows;
 import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What each task queue serves: workflows and recording on control, staging on cpu, training and
- * evaluation on gpu. Only the gpu queue loads DJL's engine.
+ * evaluation on gpu (one activity slot per device). Only the gpu queue loads DJL's engine.
  */
-final class WorkerRegistrations {
-  private WorkerRegistrations() {}
+final class WorkerRegistrations implements AutoCloseable {
+  private final FlipflowConfig config;
+  private final List<Runnable> beforeShutdown = new ArrayList<>();
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private Database db;
+  private S3Store s3;
 
-  static void register(String queue, Worker worker, FlipflowConfig config) {
+  WorkerRegistrations(FlipflowConfig config) {
+    this.config = config;
+  }
+
+  /** Devices the gpu queue trains on, one activity slot each: cpu, or cuda:0,cuda:1,... */
+  static List<String> devices(FlipflowConfig config) {
+    List<String> devices = List.of(config.get("worker.devices", "cpu").split(","));
+    for (String d : devices) {
+      if (!d.trim().matches("cpu|cuda:\\d+")) {
+        throw new IllegalArgumentException(
+            "worker.devices: '" + d + "' is not cpu or cuda:N (e.g. cuda:0,cuda:1)");
+      }
+    }
+    return devices.stream().map(String::trim).toList();
+  }
+
+  void register(String queue, WorkerFactory factory) {
+    String taskQueue = "flipflow-" + queue;
+    // cancellation reaches training through heartbeats: let it through within ~10 s
+    WorkerOptions.Builder options =
+        WorkerOptions.newBuilder().setMaxHeartbeatThrottleInterval(Duration.ofSeconds(10));
+    Path work = config.stateDir().resolve("work");
     switch (queue) {
       case "control" -> {
+        Worker worker = factory.newWorker(taskQueue, options.build());
         FlipflowWorkflows.register(worker);
-        worker.registerActivitiesImplementations(
-            new RecordActivitiesImpl(Services.database(config)));
+        worker.registerActivitiesImplementations(new RecordActivitiesImpl(db()));
       }
-      case "cpu", "gpu" -> {}
+      case "cpu" -> {
+        Worker worker = factory.newWorker(taskQueue, options.build());
+        worker.registerActivitiesImplementations(
+            new DataActivitiesImpl(
+                s3(),
+                bucketFolder("staged"),
+                work.resolve("staging"),
+                db(),
+                preset -> ModelPreset.load(preset).contextLength()));
+      }
+      case "gpu" -> {
+        Worker worker =
+            factory.newWorker(
+                taskQueue,
+                options.setMaxConcurrentActivityExecutionSize(devices(config).size()).build());
+        TrainingActivitiesImpl training =
+            new TrainingActivitiesImpl(
+                s3(), bucketFolder("checkpoints"), work.resolve("train"), db());
+        beforeShutdown.add(training::stopAllForShutdown);
+        worker.registerActivitiesImplementations(
+            training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db()));
+      }
       default -> throw new IllegalArgumentException("unknown queue " + queue);
+    }
+  }
+
+  /** Asks running training to stop at its next step with a checkpoint (SIGTERM, Ctrl-C). */
+  void beforeShutdown() {
+    beforeShutdown.forEach(Runnable::run);
+  }
+
+  private S3Uri bucketFolder(String folder) {
+    return S3Uri.parse("s3://" + config.s3Bucket() + "/" + folder + "/");
+  }
+
+  private Database db() {
+    if (db == null) {
+      db = Services.database(config);
+    }
+    return db;
+  }
+
+  private S3Store s3() {
+    if (s3 == null) {
+      s3 = S3Store.create(Services.s3(config));
+      resources.add(s3);
+    }
+    return s3;
+  }
+
+  @Override
+  public void close() {
+    for (AutoCloseable r : resources) {
+      try {
+        r.close();
+      } catch (Exception ignored) {
+        // closing clients at exit
+      }
     }
   }
 }

@@ -1,0 +1,243 @@
+package io.flipflow.activities.eval;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.flipflow.activities.data.DataActivitiesImpl;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
+import io.flipflow.activities.support.ActivityFailures;
+import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.train.CheckpointState;
+import io.flipflow.activities.train.CheckpointStore;
+import io.flipflow.activities.train.Checkpoints;
+import io.flipflow.activities.train.ClipTrainer;
+import io.flipflow.db.Database;
+import io.flipflow.db.RunStore;
+import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the spec's eval URIs (each
+ * folder holding an {@code eval.json}) is staged to local disk and evaluated with full images; the
+ * first URI's classification sets are also evaluated with masked images (FLIP's Table 1d: one view
+ * and an ensemble of views). Results go to {@code eval_results} and, as clip_benchmark JSON, next
+ * to the checkpoint in S3.
+ */
+public final class EvaluationActivitiesImpl implements EvaluationActivities {
+  /** Masked-inference ablation: ratio and ensemble size. */
+  static final double ABLATION_MASK_RATIO = 0.5;
+
+  static final int ABLATION_VIEWS = 4;
+  static final int BATCH = 256;
+
+  /** Heartbeat details while evaluating. */
+  public record EvalProgress(String set, String phase, long done, long total) {}
+
+  private final S3Store store;
+  private final Path workDir;
+  private final Database db;
+
+  public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db) {
+    this.store = store;
+    this.workDir = workDir;
+    this.db = db;
+  }
+
+  @Override
+  public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
+    ActivityExecutionContext context = Activity.getExecutionContext();
+    String runId = context.getInfo().getWorkflowId();
+    Path dir = workDir.resolve(runId).resolve("eval-" + phase);
+    try (Heartbeater heartbeat =
+        Heartbeater.start(context, new EvalProgress("", "loading checkpoint", 0, 0))) {
+      return ActivityFailures.run(
+          () -> {
+            try {
+              return evaluate(spec, checkpoint, phase, runId, dir, heartbeat);
+            } finally {
+              deleteQuietly(dir);
+            }
+          });
+    }
+  }
+
+  /** The work itself, usable outside an activity (the {@code flipflow eval} path, tests). */
+  public EvalReport evaluate(
+      RunSpec spec,
+      CheckpointRef checkpoint,
+      String phase,
+      String runId,
+      Path dir,
+      Heartbeater heartbeat)
+      throws Exception {
+    S3Uri checkpointUri = S3Uri.parse(checkpoint.uri());
+    Path local = new CheckpointStore(store).download(checkpointUri, dir.resolve("checkpoint"));
+    CheckpointState state = Checkpoints.readState(local);
+    if (!state.preset().name().equals(spec.modelPreset())) {
+      throw new IllegalArgumentException(
+          "checkpoint "
+              + checkpoint.uri()
+              + " is of preset "
+              + state.preset().name()
+              + " but the spec names "
+              + spec.modelPreset());
+    }
+    S3Uri tokenizerUri = DataActivitiesImpl.findTokenizer(store, S3Uri.parse(spec.dataUri()));
+    List<EvalResult> results = new ArrayList<>();
+    List<RunStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
+    try (ClipTrainer trainer = ClipTrainer.resume(local);
+        CaptionTokenizer tokenizer =
+            CaptionTokenizer.load(
+                store.getBytes(tokenizerUri),
+                state.preset().contextLength(),
+                tokenizerUri.toString())) {
+      ClipImageTextEncoder encoder = new ClipImageTextEncoder(trainer.model(), tokenizer);
+      boolean first = true;
+      for (String setUri : spec.evalSetUris()) {
+        for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
+          Path setDir = stageSet(leaf, dir.resolve("sets"));
+          JsonObject meta =
+              JsonParser.parseString(Files.readString(setDir.resolve("eval.json")))
+                  .getAsJsonObject();
+          String task = meta.get("task").getAsString();
+          String dataset = meta.get("dataset").getAsString();
+          String split = meta.has("split") ? meta.get("split").getAsString() : "all";
+          SkippedSampleListener skipped =
+              (entry, reason) ->
+                  issues.add(new RunStore.DataIssueRow(leaf.toString(), entry, "", reason, runId));
+          ZeroShotEvaluator evaluator =
+              new ZeroShotEvaluator(
+                  encoder,
+                  ImagePreprocessor.defaults(),
+                  BATCH,
+                  (what, done, total) ->
+                      heartbeat.update(new EvalProgress(dataset + "/" + split, what, done, total)));
+          if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {
+            List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
+            if (first) {
+              views.add(InferenceView.masked(ABLATION_MASK_RATIO, spec.seed()));
+              views.add(InferenceView.ensemble(ABLATION_MASK_RATIO, ABLATION_VIEWS, spec.seed()));
+            }
+            results.addAll(
+                evaluator.classification(
+                    WebDatasetClassificationReader.read(dataset, setDir, skipped), split, views));
+          } else if (task.equals(EvalResult.ZEROSHOT_RETRIEVAL)) {
+            results.addAll(
+                evaluator.retrieval(
+                    WebDatasetRetrievalReader.read(dataset, setDir, skipped),
+                    split,
+                    List.of(InferenceView.full()),
+                    1,
+                    5,
+                    10));
+          } else {
+            throw new IllegalArgumentException(leaf + "eval.json: unknown task '" + task + "'");
+          }
+        }
+        first = false;
+      }
+    }
+    if (results.isEmpty()) {
+      throw new IllegalArgumentException(
+          "no evaluation set (a folder with eval.json) under " + spec.evalSetUris());
+    }
+    record(runId, phase, checkpoint, results, issues);
+    String jsonFolder = writeClipBenchmarkJson(spec, checkpointUri, phase, results, dir);
+    List<EvalMetric> full =
+        results.stream()
+            .filter(r -> r.inference().equals(InferenceView.full().label()))
+            .map(r -> new EvalMetric(r.task(), r.dataset(), r.split(), r.metric(), r.value()))
+            .toList();
+    return new EvalReport(full, jsonFolder);
+  }
+
+  /** Folders under {@code root} (or root itself) holding an eval.json, in order. */
+  List<S3Uri> evalSetFolders(S3Uri root) {
+    List<S3Uri> leaves =
+        store.list(root).stream()
+            .map(S3Store.ObjectInfo::uri)
+            .filter(u -> u.fileName().equals("eval.json"))
+            .map(S3Uri::parent)
+            .toList();
+    if (leaves.isEmpty()) {
+      throw new IllegalArgumentException(
+          "evalSetUris: " + root + " holds no evaluation set (no eval.json under it)");
+    }
+    return leaves;
+  }
+
+  /** Copies one set's objects (shards, eval.json, classes, templates) to local disk. */
+  private Path stageSet(S3Uri leaf, Path root) {
+    Path dir = root.resolve(leaf.bucket()).resolve(leaf.prefix());
+    for (S3Store.ObjectInfo o : store.list(leaf)) {
+      String rest = o.uri().key().substring(leaf.prefix().length());
+      if (!rest.contains("/")) {
+        store.download(o.uri(), dir.resolve(rest));
+      }
+    }
+    return dir;
+  }
+
+  private void record(
+      String runId,
+      String phase,
+      CheckpointRef checkpoint,
+      List<EvalResult> results,
+      List<RunStore.DataIssueRow> issues)
+      throws Exception {
+    db.runs()
+        .recordEvalResults(
+            results.stream()
+                .map(
+                    r ->
+                        new RunStore.EvalRow(
+                            runId,
+                            phase,
+                            checkpoint.uri(),
+                            r.task(),
+                            r.dataset(),
+                            r.split(),
+                            r.inference(),
+                            r.metric(),
+                            r.value()))
+                .toList());
+    db.runs().recordDataIssues(issues);
+  }
+
+  /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */
+  private String writeClipBenchmarkJson(
+      RunSpec spec, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
+      throws IOException {
+    Path out = dir.resolve("clip_benchmark");
+    List<Path> files =
+        ClipBenchmarkJson.write(out, results, spec.modelPreset(), checkpoint.toString(), "en");
+    String base = checkpoint.toString().replaceAll("\\.tar$", "");
+    S3Uri folder = S3Uri.parse(base + "-eval-" + phase + "/");
+    for (Path f : files) {
+      store.put(folder.resolve(f.getFileName().toString()), Files.readAllBytes(f));
+    }
+    return folder.toString();
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      if (Files.exists(dir)) {
+        Checkpoints.deleteRecursively(dir);
+      }
+    } catch (IOException | RuntimeException ignored) {
+      // scratch space; the next attempt overwrites it
+    }
+  }
+}
