@@ -73,7 +73,10 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
   }
 
-  /** The work itself, usable outside an activity (the {@code flipflow eval} path, tests). */
+  /**
+   * The work itself, usable outside an activity (the {@code flipflow eval} path, tests); {@code
+   * heartbeat} may be null there.
+   */
   public EvalReport evaluate(
       RunSpec spec,
       CheckpointRef checkpoint,
@@ -122,8 +125,11 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                   encoder,
                   ImagePreprocessor.defaults(),
                   BATCH,
-                  (what, done, total) ->
-                      heartbeat.update(new EvalProgress(dataset + "/" + split, what, done, total)));
+                  (what, done, total) -> {
+                    if (heartbeat != null) {
+                      heartbeat.update(new EvalProgress(dataset + "/" + split, what, done, total));
+                    }
+                  });
           if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {
             List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
             if (first) {

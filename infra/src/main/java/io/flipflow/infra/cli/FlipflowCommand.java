@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
       UpCommand.class,
       WorkerCommand.class,
       DataCommand.class,
+      RunCommand.class,
+      StudyCommand.class,
+      DemoCommand.class,
+      EvalCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FlipflowCommand implements Runnable {
