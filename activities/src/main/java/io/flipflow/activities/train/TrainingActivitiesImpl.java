@@ -52,7 +52,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public static final String DIVERGED = "TrainingDiverged";
 
   private static final int METRIC_FLUSH_ROWS = 20;
-  private static final long PROGRESS_SIGNAL_MILLIS = 30_000;
+  /** Progress signals: every 10 s at first, then a tenth of the elapsed time, at most a minute. */
+  private static final long PROGRESS_SIGNAL_MIN_MILLIS = 10_000;
+
+  private static final long PROGRESS_SIGNAL_MAX_MILLIS = 60_000;
   private static final int CALIBRATION_STEPS = 5;
 
   private final S3Store store;
@@ -501,10 +504,16 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       }
     }
 
-    /** Workflows cannot read heartbeats: tell the pipeline's progress query now and then. */
+    /**
+     * Workflows cannot read heartbeats: tell the pipeline's progress query now and then, less often
+     * as a run grows long so its history stays far below Temporal's limits.
+     */
     void signalProgress(Progress progress) {
       long now = System.currentTimeMillis();
-      if (now - lastSignalMillis < PROGRESS_SIGNAL_MILLIS) {
+      long elapsed = (System.nanoTime() - startNanos) / 1_000_000;
+      long interval =
+          Math.min(PROGRESS_SIGNAL_MAX_MILLIS, Math.max(PROGRESS_SIGNAL_MIN_MILLIS, elapsed / 10));
+      if (now - lastSignalMillis < interval) {
         return;
       }
       lastSignalMillis = now;
