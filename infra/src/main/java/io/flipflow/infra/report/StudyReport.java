@@ -129,18 +129,19 @@ public final class StudyReport {
       return Optional.of(new String[] {dataset, fs});
     }
     if (split != null) {
-      return z.stream()
-          .filter(r -> r.split().equals(split))
-          .findFirst()
-          .map(r -> new String[] {r.dataset(), split})
-          .or(
-              () -> {
-                throw new IllegalArgumentException(
-                    "report split "
-                        + split
-                        + ": no zero-shot result with it; recorded: "
-                        + recorded);
-              });
+      String first =
+          z.stream()
+              .filter(r -> r.split().equals(split))
+              .map(ZeroShot::dataset)
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "report split "
+                              + split
+                              + ": no zero-shot result with it; recorded: "
+                              + recorded));
+      return Optional.of(new String[] {first, split});
     }
     return z.stream()
         .filter(r -> r.split().equals("unseen"))

@@ -299,6 +299,13 @@ class StudyReportTest {
                     new StudyReport.Options("imagenet", null, 800, 500)));
     assertTrue(noData.getMessage().contains("imagenet"), noData.getMessage());
     assertTrue(noData.getMessage().contains("emoji-subgroup/unseen"), noData.getMessage());
+    IllegalArgumentException noSplit =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                StudyReport.writeStudy(
+                    pg.database(), STUDY, out, new StudyReport.Options(null, "seen", 800, 500)));
+    assertTrue(noSplit.getMessage().contains("split seen"), noSplit.getMessage());
   }
 
   /** The start of a Markdown table row with these cells. */
