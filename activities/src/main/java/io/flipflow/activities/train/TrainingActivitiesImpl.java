@@ -420,6 +420,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               m.samplesPerSecond(),
               m.stepMillis(),
               wall));
+      // one line per step, so a fault test (or an operator) can see the last step a lost worker did
+      log.debug("{} {} step {}/{} loss {}", runId, stage, m.step(), totalSteps, m.loss());
       if (pendingMetrics.size() >= METRIC_FLUSH_ROWS) {
         flushMetrics();
       }
@@ -430,6 +432,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           .ifPresent(
               p -> {
                 lastSeenLocal = p;
+                // a retry resumes after this checkpoint and never re-runs the steps before it, so
+                // their metric rows must reach Postgres now, not at the next batch of 20 (else a
+                // killed worker takes them with it)
+                flushMetrics();
                 uploads.add(uploader.submit(() -> upload(p, false)));
               });
     }
