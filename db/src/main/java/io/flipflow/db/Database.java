@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -40,11 +41,16 @@ public final class Database {
 
   /** Applies pending migrations; running it again on a current schema changes nothing. */
   public MigrateResult migrate() {
-    return Flyway.configure()
-        .dataSource(dataSource)
-        .locations("classpath:db/migration")
-        .load()
-        .migrate();
+    try {
+      return Flyway.configure()
+          .dataSource(dataSource)
+          .locations("classpath:db/migration")
+          .load()
+          .migrate();
+    } catch (FlywayException e) {
+      throw new IllegalStateException(
+          "cannot migrate PostgreSQL at " + safeUrl + ": " + e.getMessage(), e);
+    }
   }
 
   public Connection connection() throws SQLException {

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
 import io.flipflow.activities.model.ClipModel;
+import io.flipflow.activities.model.GradMode;
 import io.flipflow.activities.model.ImageNormalization;
 import java.util.List;
 
@@ -32,6 +33,7 @@ public final class ClipImageTextEncoder implements ImageTextEncoder {
     for (int i = 0; i < images.size(); i++) {
       System.arraycopy(images.get(i), 0, flat, i * pixels, pixels);
     }
+    GradMode.offOnThisThread();
     if (maskRatio > 0) {
       Engine.getInstance().setRandomSeed((int) (seed ^ (seed >>> 32)));
     }
@@ -43,6 +45,7 @@ public final class ClipImageTextEncoder implements ImageTextEncoder {
 
   @Override
   public float[][] encodeTexts(List<String> texts) {
+    GradMode.offOnThisThread();
     int t = tokenizer.contextLength();
     int[] ids = new int[texts.size() * t];
     for (int i = 0; i < texts.size(); i++) {

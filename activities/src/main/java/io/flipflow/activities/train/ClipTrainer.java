@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.flipflow.activities.model.ClipModel;
+import io.flipflow.activities.model.GradMode;
 import io.flipflow.activities.model.ModelPreset;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -151,6 +152,7 @@ public final class ClipTrainer implements AutoCloseable {
    */
   public TrainResult run(
       BatchSource data, Path checkpointRoot, StepListener listener, BooleanSupplier stopRequested) {
+    GradMode.offOnThisThread();
     data.seek(dataPosition);
     long savedAt = lastCheckpoint == null ? -1 : step;
     while (step < config.totalSteps()) {

@@ -52,6 +52,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public static final String DIVERGED = "TrainingDiverged";
 
   private static final int METRIC_FLUSH_ROWS = 20;
+
   /** Progress signals: every 10 s at first, then a tenth of the elapsed time, at most a minute. */
   private static final long PROGRESS_SIGNAL_MIN_MILLIS = 10_000;
 

@@ -1,6 +1,7 @@
 package io.flipflow.infra.cli;
 
 import io.flipflow.infra.config.FlipflowConfig;
+import io.flipflow.infra.config.Services;
 import io.flipflow.infra.worker.FlipflowWorkers;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -23,9 +24,18 @@ public final class WorkerCommand implements Runnable {
       description = "Task queues to serve, from control, cpu, gpu (default: ${DEFAULT-VALUE}).")
   List<String> queues;
 
+  @Option(
+      names = "--no-migrate",
+      description = "Do not apply pending Flyway migrations at start (for a role without DDL rights).")
+  boolean noMigrate;
+
   @Override
   public void run() {
     FlipflowConfig config = FlipflowCommand.config();
+    if (!noMigrate) {
+      // idempotent, and Flyway serialises concurrent workers with its own lock
+      Services.database(config).migrate();
+    }
     FlipflowWorkers workers = FlipflowWorkers.start(config, queues);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

@@ -1,0 +1,48 @@
+package io.flipflow.activities.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import ai.djl.pytorch.jni.JniUtils;
+import io.flipflow.activities.model.ModelPreset;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A retried activity resumes on whatever executor thread Temporal gives it, where PyTorch's
+ * per-thread autograd switch may be on: training must work there too (found by the reliability
+ * suite: a resume on a second thread failed in the optimizer's in-place update).
+ */
+class TrainingOnAnyThreadTest {
+  @TempDir Path dir;
+
+  @Test
+  void resumesAndTrainsOnAThreadWhoseGradModeIsOn() throws Exception {
+    ModelPreset preset = ClipTrainerTest.micro();
+    try (ClipTrainer first = ClipTrainer.create(ClipTrainerTest.config(0.5, 8, 4), preset)) {
+      first.run(new SyntheticBatchSource(preset, 64), dir, m -> {}, () -> first.step() >= 2);
+    }
+    Path checkpoint = Checkpoints.latest(dir).orElseThrow();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicReference<Long> steps = new AtomicReference<>();
+    Thread other =
+        new Thread(
+            () -> {
+              JniUtils.setGradMode(true); // what a fresh thread has by PyTorch's default
+              try (ClipTrainer resumed = ClipTrainer.resume(checkpoint)) {
+                steps.set(
+                    resumed
+                        .run(new SyntheticBatchSource(preset, 64), dir, m -> {}, () -> false)
+                        .step());
+              } catch (Throwable t) {
+                failure.set(t);
+              }
+            });
+    other.start();
+    other.join();
+    assertNull(failure.get(), () -> "training on another thread failed: " + failure.get());
+    assertEquals(4L, steps.get());
+  }
+}

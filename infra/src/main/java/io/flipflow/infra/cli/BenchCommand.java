@@ -1,0 +1,293 @@
+package io.flipflow.infra.cli;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagingBenchmark;
+import io.flipflow.activities.train.MaskingBenchmark;
+import io.flipflow.db.Database;
+import io.flipflow.infra.config.FlipflowConfig;
+import io.flipflow.infra.config.Services;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description =
+        "Benchmarks (not timed tests): printed, and recorded in Postgres's benchmarks table with"
+            + " the machine they ran on when the database is reachable.",
+    subcommands = {
+      BenchCommand.Masking.class,
+      BenchCommand.Staging.class,
+      BenchCommand.OpenClip.class
+    })
+public final class BenchCommand implements Runnable {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** e.g. "2 cores, 23 GiB, Intel(R) Xeon(R) ... , Linux 6.1". */
+  static String machine() {
+    String cpu = "unknown CPU";
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          cpu = line.substring(line.indexOf(':') + 1).trim();
+          break;
+        }
+      }
+    } catch (IOException ignored) {
+      // not Linux: the core count still says something
+    }
+    long mem = Runtime.getRuntime().maxMemory() >> 30;
+    return String.format(
+        "%d cores, %s, JVM max heap %d GiB, %s %s",
+        Runtime.getRuntime().availableProcessors(),
+        cpu,
+        mem,
+        System.getProperty("os.name"),
+        System.getProperty("os.version"));
+  }
+
+  /** Best effort: a benchmark's figures are printed even when Postgres is not there. */
+  static void record(String name, Map<String, Object> params, Map<String, Double> metrics) {
+    FlipflowConfig config = FlipflowCommand.config();
+    String benchId = name + "-" + UUID.randomUUID();
+    JsonObject p = new JsonObject();
+    params.forEach((k, v) -> p.addProperty(k, String.valueOf(v)));
+    try {
+      Database db = Services.database(config);
+      try (Connection c = db.connection();
+          PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO benchmarks (bench_id, name, machine, params, metric, value)"
+                      + " VALUES (?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT DO NOTHING")) {
+        for (Map.Entry<String, Double> m : metrics.entrySet()) {
+          if (m.getValue() == null || m.getValue().isNaN()) {
+            continue;
+          }
+          ps.setString(1, benchId);
+          ps.setString(2, name);
+          ps.setString(3, machine());
+          ps.setString(4, p.toString());
+          ps.setString(5, m.getKey());
+          ps.setDouble(6, m.getValue());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      System.out.println("recorded in benchmarks as " + benchId);
+    } catch (Exception e) {
+      System.out.println("(not recorded: " + e.getMessage() + ")");
+    }
+  }
+
+  @Command(
+      name = "masking",
+      mixinStandardHelpOptions = true,
+      description =
+          "Step time and samples/s at mask 0, 0.5, 0.75 at equal batch, alternating the ratios"
+              + " each round, medians, as ratios of the unmasked step (paper: 0.50 and 0.33).")
+  static final class Masking implements Runnable {
+    @Option(names = "--preset", defaultValue = "tiny-emoji")
+    String preset;
+
+    @Option(names = "--batch", defaultValue = "128")
+    int batch;
+
+    @Option(names = "--rounds", defaultValue = "9")
+    int rounds;
+
+    @Override
+    public void run() {
+      MaskingBenchmark.Report r =
+          MaskingBenchmark.run(preset, batch, rounds, new double[] {0, 0.5, 0.75}, System.out);
+      Map<String, Double> m = new LinkedHashMap<>();
+      for (MaskingBenchmark.Result x : r.results()) {
+        String k = String.format(Locale.ROOT, "mask%.2f", x.maskRatio());
+        m.put(k + "_step_ms", x.medianStepMillis());
+        m.put(k + "_samples_per_s", x.samplesPerSecond());
+        m.put(k + "_time_ratio", x.ratioToFirst());
+      }
+      m.put("peak_rss_mib", r.peakRssKib() / 1024.0);
+      record("masking", Map.of("preset", preset, "batch", batch, "rounds", rounds), m);
+    }
+  }
+
+  @Command(
+      name = "staging",
+      mixinStandardHelpOptions = true,
+      description =
+          "Staging throughput (download, whole staging, staged reader) against `aws s3 cp` of the"
+              + " same shards, alternating, medians.")
+  static final class Staging implements Runnable {
+    @Option(
+        names = "--source",
+        defaultValue = "s3://flipflow/emoji/train/",
+        description = "Shards to stage (default: ${DEFAULT-VALUE}).")
+    String source;
+
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: beside the shards).")
+    String tokenizer;
+
+    @Option(names = "--rounds", defaultValue = "3")
+    int rounds;
+
+    @Override
+    public void run() {
+      FlipflowConfig config = FlipflowCommand.config();
+      S3Uri src = S3Uri.parse(source);
+      S3Uri tok =
+          tokenizer != null
+              ? S3Uri.parse(tokenizer)
+              : (src.isBracePattern() ? src.parent() : src).parent().resolve("tokenizer.json");
+      try {
+        Path work = Files.createTempDirectory(Files.createDirectories(config.stateDir()), "bench-");
+        StagingBenchmark.Options d =
+            StagingBenchmark.Options.defaults(
+                source, tok, S3Uri.parse("s3://" + config.s3Bucket() + "/bench-scratch/"), work);
+        StagingBenchmark.Options o =
+            new StagingBenchmark.Options(
+                d.source(),
+                d.tokenizer(),
+                d.scratch(),
+                d.resolution(),
+                d.contextLength(),
+                d.parallelism(),
+                rounds,
+                d.readerBatchSize(),
+                d.readerBatches(),
+                d.workDir(),
+                d.awsCli());
+        StagingBenchmark.Figures f = StagingBenchmark.run(Services.s3(config), o);
+        System.out.println(f.format());
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("download_MBps", f.downloadMBps());
+        m.put("aws_s3_cp_MBps", f.awsCpMBps());
+        m.put("download_vs_aws", f.downloadVsAwsCp());
+        m.put("staging_MBps", f.stagingMBps());
+        m.put("staging_samples_per_s", f.stagingSamplesPerSec());
+        m.put("reader_batches_per_s", f.readerBatchesPerSec());
+        record("staging", Map.of("source", source, "rounds", rounds), m);
+      } catch (IOException e) {
+        throw new IllegalStateException("bench staging: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  @Command(
+      name = "openclip",
+      mixinStandardHelpOptions = true,
+      description = {
+        "flipflow against OpenCLIP (bench/openclip, its PatchDropout is FLIP's masking): the same",
+        "model shape, batch, threads and mask ratio, alternating the two each round; prints",
+        "flipflow's samples/s as a ratio of OpenCLIP's. Needs bench/openclip/setup.sh run once."
+      })
+  static final class OpenClip implements Runnable {
+    @Option(names = "--batch", defaultValue = "128")
+    int batch;
+
+    @Option(names = "--rounds", defaultValue = "3")
+    int rounds;
+
+    @Option(names = "--steps", defaultValue = "12", description = "OpenCLIP steps per round.")
+    int steps;
+
+    @Override
+    public void run() {
+      Path home = FlipflowCommand.projectDir();
+      Path python = home.resolve("bench/openclip/.venv/bin/python");
+      if (!Files.isExecutable(python)) {
+        throw new IllegalStateException(
+            "OpenCLIP is not installed: run bench/openclip/setup.sh first (creates " + python + ")");
+      }
+      int threads = Integer.getInteger("ai.djl.pytorch.num_threads", 2);
+      double[] ratios = {0, 0.5, 0.75};
+      Map<Double, List<Double>> ours = new LinkedHashMap<>();
+      Map<Double, List<Double>> theirs = new LinkedHashMap<>();
+      for (int round = 0; round < rounds; round++) {
+        for (double r : ratios) {
+          MaskingBenchmark.Report mine =
+              MaskingBenchmark.run("tiny-emoji", batch, 1, new double[] {r}, System.out);
+          ours.computeIfAbsent(r, k -> new ArrayList<>())
+              .add(mine.results().get(0).samplesPerSecond());
+          theirs.computeIfAbsent(r, k -> new ArrayList<>())
+              .add(openClipSamplesPerSecond(home, python, r, threads));
+        }
+      }
+      Map<String, Double> m = new LinkedHashMap<>();
+      System.out.println("\nmask  flipflow samples/s  OpenCLIP samples/s  flipflow/OpenCLIP");
+      for (double r : ratios) {
+        double a = median(ours.get(r));
+        double b = median(theirs.get(r));
+        System.out.printf(Locale.ROOT, "%.2f  %18.1f  %18.1f  %17.2f%n", r, a, b, a / b);
+        String k = String.format(Locale.ROOT, "mask%.2f", r);
+        m.put(k + "_flipflow_samples_per_s", a);
+        m.put(k + "_openclip_samples_per_s", b);
+        m.put(k + "_ratio", a / b);
+      }
+      record("openclip", Map.of("batch", batch, "rounds", rounds, "threads", threads), m);
+    }
+
+    private double openClipSamplesPerSecond(Path home, Path python, double ratio, int threads) {
+      List<String> cmd =
+          List.of(
+              python.toString(),
+              home.resolve("bench/openclip/train_bench.py").toString(),
+              "--synthetic",
+              "--mask-ratio",
+              String.valueOf(ratio),
+              "--batch",
+              String.valueOf(batch),
+              "--steps",
+              String.valueOf(steps),
+              "--threads",
+              String.valueOf(threads),
+              "--context-length",
+              "32",
+              "--text-width",
+              "128",
+              "--text-heads",
+              "2",
+              "--vocab-size",
+              "4096");
+      try {
+        Process p =
+            new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0 || out.isEmpty()) {
+          throw new IllegalStateException("OpenCLIP benchmark failed: " + cmd);
+        }
+        String last = out.substring(out.lastIndexOf('\n') + 1);
+        JsonObject json = JsonParser.parseString(last).getAsJsonObject();
+        return json.get("samples_per_s").getAsDouble();
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot run " + python + ": " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    }
+
+    private static double median(List<Double> xs) {
+      List<Double> s = xs.stream().sorted().toList();
+      return s.get(s.size() / 2);
+    }
+  }
+}
