@@ -3,6 +3,7 @@ package io.flipflow.workflows;
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.activities.SpecActivities;
 import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.result.CheckpointRef;
@@ -35,7 +36,19 @@ import java.util.function.Predicate;
  * cancelled, or overlap.
  */
 public final class FakeActivities
-    implements DataActivities, TrainingActivities, EvaluationActivities, RecordActivities {
+    implements DataActivities,
+        TrainingActivities,
+        EvaluationActivities,
+        RecordActivities,
+        SpecActivities {
+
+  /** Presets the fake workers know, as the real ones know config/models/. */
+  @Override
+  public List<String> checkAgainstPreset(RunSpec spec) {
+    return spec.modelPreset().startsWith("tiny")
+        ? List.of()
+        : List.of("modelPreset: unknown model preset '" + spec.modelPreset() + "'");
+  }
 
   public final List<String> calls = new CopyOnWriteArrayList<>();
   public final List<StageRecord> stages = new CopyOnWriteArrayList<>();

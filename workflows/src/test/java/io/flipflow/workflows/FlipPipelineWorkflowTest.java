@@ -185,6 +185,19 @@ class FlipPipelineWorkflowTest {
   }
 
   @Test
+  void aPresetTheWorkersDoNotKnowIsRefusedBeforeAnyWork() {
+    RunSpec bad = TestStack.tinyRun("nopreset", 0.5).toBuilder().modelPreset("vit-x-99").build();
+    WorkflowFailedException e =
+        assertThrows(WorkflowFailedException.class, () -> newPipeline("nopreset").run(bad));
+    ApplicationFailure failure = assertInstanceOf(ApplicationFailure.class, e.getCause());
+    assertEquals(FailureTypes.BAD_INPUT, failure.getType());
+    assertTrue(
+        failure.getOriginalMessage().contains("modelPreset: unknown"),
+        failure.getOriginalMessage());
+    assertTrue(stack.activities.calls.isEmpty(), "no activity ran: " + stack.activities.calls);
+  }
+
+  @Test
   void badInputInAnActivityIsNotRetriedAndRecordsFailed() {
     stack.activities.badData = s -> true;
     WorkflowFailedException e =

@@ -21,7 +21,7 @@ class TrainingOnAnyThreadTest {
   @Test
   void resumesAndTrainsOnAThreadWhoseGradModeIsOn() throws Exception {
     ModelPreset preset = ClipTrainerTest.micro();
-    try (ClipTrainer first = ClipTrainer.create(ClipTrainerTest.config(0.5, 8, 4), preset)) {
+    try (ClipTrainer first = ClipTrainer.create(ClipTrainerTest.config(0.5, 8, 8), preset)) {
       first.run(new SyntheticBatchSource(preset, 64), dir, m -> {}, () -> first.step() >= 2);
     }
     Path checkpoint = Checkpoints.latest(dir).orElseThrow();
@@ -43,6 +43,6 @@ class TrainingOnAnyThreadTest {
     other.start();
     other.join();
     assertNull(failure.get(), () -> "training on another thread failed: " + failure.get());
-    assertEquals(4L, steps.get());
+    assertEquals(8L, steps.get());
   }
 }

@@ -6,8 +6,10 @@ import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingBenchmark;
 import io.flipflow.activities.train.MaskingBenchmark;
 import io.flipflow.db.Database;
+import io.flipflow.infra.bench.OrchestrationOverhead;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
+import io.flipflow.infra.config.TemporalConnection;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,7 +34,8 @@ import picocli.CommandLine.Option;
     subcommands = {
       BenchCommand.Masking.class,
       BenchCommand.Staging.class,
-      BenchCommand.OpenClip.class
+      BenchCommand.OpenClip.class,
+      BenchCommand.Orchestration.class
     })
 public final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -192,6 +195,41 @@ public final class BenchCommand implements Runnable {
   }
 
   @Command(
+      name = "orchestration",
+      mixinStandardHelpOptions = true,
+      description =
+          "Orchestration overhead of a finished pipeline: its wall time minus the time its"
+              + " activities ran, from its Temporal history (goal: at most 2%).")
+  static final class Orchestration implements Runnable {
+    @Option(names = "--workflow-id", required = true)
+    String workflowId;
+
+    @Override
+    public void run() {
+      FlipflowConfig config = FlipflowCommand.config();
+      try (TemporalConnection temporal = TemporalConnection.connect(config)) {
+        OrchestrationOverhead.Figures f = OrchestrationOverhead.of(temporal.client(), workflowId);
+        System.out.printf(
+            Locale.ROOT,
+            "%s: wall %.1f s, %d activities ran %.1f s, overhead %.1f s = %.2f%%%n",
+            workflowId,
+            f.wallSeconds(),
+            f.activities(),
+            f.activitySeconds(),
+            f.overheadSeconds(),
+            100 * f.overheadShare());
+        record(
+            "orchestration",
+            Map.of("workflow_id", workflowId),
+            Map.of(
+                "wall_seconds", f.wallSeconds(),
+                "activity_seconds", f.activitySeconds(),
+                "overhead_share", f.overheadShare()));
+      }
+    }
+  }
+
+  @Command(
       name = "openclip",
       mixinStandardHelpOptions = true,
       description = {
@@ -215,7 +253,9 @@ public final class BenchCommand implements Runnable {
       Path python = home.resolve("bench/openclip/.venv/bin/python");
       if (!Files.isExecutable(python)) {
         throw new IllegalStateException(
-            "OpenCLIP is not installed: run bench/openclip/setup.sh first (creates " + python + ")");
+            "OpenCLIP is not installed: run bench/openclip/setup.sh first (creates "
+                + python
+                + ")");
       }
       int threads = Integer.getInteger("ai.djl.pytorch.num_threads", 2);
       double[] ratios = {0, 0.5, 0.75};
@@ -227,7 +267,8 @@ public final class BenchCommand implements Runnable {
               MaskingBenchmark.run("tiny-emoji", batch, 1, new double[] {r}, System.out);
           ours.computeIfAbsent(r, k -> new ArrayList<>())
               .add(mine.results().get(0).samplesPerSecond());
-          theirs.computeIfAbsent(r, k -> new ArrayList<>())
+          theirs
+              .computeIfAbsent(r, k -> new ArrayList<>())
               .add(openClipSamplesPerSecond(home, python, r, threads));
         }
       }
@@ -268,8 +309,7 @@ public final class BenchCommand implements Runnable {
               "--vocab-size",
               "4096");
       try {
-        Process p =
-            new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (p.waitFor() != 0 || out.isEmpty()) {
           throw new IllegalStateException("OpenCLIP benchmark failed: " + cmd);

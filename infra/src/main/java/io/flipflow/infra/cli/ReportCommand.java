@@ -30,7 +30,9 @@ public final class ReportCommand implements Runnable {
   @Option(names = "--out", required = true, description = "Output folder.")
   Path out;
 
-  @Option(names = "--dataset", description = "Data set for the accuracy plots (default: first with unseen split).")
+  @Option(
+      names = "--dataset",
+      description = "Data set for the accuracy plots (default: first with unseen split).")
   String dataset;
 
   @Option(names = "--split", description = "Split for the accuracy plots (default: unseen).")

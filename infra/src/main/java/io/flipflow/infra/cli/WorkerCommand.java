@@ -26,7 +26,8 @@ public final class WorkerCommand implements Runnable {
 
   @Option(
       names = "--no-migrate",
-      description = "Do not apply pending Flyway migrations at start (for a role without DDL rights).")
+      description =
+          "Do not apply pending Flyway migrations at start (for a role without DDL rights).")
   boolean noMigrate;
 
   @Override

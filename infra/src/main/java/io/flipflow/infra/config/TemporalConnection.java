@@ -1,5 +1,6 @@
 package io.flipflow.infra.config;
 
+import io.flipflow.workflows.PayloadSizeGuard;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
@@ -55,7 +56,10 @@ public final class TemporalConnection implements AutoCloseable {
     WorkflowClient client =
         WorkflowClient.newInstance(
             service,
-            WorkflowClientOptions.newBuilder().setNamespace(config.temporalNamespace()).build());
+            WorkflowClientOptions.newBuilder()
+                .setNamespace(config.temporalNamespace())
+                .setDataConverter(PayloadSizeGuard.dataConverter())
+                .build());
     return new TemporalConnection(service, client, address);
   }
 

@@ -234,7 +234,9 @@ public abstract class LocalTemporal implements LocalService {
       }
       OperatorServiceStubs operator =
           OperatorServiceStubs.newServiceStubs(
-              OperatorServiceStubsOptions.newBuilder().setTarget(address()).build());
+              OperatorServiceStubsOptions.newBuilder()
+                  .setTarget(address())
+                  .validateAndBuildWithDefaults());
       try {
         AddSearchAttributesRequest.Builder request =
             AddSearchAttributesRequest.newBuilder().setNamespace("default");

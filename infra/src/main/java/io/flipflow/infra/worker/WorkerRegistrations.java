@@ -5,6 +5,7 @@ import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.activities.model.PresetSpecChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
 import io.flipflow.db.Database;
@@ -56,7 +57,8 @@ final class WorkerRegistrations implements AutoCloseable {
       case "control" -> {
         Worker worker = factory.newWorker(taskQueue, options.build());
         FlipflowWorkflows.register(worker);
-        worker.registerActivitiesImplementations(new RecordActivitiesImpl(db()));
+        worker.registerActivitiesImplementations(
+            new RecordActivitiesImpl(db()), new PresetSpecChecks());
       }
       case "cpu" -> {
         Worker worker = factory.newWorker(taskQueue, options.build());

@@ -455,8 +455,9 @@ class FaultInjectionTest {
             "unknown-preset",
             20,
             "modelPreset 'tiny-emojii' (no such preset)",
-            "staging activity (non-retryable)",
+            "workflow start (checked against the workers' presets)",
             unknown));
+    assertTrue(unknown.startsWith("invalid run spec: modelPreset: "), unknown);
     assertTrue(unknown.contains("tiny-emojii"), unknown);
     String size = rejected("rel-bad-image-size", good.toBuilder().imageSize(60).build());
     ReliabilityReport.badInput(
@@ -464,9 +465,9 @@ class FaultInjectionTest {
             "image-size",
             21,
             "imageSize 60 with tiny-emoji (64 px, patch 8)",
-            "pretraining activity (non-retryable)",
+            "workflow start (checked against the workers' presets)",
             size));
-    assertTrue(size.contains("imageSize 60"), size);
+    assertTrue(size.startsWith("invalid run spec: imageSize: 60"), size);
   }
 
   @Test

@@ -88,7 +88,10 @@ class WorkerRegistrationTest {
       // the control worker really runs workflows: a spec with a bad mask ratio fails at once,
       // naming the field, instead of being retried
       RunSpec good =
-          SpecFiles.readRun(Path.of(System.getProperty("user.dir")).getParent().resolve("config/runs/emoji-tiny-mask50.json"));
+          SpecFiles.readRun(
+              Path.of(System.getProperty("user.dir"))
+                  .getParent()
+                  .resolve("config/runs/emoji-tiny-mask50.json"));
       RunSpec bad = good.toBuilder().maskRatio(1.0).build();
       FlipPipelineWorkflow stub =
           temporal

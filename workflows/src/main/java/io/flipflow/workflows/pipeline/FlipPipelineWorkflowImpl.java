@@ -6,6 +6,7 @@ import io.flipflow.workflows.SearchAttributeKeys;
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.activities.SpecActivities;
 import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalReport;
@@ -17,11 +18,14 @@ import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.activity.LocalActivityOptions;
+import io.temporal.common.RetryOptions;
 import io.temporal.common.SearchAttributeUpdate;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.workflow.CancellationScope;
 import io.temporal.workflow.Workflow;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -42,6 +46,17 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
       Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
   private final EvaluationActivities evaluation =
       Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
+  private final SpecActivities specChecks =
+      Workflow.newLocalActivityStub(
+          SpecActivities.class,
+          LocalActivityOptions.newBuilder()
+              .setStartToCloseTimeout(Duration.ofSeconds(30))
+              .setRetryOptions(
+                  RetryOptions.newBuilder()
+                      .setMaximumAttempts(5)
+                      .setDoNotRetry(FailureTypes.NON_RETRYABLE.toArray(new String[0]))
+                      .build())
+              .build());
   private final RecordActivities record =
       Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
 
@@ -65,6 +80,14 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     if (!problems.isEmpty()) {
       throw ApplicationFailure.newNonRetryableFailure(
           "invalid run spec: " + String.join("; ", problems), FailureTypes.BAD_INPUT);
+    }
+    // added after the first histories were recorded: old runs replay without the check
+    if (Workflow.getVersion("check-spec-against-preset", Workflow.DEFAULT_VERSION, 1) == 1) {
+      List<String> presetProblems = specChecks.checkAgainstPreset(spec);
+      if (!presetProblems.isEmpty()) {
+        throw ApplicationFailure.newNonRetryableFailure(
+            "invalid run spec: " + String.join("; ", presetProblems), FailureTypes.BAD_INPUT);
+      }
     }
     workflowId = Workflow.getInfo().getWorkflowId();
     runId = Workflow.getInfo().getRunId();
