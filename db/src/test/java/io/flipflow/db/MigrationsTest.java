@@ -119,4 +119,32 @@ class MigrationsTest {
       s.execute("RESET ROLE");
     }
   }
+
+  @Test
+  void workerRoleUpsertsTheRecordButCannotDeleteOrChangeTheSchema() throws SQLException {
+    pg.database().migrate();
+    try (Connection c = pg.database().connection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP ROLE IF EXISTS test_worker");
+      s.execute("CREATE ROLE test_worker LOGIN IN ROLE flipflow_worker");
+      s.execute("SET ROLE test_worker");
+      s.execute(
+          "INSERT INTO data_issues (dataset_uri, shard, sample_key, reason)"
+              + " VALUES ('s3://w/', '0.tar', 'k', 'empty caption')"
+              + " ON CONFLICT (dataset_uri, shard, sample_key) DO UPDATE SET reason = EXCLUDED.reason");
+      for (String forbidden :
+          List.of(
+              "DELETE FROM data_issues",
+              "DROP TABLE metrics",
+              "ALTER TABLE runs ADD COLUMN x INT",
+              "TRUNCATE metrics")) {
+        SQLException denied = assertThrows(SQLException.class, () -> s.execute(forbidden));
+        assertTrue(
+            denied.getMessage().contains("permission denied")
+                || denied.getMessage().contains("must be owner"),
+            forbidden + ": " + denied.getMessage());
+      }
+      s.execute("RESET ROLE");
+    }
+  }
 }
