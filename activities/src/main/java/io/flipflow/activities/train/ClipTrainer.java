@@ -152,12 +152,30 @@ public final class ClipTrainer implements AutoCloseable {
    */
   public TrainResult run(
       BatchSource data, Path checkpointRoot, StepListener listener, BooleanSupplier stopRequested) {
+    return run(data, checkpointRoot, listener, stopRequested, checkpoint -> {});
+  }
+
+  /**
+   * As above, and {@code onCheckpoint} is called with each checkpoint folder right after it is
+   * written, before the next step: the activity uploads and records it there, so a lost worker
+   * never costs more than one checkpoint interval.
+   */
+  public TrainResult run(
+      BatchSource data,
+      Path checkpointRoot,
+      StepListener listener,
+      BooleanSupplier stopRequested,
+      java.util.function.Consumer<Path> onCheckpoint) {
     GradMode.offOnThisThread();
     data.seek(dataPosition);
     long savedAt = lastCheckpoint == null ? -1 : step;
     while (step < config.totalSteps()) {
       if (stopRequested.getAsBoolean()) {
-        Path checkpoint = savedAt == step ? lastCheckpoint : saveCheckpoint(checkpointRoot);
+        Path checkpoint = lastCheckpoint;
+        if (savedAt != step) {
+          checkpoint = saveCheckpoint(checkpointRoot);
+          onCheckpoint.accept(checkpoint);
+        }
         LOG.info("stop requested: stopped at step {}, checkpoint {}", step, checkpoint);
         return new TrainResult(step, samplesSeen, lastLoss, true, checkpoint);
       }
@@ -185,7 +203,7 @@ public final class ClipTrainer implements AutoCloseable {
                 millis));
       }
       if (step % config.checkpointEvery() == 0 || step == config.totalSteps()) {
-        saveCheckpoint(checkpointRoot);
+        onCheckpoint.accept(saveCheckpoint(checkpointRoot));
         savedAt = step;
       }
     }

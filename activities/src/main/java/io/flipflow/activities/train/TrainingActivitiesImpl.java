@@ -29,10 +29,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,16 +125,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     final ActivityExecutionContext context = Activity.getExecutionContext();
     final CheckpointStore checkpoints = new CheckpointStore(store);
     final AtomicReference<CheckpointRef> lastUploaded = new AtomicReference<>();
-    final ExecutorService uploader =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "checkpoint-upload");
-              t.setDaemon(true);
-              return t;
-            });
-    final List<Future<?>> uploads = new ArrayList<>();
     final List<RunStore.MetricRow> pendingMetrics = new ArrayList<>();
-    Path lastSeenLocal;
     long startNanos;
     long lastSignalMillis;
     long totalSteps;
@@ -184,8 +171,9 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               trainer.run(
                   new StagedBatchSource(reader),
                   localRoot,
-                  m -> onStep(m, localRoot),
-                  this::shouldStop);
+                  this::onStep,
+                  this::shouldStop,
+                  this::onCheckpoint);
         } catch (TrainingDivergedException e) {
           flushMetrics();
           CheckpointRef good = lastUploaded.get();
@@ -197,7 +185,6 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               e);
         }
         double wall = (System.nanoTime() - startNanos) / 1e9;
-        awaitUploads();
         CheckpointRef last = lastUploaded.get();
         if (result.checkpoint() != null && (last == null || last.step() != result.step())) {
           last = upload(result.checkpoint(), true);
@@ -234,9 +221,6 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
             wall,
             wall > 0 ? trainer.config().batchSize() * result.step() / wall : 0,
             cancelled);
-      } finally {
-        uploader.shutdown();
-        uploader.awaitTermination(5, TimeUnit.MINUTES);
       }
     }
 
@@ -401,7 +385,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           && System.nanoTime() - startNanos > budget * 1_150_000_000L;
     }
 
-    void onStep(StepListener.StepMetrics m, Path localRoot) {
+    void onStep(StepListener.StepMetrics m) {
       double wall = (System.nanoTime() - startNanos) / 1e9;
       long remaining = Math.max(0, totalSteps - m.step());
       Long eta = m.stepMillis() > 0 ? (long) (remaining * m.stepMillis() / 1000) : null;
@@ -427,18 +411,16 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         flushMetrics();
       }
       signalProgress(progress);
-      // the trainer publishes a checkpoint right after this call's step: upload the one before
-      Checkpoints.latest(localRoot)
-          .filter(p -> !p.equals(lastSeenLocal))
-          .ifPresent(
-              p -> {
-                lastSeenLocal = p;
-                // a retry resumes after this checkpoint and never re-runs the steps before it, so
-                // their metric rows must reach Postgres now, not at the next batch of 20 (else a
-                // killed worker takes them with it)
-                flushMetrics();
-                uploads.add(uploader.submit(() -> upload(p, false)));
-              });
+    }
+
+    /**
+     * Right after the trainer writes a checkpoint, before its next step: the steps before it will
+     * never be trained again, so their metric rows go to Postgres first; then the checkpoint goes
+     * to S3 and is recorded. Synchronous on purpose: a lost worker costs at most one interval.
+     */
+    void onCheckpoint(Path local) {
+      flushMetrics();
+      upload(local, false);
     }
 
     CheckpointRef upload(Path local, boolean isFinal) {
@@ -489,13 +471,6 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
                   throw new UncheckedIOException(new IOException(e.getMessage(), e));
                 }
               });
-    }
-
-    void awaitUploads() throws Exception {
-      for (Future<?> f : uploads) {
-        f.get();
-      }
-      uploads.clear();
     }
 
     /** Metrics that fail to reach Postgres stay queued for the next flush; nothing is dropped. */

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingBenchmark;
+import io.flipflow.activities.train.EqualMemoryBenchmark;
 import io.flipflow.activities.train.MaskingBenchmark;
 import io.flipflow.db.Database;
 import io.flipflow.infra.bench.OrchestrationOverhead;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Option;
             + " the machine they ran on when the database is reachable.",
     subcommands = {
       BenchCommand.Masking.class,
+      BenchCommand.EqualMemory.class,
       BenchCommand.Staging.class,
       BenchCommand.OpenClip.class,
       BenchCommand.Orchestration.class
@@ -130,6 +132,34 @@ public final class BenchCommand implements Runnable {
       }
       m.put("peak_rss_mib", r.peakRssKib() / 1024.0);
       record("masking", Map.of("preset", preset, "batch", batch, "rounds", rounds), m);
+    }
+  }
+
+  @Command(
+      name = "equal-memory",
+      mixinStandardHelpOptions = true,
+      description =
+          "The largest batch that fits, at mask 0, 0.5 and 0.75, in the memory mask 0 needs at the"
+              + " reference batch (FLIP's bigger batches at equal memory).")
+  static final class EqualMemory implements Runnable {
+    @Option(names = "--preset", defaultValue = "tiny-emoji")
+    String preset;
+
+    @Option(names = "--batch", defaultValue = "128", description = "Reference batch at mask 0.")
+    int batch;
+
+    @Override
+    public void run() {
+      List<EqualMemoryBenchmark.Result> r =
+          EqualMemoryBenchmark.run(preset, batch, new double[] {0, 0.5, 0.75}, System.out);
+      Map<String, Double> m = new LinkedHashMap<>();
+      for (EqualMemoryBenchmark.Result x : r) {
+        String k = String.format(Locale.ROOT, "mask%.2f", x.maskRatio());
+        m.put(k + "_largest_batch", (double) x.largestBatch());
+        m.put(k + "_mib_per_sample", x.perSampleMiB());
+        m.put(k + "_vs_unmasked", x.vsUnmasked());
+      }
+      record("equal-memory", Map.of("preset", preset, "reference_batch", batch), m);
     }
   }
 
