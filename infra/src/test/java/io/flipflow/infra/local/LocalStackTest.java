@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -29,21 +28,10 @@ import software.amazon.awssdk.services.s3.S3Client;
 class LocalStackTest {
   @TempDir Path project;
 
-  /** A config on free ports with its state under a temp folder, Temporal of the given mode. */
-  static Map<String, String> localEnv(Path project, String temporalMode) {
-    Map<String, String> env = new HashMap<>();
-    env.put("FLIPFLOW_STATE_DIR", project.resolve("state").toString());
-    env.put("FLIPFLOW_POSTGRES_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_S3_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_UI_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_SERVER", temporalMode);
-    return env;
-  }
-
   @Test
   void stackComesUpOnLoopbackOnlyAndStopsCompletely() throws Exception {
-    FlipflowConfig config = FlipflowConfig.load(project, localEnv(project, "memory"));
+    FlipflowConfig config =
+        FlipflowConfig.load(project, LocalTestEnv.onFreePorts(project, "memory"));
     try (LocalStack stack = LocalStack.start(config, FlipflowWorkers.searchAttributes())) {
       assertEquals(3, stack.services().size());
       assertFalse(stack.temporal().isDevServer());
@@ -75,7 +63,7 @@ class LocalStackTest {
         LocalTemporal.findCli().isPresent(),
         "the temporal CLI is not installed (.ci/run installs it): dev-server path not testable;"
             + " the in-memory path is covered by stackComesUpOnLoopbackOnlyAndStopsCompletely");
-    FlipflowConfig config = FlipflowConfig.load(project, localEnv(project, "dev"));
+    FlipflowConfig config = FlipflowConfig.load(project, LocalTestEnv.onFreePorts(project, "dev"));
     long childPid;
     try (LocalStack stack = LocalStack.start(config, FlipflowWorkers.searchAttributes())) {
       assertTrue(stack.temporal().isDevServer());
@@ -91,7 +79,7 @@ class LocalStackTest {
 
   @Test
   void recordsAndObjectsSurviveARestart() throws Exception {
-    Map<String, String> env = localEnv(project, "memory");
+    Map<String, String> env = LocalTestEnv.onFreePorts(project, "memory");
     FlipflowConfig config = FlipflowConfig.load(project, env);
     try (LocalStack stack = LocalStack.start(config, Map.of())) {
       Database db = Database.connect(config.postgresUrl(), config.postgresUser(), "");
@@ -132,7 +120,7 @@ class LocalStackTest {
 
   @Test
   void anOccupiedPortIsNamedAndNothingIsLeftHalfStarted() throws Exception {
-    Map<String, String> env = localEnv(project, "memory");
+    Map<String, String> env = LocalTestEnv.onFreePorts(project, "memory");
     int s3Port = Integer.parseInt(env.get("FLIPFLOW_S3_LOCAL_PORT"));
     FlipflowConfig config = FlipflowConfig.load(project, env);
     try (ServerSocket squatter = new ServerSocket(s3Port, 1, InetAddress.getLoopbackAddress())) {
@@ -147,7 +135,7 @@ class LocalStackTest {
 
   @Test
   void badConfigValuesNameTheKey() {
-    Map<String, String> env = localEnv(project, "memory");
+    Map<String, String> env = LocalTestEnv.onFreePorts(project, "memory");
     env.put("FLIPFLOW_S3_LOCAL_PORT", "nine-thousand");
     FlipflowConfig config = FlipflowConfig.load(project, env);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, config::s3LocalPort);

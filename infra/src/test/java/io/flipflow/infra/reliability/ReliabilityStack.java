@@ -13,7 +13,7 @@ import io.flipflow.infra.local.LocalPostgres;
 import io.flipflow.infra.local.LocalS3;
 import io.flipflow.infra.local.LocalStack;
 import io.flipflow.infra.local.LocalTemporal;
-import io.flipflow.infra.local.Ports;
+import io.flipflow.infra.local.LocalTestEnv;
 import io.flipflow.infra.worker.FlipflowWorkers;
 import io.flipflow.workflows.TaskQueues;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
@@ -78,15 +78,9 @@ final class ReliabilityStack implements AutoCloseable {
     // trusts loopback logins, so the password is sent nowhere, yet every client is given it)
     this.s3Secret = "rel-s3-secret-" + UUID.randomUUID();
     this.postgresPassword = "rel-pg-password-" + UUID.randomUUID();
-    env = new HashMap<>();
-    env.put("FLIPFLOW_STATE_DIR", root.resolve("state").toString());
-    env.put("FLIPFLOW_POSTGRES_LOCAL_PORT", String.valueOf(Ports.freePort()));
+    env = LocalTestEnv.onFreePorts(root, devServer ? "dev" : "memory");
     env.put("FLIPFLOW_POSTGRES_PASSWORD", postgresPassword);
-    env.put("FLIPFLOW_S3_LOCAL_PORT", String.valueOf(Ports.freePort()));
     env.put("FLIPFLOW_S3_SECRETKEY", s3Secret);
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_UI_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_SERVER", devServer ? "dev" : "memory");
     config = FlipflowConfig.load(project, env);
     stack = LocalStack.start(config, FlipflowWorkers.searchAttributes());
     postgres = stack.postgres();

@@ -9,7 +9,7 @@ import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.TemporalConnection;
 import io.flipflow.infra.local.LocalStack;
 import io.flipflow.infra.local.LocalTemporal;
-import io.flipflow.infra.local.Ports;
+import io.flipflow.infra.local.LocalTestEnv;
 import io.flipflow.workflows.TaskQueues;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.spec.RunSpec;
@@ -20,25 +20,12 @@ import io.temporal.api.workflowservice.v1.DescribeTaskQueueRequest;
 import io.temporal.client.WorkflowFailedException;
 import io.temporal.client.WorkflowOptions;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A worker for all three queues registers and serves, on both local Temporal servers. */
 class WorkerRegistrationTest {
   @TempDir Path project;
-
-  static Map<String, String> env(Path project, String temporalMode) {
-    Map<String, String> env = new HashMap<>();
-    env.put("FLIPFLOW_STATE_DIR", project.resolve("state").toString());
-    env.put("FLIPFLOW_POSTGRES_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_S3_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_UI_PORT", String.valueOf(Ports.freePort()));
-    env.put("FLIPFLOW_TEMPORAL_LOCAL_SERVER", temporalMode);
-    return env;
-  }
 
   @Test
   void workerServesAllQueuesOnTheInMemoryServer() throws Exception {
@@ -55,7 +42,7 @@ class WorkerRegistrationTest {
   }
 
   private void checkWorker(String mode) throws Exception {
-    FlipflowConfig config = FlipflowConfig.load(project, env(project, mode));
+    FlipflowConfig config = FlipflowConfig.load(project, LocalTestEnv.onFreePorts(project, mode));
     try (LocalStack stack = LocalStack.start(config, FlipflowWorkers.searchAttributes());
         FlipflowWorkers workers = FlipflowWorkers.start(config, FlipflowWorkers.ALL_QUEUES);
         TemporalConnection temporal = TemporalConnection.connect(config)) {
