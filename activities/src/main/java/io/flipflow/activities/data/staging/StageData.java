@@ -150,14 +150,28 @@ public final class StageData {
       java.util.concurrent.atomic.AtomicLong samplesDone =
           new java.util.concurrent.atomic.AtomicLong();
       List<Future<ShardResult>> futures = new ArrayList<>();
+      java.util.concurrent.atomic.AtomicBoolean failed =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicReference<Throwable> firstFailure =
+          new java.util.concurrent.atomic.AtomicReference<>();
       ImagePreprocessor pre = new ImagePreprocessor(request.resolution());
       for (int i = 0; i < shards.size(); i++) {
         int index = i;
         futures.add(
             pool.submit(
                 () -> {
-                  ShardResult r =
-                      stageShard(index, shards.get(index), root, dir, pre, tokenizer, listener);
+                  // once a shard has failed the attempt fails: start no further downloads
+                  if (failed.get()) {
+                    throw new java.util.concurrent.CancellationException("an earlier shard failed");
+                  }
+                  ShardResult r;
+                  try {
+                    r = stageShard(index, shards.get(index), root, dir, pre, tokenizer, listener);
+                  } catch (RuntimeException | Error e) {
+                    firstFailure.compareAndSet(null, e);
+                    failed.set(true);
+                    throw e;
+                  }
                   listener.shardDone(
                       done.incrementAndGet(), shards.size(), samplesDone.addAndGet(r.samples()));
                   return r;
@@ -170,7 +184,12 @@ public final class StageData {
         }
       } catch (ExecutionException e) {
         futures.forEach(f -> f.cancel(true));
-        Throwable c = e.getCause();
+        // a shard skipped because another failed reports the failure that stopped it
+        Throwable c =
+            e.getCause() instanceof java.util.concurrent.CancellationException
+                    && firstFailure.get() != null
+                ? firstFailure.get()
+                : e.getCause();
         if (c instanceof RuntimeException re) throw re;
         if (c instanceof IOException io) throw new UncheckedIOException(io);
         throw new IllegalStateException(c);
