@@ -153,6 +153,25 @@ public record TrainConfig(
     }
   }
 
+  /** The same run with another schedule length (a budget fitted to wall-clock, a probe). */
+  public TrainConfig withTotalSteps(long newTotalSteps) {
+    return new TrainConfig(
+        preset,
+        maskRatio,
+        batchSize,
+        newTotalSteps,
+        baseLearningRate,
+        warmupSteps,
+        weightDecay,
+        beta1,
+        beta2,
+        epsilon,
+        gradClipNorm,
+        seed,
+        checkpointEvery,
+        metricsEvery);
+  }
+
   public TrainConfig withSeed(long newSeed) {
     return new TrainConfig(
         preset,

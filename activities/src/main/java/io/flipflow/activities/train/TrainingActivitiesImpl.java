@@ -241,7 +241,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         Path weights = checkpoints.download(S3Uri.parse(from.uri()), dir.resolve("from"));
         return ClipTrainer.fromWeights(weights, tuningConfig(preset));
       }
-      TrainConfig config = pretrainingConfig(preset, stepsOf(spec));
+      TrainConfig config = pretrainingConfig(preset, stepsOf(spec), spec.maskRatio());
       if (spec.wallClockBudgetSeconds() != null) {
         config = fitToBudget(config, preset, spec.wallClockBudgetSeconds());
       }
@@ -265,10 +265,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       return best;
     }
 
-    TrainConfig pretrainingConfig(ModelPreset preset, long steps) {
+    TrainConfig pretrainingConfig(ModelPreset preset, long steps, double maskRatio) {
       return new TrainConfig(
           preset.name(),
-          spec.maskRatio(),
+          maskRatio,
           spec.batchSize(),
           steps,
           spec.baseLr(),
@@ -287,22 +287,13 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       double fraction = spec.unmaskedTuning().sampleFraction();
       long steps =
           Math.max(1, Math.round(from.samplesSeen() * fraction / (double) spec.batchSize()));
-      TrainConfig pre = pretrainingConfig(preset, steps);
-      return new TrainConfig(
-          pre.preset(),
-          0.0,
-          pre.batchSize(),
-          steps,
-          pre.baseLearningRate() * spec.unmaskedTuning().lrFactor(),
-          Math.min(pre.warmupSteps(), steps / 10),
-          pre.weightDecay(),
-          pre.beta1(),
-          pre.beta2(),
-          pre.epsilon(),
-          pre.gradClipNorm(),
-          pre.seed() + 1,
-          Math.max(1, Math.min(pre.checkpointEvery(), steps)),
-          1);
+      // unmasked tuning after the paper: mask 0, a fraction of the learning rate, its own seed
+      TrainConfig pre = pretrainingConfig(preset, steps, 0.0);
+      return pre.withSchedule(
+              pre.baseLearningRate() * spec.unmaskedTuning().lrFactor(),
+              Math.min(pre.warmupSteps(), steps / 10))
+          .withSeed(pre.seed() + 1)
+          .withIntervals(Math.max(1, Math.min(pre.checkpointEvery(), steps)), 1);
     }
 
     /**
@@ -313,21 +304,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     TrainConfig fitToBudget(TrainConfig config, ModelPreset preset, long budgetSeconds)
         throws Exception {
       TrainConfig probeConfig =
-          new TrainConfig(
-              config.preset(),
-              config.maskRatio(),
-              config.batchSize(),
-              CALIBRATION_STEPS,
-              config.baseLearningRate(),
-              0,
-              config.weightDecay(),
-              config.beta1(),
-              config.beta2(),
-              config.epsilon(),
-              config.gradClipNorm(),
-              config.seed(),
-              CALIBRATION_STEPS,
-              1);
+          config
+              .withTotalSteps(CALIBRATION_STEPS)
+              .withSchedule(config.baseLearningRate(), 0)
+              .withIntervals(CALIBRATION_STEPS, 1);
       List<Double> millis = new ArrayList<>();
       try (ClipTrainer probe = ClipTrainer.create(probeConfig, preset);
           StagedDataReader reader =
@@ -357,21 +337,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           config.maskRatio(),
           steps,
           budgetSeconds);
-      return new TrainConfig(
-          config.preset(),
-          config.maskRatio(),
-          config.batchSize(),
-          steps,
-          config.baseLearningRate(),
-          Math.min(config.warmupSteps(), steps / 5),
-          config.weightDecay(),
-          config.beta1(),
-          config.beta2(),
-          config.epsilon(),
-          config.gradClipNorm(),
-          config.seed(),
-          Math.max(1, Math.min(config.checkpointEvery(), steps)),
-          config.metricsEvery());
+      return config
+          .withTotalSteps(steps)
+          .withSchedule(config.baseLearningRate(), Math.min(config.warmupSteps(), steps / 5))
+          .withIntervals(
+              Math.max(1, Math.min(config.checkpointEvery(), steps)), config.metricsEvery());
     }
 
     boolean shouldStop() {
