@@ -252,18 +252,25 @@ def main(argv=None):
         f"threads {a.threads}, {a.steps} steps ({a.warmup} warmup)")
 
     times, losses = [], []
+    phases = {"forward": [], "backward": [], "optimizer": []}  # the same split flipflow reports
     for step in range(a.steps):
         images, texts = batches[step % len(batches)]
         start = time.perf_counter()
         out = model(images, texts)
         loss = loss_fn(out["image_features"], out["text_features"], out["logit_scale"])
+        forward_done = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        losses.append(loss.item())
+        backward_done = time.perf_counter()
         optimizer.step()
         with torch.no_grad():  # CLIP/FLIP clamp the learnable temperature at 100 (OpenCLIP's main.py)
             model.logit_scale.clamp_(0, math.log(100))
-        times.append(time.perf_counter() - start)
-        losses.append(loss.item())
+        end = time.perf_counter()
+        times.append(end - start)
+        phases["forward"].append(forward_done - start)
+        phases["backward"].append(backward_done - forward_done)
+        phases["optimizer"].append(end - backward_done)
         if not math.isfinite(losses[-1]):
             raise SystemExit(f"loss is {losses[-1]} at step {step}")
         log(f"step {step:3d}  loss {losses[-1]:.4f}  {times[-1]:.3f} s")
@@ -284,6 +291,7 @@ def main(argv=None):
         "warmup": a.warmup,
         "timed_steps": len(timed),
         "min_step_s": round(min(timed), 5),
+        **{f"median_{k}_s": round(statistics.median(v[a.warmup:]), 5) for k, v in phases.items()},
         "vision_tokens": seen.get("vision_tokens"),
         "params": params,
         "data": "synthetic" if a.synthetic else "webdataset",

@@ -41,6 +41,7 @@ public final class ClipTrainer implements AutoCloseable {
   private final NDManager root;
   private final ClipModel model;
   private final AdamW optimizer;
+  private StepTimings lastStepTimings;
   private final LearningRateSchedule schedule;
   private long step;
   private long samplesSeen;
@@ -217,17 +218,40 @@ public final class ClipTrainer implements AutoCloseable {
   float trainStep(Batch batch, double maskRatio, double learningRate, NDManager stepManager) {
     Engine.getInstance().setRandomSeed(stepSeed(config.seed(), step));
     NDArray loss;
+    long started = System.nanoTime();
+    long forwardDone;
     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
       loss = model.loss(batch.images(), batch.tokens(), maskRatio);
+      forwardDone = System.nanoTime();
       collector.backward(loss);
     }
     float value = loss.getFloat();
+    long backwardDone = System.nanoTime();
     if (!Float.isFinite(value)) {
       throw new TrainingDivergedException(step + 1, value, lastCheckpoint);
     }
     optimizer.update(model.getParameters(), learningRate, stepManager);
     model.clampLogitScale();
+    long optimizerDone = System.nanoTime();
+    lastStepTimings =
+        new StepTimings(
+            (forwardDone - started) / 1e6,
+            (backwardDone - forwardDone) / 1e6,
+            (optimizerDone - backwardDone) / 1e6);
     return value;
+  }
+
+  /**
+   * Where the last {@link #trainStep}'s time went, in milliseconds: forward with the loss,
+   * backward, and the AdamW update with the logit-scale clamp. CPU ops are synchronous, so
+   * wall-clock phases are the ops' own times (on a GPU they would include waiting for queued
+   * kernels).
+   */
+  public record StepTimings(double forwardMillis, double backwardMillis, double optimizerMillis) {}
+
+  /** Timings of the last step, or null before the first. */
+  public StepTimings lastStepTimings() {
+    return lastStepTimings;
   }
 
   /** Writes a checkpoint of the current state under {@code checkpointRoot} and returns its path. */

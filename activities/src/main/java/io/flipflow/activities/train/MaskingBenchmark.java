@@ -24,16 +24,36 @@ public final class MaskingBenchmark {
       int keptTokens,
       double medianStepMillis,
       double samplesPerSecond,
-      double ratioToFirst) {}
+      double ratioToFirst,
+      double medianForwardMillis,
+      double medianBackwardMillis,
+      double medianOptimizerMillis) {}
 
   public record Report(
       String preset, int batchSize, int rounds, List<Result> results, long peakRssKib) {}
 
   private MaskingBenchmark() {}
 
-  /** Runs the benchmark and prints a table to {@code out}. */
+  /** Runs the benchmark (one untimed warm-up round) and prints a table to {@code out}. */
   public static Report run(
       String presetName, int batchSize, int rounds, double[] maskRatios, PrintStream out) {
+    return run(presetName, batchSize, 1, rounds, maskRatios, out);
+  }
+
+  /**
+   * As above with {@code warmupRounds} untimed rounds first: the first steps of a fresh model
+   * allocate (PyTorch's CPU allocator caches after that), so they would flatter no one.
+   */
+  public static Report run(
+      String presetName,
+      int batchSize,
+      int warmupRounds,
+      int rounds,
+      double[] maskRatios,
+      PrintStream out) {
+    if (warmupRounds < 1) {
+      throw new IllegalArgumentException("warmupRounds must be at least 1, got " + warmupRounds);
+    }
     if (rounds <= 0) {
       throw new IllegalArgumentException("rounds must be positive, got " + rounds);
     }
@@ -63,6 +83,7 @@ public final class MaskingBenchmark {
       }
     }
     double[][] millis = new double[maskRatios.length][rounds];
+    double[][][] phases = new double[3][maskRatios.length][rounds]; // forward, backward, AdamW
     SyntheticBatchSource data =
         new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);
     out.printf(
@@ -78,7 +99,8 @@ public final class MaskingBenchmark {
       out.println("note: OMP_WAIT_POLICY is unset; on a busy machine set OMP_WAIT_POLICY=PASSIVE");
     }
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
-      for (int round = -1; round < rounds; round++) { // round -1 warms up every configuration
+      // negative rounds warm up every configuration
+      for (int round = -warmupRounds; round < rounds; round++) {
         for (int i = 0; i < maskRatios.length; i++) {
           int which = (i + Math.max(round, 0)) % maskRatios.length;
           try (NDManager step = NDManager.newBaseManager()) {
@@ -88,6 +110,10 @@ public final class MaskingBenchmark {
             double elapsed = (System.nanoTime() - started) / 1e6;
             if (round >= 0) {
               millis[which][round] = elapsed;
+              ClipTrainer.StepTimings t = trainer.lastStepTimings();
+              phases[0][which][round] = t.forwardMillis();
+              phases[1][which][round] = t.backwardMillis();
+              phases[2][which][round] = t.optimizerMillis();
             }
           }
         }
@@ -104,18 +130,26 @@ public final class MaskingBenchmark {
                   preset.numPatches(), maskRatios[i]),
               med,
               batchSize * 1000.0 / med,
-              med / base));
+              med / base,
+              median(phases[0][i]),
+              median(phases[1][i]),
+              median(phases[2][i])));
     }
     long rss = peakRssKib();
-    out.printf("%-6s %-6s %-12s %-10s %-8s%n", "mask", "kept", "median ms", "samples/s", "ratio");
+    out.printf(
+        "%-6s %-6s %-12s %-10s %-8s %-11s %-12s %-9s%n",
+        "mask", "kept", "median ms", "samples/s", "ratio", "forward ms", "backward ms", "AdamW ms");
     for (Result r : results) {
       out.printf(
-          "%-6.2f %-6d %-12.1f %-10.1f %-8.2f%n",
+          "%-6.2f %-6d %-12.1f %-10.1f %-8.2f %-11.1f %-12.1f %-9.1f%n",
           r.maskRatio(),
           r.keptTokens(),
           r.medianStepMillis(),
           r.samplesPerSecond(),
-          r.ratioToFirst());
+          r.ratioToFirst(),
+          r.medianForwardMillis(),
+          r.medianBackwardMillis(),
+          r.medianOptimizerMillis());
     }
     out.printf("peak RSS %.0f MiB%n", rss / 1024.0);
     return new Report(preset.name(), batchSize, rounds, results, rss);

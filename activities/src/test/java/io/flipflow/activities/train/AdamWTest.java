@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.ParameterList;
 import ai.djl.training.GradientCollector;
 import ai.djl.util.Pair;
 import io.flipflow.activities.model.ClipModel;
@@ -85,5 +87,102 @@ class AdamWTest {
       }
       assertTrue(checked > 10_000, "checked " + checked);
     }
+  }
+
+  /**
+   * Three updates with clipping active and a large epsilon, against the textbook AdamW in double
+   * precision: bias-corrected moments, epsilon added to sqrt(v-hat), decoupled decay on matrices
+   * only. A wrong fold of the bias corrections or epsilon into the native update fails here.
+   */
+  @Test
+  void threeUpdatesMatchTextbookAdamWWithClipping() {
+    double lr = 0.1;
+    double wd = 0.3;
+    double beta1 = 0.9;
+    double beta2 = 0.95;
+    double eps = 1e-2;
+    double clip = 2.0;
+    TrainConfig config =
+        new TrainConfig("test-micro", 0, 4, 10, lr, 0, wd, beta1, beta2, eps, clip, 1, 10, 1);
+    float[][] gradientsW = {
+      {1, -2, 3, 0.5f, -0.25f, 4}, {0.1f, 0.2f, -0.3f, 0, 1, -1}, {-5, 5, 1, 1, 2, -2}
+    };
+    float[][] gradientsB = {{0.5f, -1, 2}, {0.01f, -0.02f, 0.03f}, {3, 0, -3}};
+    try (NDManager root = NDManager.newBaseManager()) {
+      Parameter w =
+          parameter(root, "weight", new float[] {0.5f, -0.5f, 1, -1, 2, 0}, new Shape(2, 3));
+      Parameter b = parameter(root, "bias", new float[] {0.1f, 0.2f, -0.3f}, new Shape(3));
+      ParameterList parameters = new ParameterList();
+      parameters.add("w", w);
+      parameters.add("b", b);
+      AdamW optimizer = new AdamW(config, root.newSubManager());
+
+      double[][] expected = {
+        toDouble(w.getArray().toFloatArray()), toDouble(b.getArray().toFloatArray())
+      };
+      double[][] m = {new double[6], new double[3]};
+      double[][] v = {new double[6], new double[3]};
+      boolean clipped = false;
+      for (int t = 1; t <= 3; t++) {
+        float[][] g = {gradientsW[t - 1], gradientsB[t - 1]};
+        try (NDManager step = root.newSubManager()) {
+          try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray loss =
+                w.getArray()
+                    .mul(step.create(g[0], new Shape(2, 3)))
+                    .sum()
+                    .add(b.getArray().mul(step.create(g[1], new Shape(3))).sum());
+            gc.backward(loss);
+          }
+          optimizer.update(parameters, lr, step);
+        }
+        double squares = 0;
+        for (float[] gi : g) {
+          for (float x : gi) {
+            squares += x * x;
+          }
+        }
+        double norm = Math.sqrt(squares);
+        double scale = norm > clip ? clip / (norm + 1e-6) : 1;
+        clipped |= scale < 1;
+        for (int p = 0; p < 2; p++) {
+          boolean decays = p == 0;
+          for (int i = 0; i < g[p].length; i++) {
+            double gi = g[p][i] * scale;
+            m[p][i] = beta1 * m[p][i] + (1 - beta1) * gi;
+            v[p][i] = beta2 * v[p][i] + (1 - beta2) * gi * gi;
+            double mHat = m[p][i] / (1 - Math.pow(beta1, t));
+            double vHat = v[p][i] / (1 - Math.pow(beta2, t));
+            double old = expected[p][i];
+            expected[p][i] = old - lr * (mHat / (Math.sqrt(vHat) + eps) + (decays ? wd * old : 0));
+          }
+        }
+        float[][] actual = {w.getArray().toFloatArray(), b.getArray().toFloatArray()};
+        for (int p = 0; p < 2; p++) {
+          for (int i = 0; i < actual[p].length; i++) {
+            assertEquals(
+                expected[p][i], actual[p][i], 1e-5, "step " + t + " param " + p + "[" + i + "]");
+          }
+        }
+      }
+      assertEquals(3, optimizer.updates());
+      assertTrue(clipped, "the test's gradients must trigger clipping at least once");
+    }
+  }
+
+  private static Parameter parameter(NDManager manager, String name, float[] values, Shape shape) {
+    Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
+    NDArray array = manager.create(values, shape);
+    array.setRequiresGradient(true);
+    p.setArray(array);
+    return p;
+  }
+
+  private static double[] toDouble(float[] values) {
+    double[] out = new double[values.length];
+    for (int i = 0; i < values.length; i++) {
+      out[i] = values[i];
+    }
+    return out;
   }
 }

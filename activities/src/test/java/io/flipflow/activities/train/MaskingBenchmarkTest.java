@@ -32,6 +32,20 @@ class MaskingBenchmarkTest {
     assertEquals(8, report.results().get(1).keptTokens());
     assertEquals(4, report.results().get(2).keptTokens());
     assertTrue(report.results().get(2).medianStepMillis() > 0);
+    for (MaskingBenchmark.Result r : report.results()) {
+      double phases =
+          r.medianForwardMillis() + r.medianBackwardMillis() + r.medianOptimizerMillis();
+      assertTrue(
+          r.medianForwardMillis() > 0
+              && r.medianBackwardMillis() > 0
+              && r.medianOptimizerMillis() > 0,
+          r.toString());
+      // medians of parts need not add up exactly, but the phases are the whole step
+      assertTrue(
+          phases <= r.medianStepMillis() * 1.5 && phases >= r.medianStepMillis() * 0.5,
+          r.toString());
+    }
+    assertTrue(text.toString().contains("AdamW ms"), text.toString());
     assertTrue(report.peakRssKib() > 0);
     assertTrue(text.toString().contains("peak RSS"), text.toString());
   }

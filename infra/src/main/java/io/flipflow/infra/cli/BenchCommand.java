@@ -1,23 +1,21 @@
 package io.flipflow.infra.cli;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingBenchmark;
 import io.flipflow.activities.train.EqualMemoryBenchmark;
 import io.flipflow.activities.train.MaskingBenchmark;
 import io.flipflow.db.Database;
+import io.flipflow.infra.bench.OpenClipComparison;
 import io.flipflow.infra.bench.OrchestrationOverhead;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import io.flipflow.infra.config.TemporalConnection;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -268,96 +266,50 @@ public final class BenchCommand implements Runnable {
         "flipflow's samples/s as a ratio of OpenCLIP's. Needs bench/openclip/setup.sh run once."
       })
   static final class OpenClip implements Runnable {
+    @Option(names = "--preset", defaultValue = "tiny-emoji")
+    String preset;
+
     @Option(names = "--batch", defaultValue = "128")
     int batch;
 
     @Option(names = "--rounds", defaultValue = "3")
     int rounds;
 
-    @Option(names = "--steps", defaultValue = "12", description = "OpenCLIP steps per round.")
+    @Option(
+        names = "--steps",
+        defaultValue = "12",
+        description = "Steps per round on each side, warm-up included.")
     int steps;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "3",
+        description = "First steps of each round left out of the timing, on each side.")
+    int warmup;
 
     @Override
     public void run() {
-      Path home = FlipflowCommand.projectDir();
-      Path python = home.resolve("bench/openclip/.venv/bin/python");
-      if (!Files.isExecutable(python)) {
-        throw new IllegalStateException(
-            "OpenCLIP is not installed: run bench/openclip/setup.sh first (creates "
-                + python
-                + ")");
-      }
-      int threads = Integer.getInteger("ai.djl.pytorch.num_threads", 2);
-      double[] ratios = {0, 0.5, 0.75};
-      Map<Double, List<Double>> ours = new LinkedHashMap<>();
-      Map<Double, List<Double>> theirs = new LinkedHashMap<>();
-      for (int round = 0; round < rounds; round++) {
-        for (double r : ratios) {
-          MaskingBenchmark.Report mine =
-              MaskingBenchmark.run("tiny-emoji", batch, 1, new double[] {r}, System.out);
-          ours.computeIfAbsent(r, k -> new ArrayList<>())
-              .add(mine.results().get(0).samplesPerSecond());
-          theirs
-              .computeIfAbsent(r, k -> new ArrayList<>())
-              .add(openClipSamplesPerSecond(home, python, r, threads));
-        }
-      }
-      Map<String, Double> m = new LinkedHashMap<>();
-      System.out.println("\nmask  flipflow samples/s  OpenCLIP samples/s  flipflow/OpenCLIP");
-      for (double r : ratios) {
-        double a = median(ours.get(r));
-        double b = median(theirs.get(r));
-        System.out.printf(Locale.ROOT, "%.2f  %18.1f  %18.1f  %17.2f%n", r, a, b, a / b);
-        String k = String.format(Locale.ROOT, "mask%.2f", r);
-        m.put(k + "_flipflow_samples_per_s", a);
-        m.put(k + "_openclip_samples_per_s", b);
-        m.put(k + "_ratio", a / b);
-      }
-      record("openclip", Map.of("batch", batch, "rounds", rounds, "threads", threads), m);
-    }
-
-    private double openClipSamplesPerSecond(Path home, Path python, double ratio, int threads) {
-      List<String> cmd =
-          List.of(
-              python.toString(),
-              home.resolve("bench/openclip/train_bench.py").toString(),
-              "--synthetic",
-              "--mask-ratio",
-              String.valueOf(ratio),
-              "--batch",
-              String.valueOf(batch),
-              "--steps",
-              String.valueOf(steps),
-              "--threads",
-              String.valueOf(threads),
-              "--context-length",
-              "32",
-              "--text-width",
-              "128",
-              "--text-heads",
-              "2",
-              "--vocab-size",
-              "4096");
-      try {
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (p.waitFor() != 0 || out.isEmpty()) {
-          throw new IllegalStateException("OpenCLIP benchmark failed: " + cmd);
-        }
-        String last = out.substring(out.lastIndexOf('\n') + 1);
-        JsonObject json = JsonParser.parseString(last).getAsJsonObject();
-        return json.get("samples_per_s").getAsDouble();
-      } catch (IOException e) {
-        throw new IllegalStateException("cannot run " + python + ": " + e.getMessage(), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      }
-    }
-
-    private static double median(List<Double> xs) {
-      List<Double> s = xs.stream().sorted().toList();
-      return s.get(s.size() / 2);
+      OpenClipComparison.Report report =
+          OpenClipComparison.run(
+              FlipflowCommand.projectDir(), preset, batch, rounds, steps, warmup, System.out);
+      record(
+          "openclip",
+          Map.of(
+              "preset",
+              preset,
+              "batch",
+              batch,
+              "rounds",
+              rounds,
+              "steps",
+              steps,
+              "warmup",
+              warmup,
+              "threads",
+              report.threads(),
+              "torch",
+              report.torch()),
+          OpenClipComparison.metrics(report));
     }
   }
 }
