@@ -50,9 +50,7 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
 
     // (B, S, 3D) -> (3, B, H, S, Dh)
     NDArray qkv =
-        inProjection
-            .forward(store, new NDList(x), training)
-            .singletonOrThrow()
+        overTokens(inProjection, store, x, training)
             .reshape(batch, seq, 3, heads, headDim)
             .transpose(2, 0, 3, 1, 4);
     NDList split = qkv.split(3, 0);
@@ -66,7 +64,21 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
     }
     NDArray attended = logits.softmax(-1).matMul(v); // (B, H, S, Dh)
     NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, seq, width);
-    return outProjection.forward(store, new NDList(merged), training);
+    return new NDList(overTokens(outProjection, store, merged, training));
+  }
+
+  /**
+   * {@code linear} applied to every token of (B, S, D), through a (B*S, D) view: libtorch's C++
+   * {@code linear} fuses the bias into the matrix product ({@code addmm}) only for 2-D input, and
+   * for 3-D input adds it in a separate pass over the output. Input must be contiguous (a view).
+   */
+  static NDArray overTokens(Linear linear, ParameterStore store, NDArray x, boolean training) {
+    Shape shape = x.getShape();
+    long batch = shape.get(0);
+    long seq = shape.get(1);
+    NDArray flat = x.reshape(batch * seq, shape.get(2));
+    NDArray out = linear.forward(store, new NDList(flat), training).singletonOrThrow();
+    return out.reshape(batch, seq, out.getShape().get(1));
   }
 
   @Override

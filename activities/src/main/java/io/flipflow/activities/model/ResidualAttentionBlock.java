@@ -51,12 +51,11 @@ public final class ResidualAttentionBlock extends AbstractBlock {
     }
     x = x.add(attention.forward(store, attentionInput, training).singletonOrThrow());
 
-    NDArray hidden =
-        mlpHidden
-            .forward(store, mlpNorm.forward(store, new NDList(x), training), training)
-            .singletonOrThrow();
-    NDList mlp = mlpOut.forward(store, new NDList(Activation.gelu(hidden)), training);
-    return new NDList(x.add(mlp.singletonOrThrow()));
+    NDArray normed = mlpNorm.forward(store, new NDList(x), training).singletonOrThrow();
+    NDArray hidden = MultiHeadSelfAttention.overTokens(mlpHidden, store, normed, training);
+    NDArray mlp =
+        MultiHeadSelfAttention.overTokens(mlpOut, store, Activation.gelu(hidden), training);
+    return new NDList(x.add(mlp));
   }
 
   @Override

@@ -68,11 +68,10 @@ public final class AdamW {
    * corrections are folded in: with {@code lr' = lr * sqrt(c2) / c1} and {@code eps' = eps *
    * sqrt(c2)} its step {@code lr' * m / (sqrt(v) + eps')} equals PyTorch's {@code lr * (m / c1) /
    * (sqrt(v / c2) + eps)}. Its decoupled decay {@code w -= lr * wd * w} uses the weight before the
-   * step, as {@code torch.optim.AdamW} does.
-   *
-   * @return the global gradient norm before clipping
+   * step, as {@code torch.optim.AdamW} does. Clipping scales every gradient by {@code clip / norm}
+   * when the global norm exceeds the configured clip.
    */
-  public float update(ParameterList parameters, double learningRate, NDManager stepManager) {
+  public void update(ParameterList parameters, double learningRate, NDManager stepManager) {
     for (Pair<String, Parameter> p : parameters) {
       moments.computeIfAbsent(
           p.getKey(),
@@ -93,11 +92,15 @@ public final class AdamW {
       for (Pair<String, Parameter> p : parameters) {
         NDArray[] mv = moments.get(p.getKey());
         scope.tempAttachAll(p.getValue().getArray(), mv[0], mv[1]);
-        norms.add(p.getValue().getArray().getGradient().norm());
+        if (gradClipNorm > 0) {
+          norms.add(p.getValue().getArray().getGradient().norm());
+        }
       }
-      float norm = NDArrays.stack(norms).norm().getFloat();
-      float clipScale =
-          gradClipNorm > 0 && norm > gradClipNorm ? (float) (gradClipNorm / (norm + 1e-6)) : 1f;
+      float clipScale = 1f;
+      if (gradClipNorm > 0) { // the global norm costs a pass over every gradient: only if used
+        float norm = NDArrays.stack(norms).norm().getFloat();
+        clipScale = norm > gradClipNorm ? (float) (gradClipNorm / (norm + 1e-6)) : 1f;
+      }
 
       for (Pair<String, Parameter> p : parameters) {
         NDArray w = p.getValue().getArray();
@@ -119,7 +122,6 @@ public final class AdamW {
                 false,
                 true);
       }
-      return norm;
     }
   }
 
