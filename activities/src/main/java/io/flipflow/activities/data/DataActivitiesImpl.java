@@ -87,7 +87,12 @@ public final class DataActivitiesImpl implements DataActivities {
                               issues.add(issue);
                             }
                           });
-              db.runs().setRunDataSamples(runId, m.samples());
+              // what training will use: the data-size axis's subset, or the whole staged set
+              long used =
+                  spec.dataSamples() == null
+                      ? m.samples()
+                      : Math.min(spec.dataSamples(), m.samples());
+              db.runs().setRunDataSamples(runId, used);
               return new StagedDataset(
                   S3Uri.parse(m.root()).resolve("manifest.json").toString(),
                   m.samples(),

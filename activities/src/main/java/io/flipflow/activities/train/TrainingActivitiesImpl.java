@@ -161,7 +161,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
                   S3Uri.parse(data.manifestUri()),
                   workDir.resolve("staged-cache"),
                   trainer.config().batchSize(),
-                  trainer.config().seed())) {
+                  trainer.config().seed(),
+                  sampleLimit(spec))) {
         totalSteps = trainer.config().totalSteps();
         startNanos = System.nanoTime();
         Path localRoot = dir.resolve("checkpoints");
@@ -316,7 +317,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
                   S3Uri.parse(data.manifestUri()),
                   workDir.resolve("staged-cache"),
                   config.batchSize(),
-                  config.seed())) {
+                  config.seed(),
+                  sampleLimit(spec))) {
         probe.run(
             new StagedBatchSource(reader),
             dir.resolve("calibration"),
@@ -478,6 +480,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         log.debug("progress signal to {} failed: {}", runId, e.toString());
       }
     }
+  }
+
+  /** The data-size axis: a fixed subset of {@code dataSamples} staged samples, or all (0). */
+  static long sampleLimit(RunSpec spec) {
+    return spec.dataSamples() == null ? 0 : spec.dataSamples();
   }
 
   static long stepsOf(RunSpec spec) {

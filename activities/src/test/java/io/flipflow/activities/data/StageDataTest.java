@@ -151,6 +151,26 @@ class StageDataTest {
         assertArrayEquals(batches.get(5).pixels(), reader.next().pixels());
         assertEquals(30, epoch.size());
       }
+      // the data-size axis: 12 of the 30 samples, the same 12 in every epoch
+      try (var limited =
+          new StagedDataReader(store, m, work.resolve("cache"), 4, 42, 2, 2, 2, 12)) {
+        assertEquals(12, limited.samplesInUse());
+        List<String> epochOne = new ArrayList<>();
+        List<String> epochTwo = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+          var bt = limited.next();
+          for (int s = 0; s < bt.size(); s++) {
+            String sample =
+                Arrays.toString(Arrays.copyOfRange(bt.tokens(), s * 6, s * 6 + 6))
+                    + bt.pixels()[s * 3 * 8 * 8];
+            (i < 3 ? epochOne : epochTwo).add(sample);
+          }
+        }
+        assertEquals(2, limited.epoch());
+        epochOne.sort(null);
+        epochTwo.sort(null);
+        assertEquals(epochOne, epochTwo);
+      }
     }
   }
 

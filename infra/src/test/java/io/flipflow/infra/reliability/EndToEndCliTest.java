@@ -42,6 +42,7 @@ class EndToEndCliTest {
       RunSpec spec =
           stack.spec("e2e-cli", 6).toBuilder()
               .unmaskedTuning(new UnmaskedTuning(true, 0.5, 0.1))
+              .dataSamples(100L) // the data-size axis: 100 of the 256 staged samples
               .build();
       Path file = root.resolve("e2e-cli.json");
       Files.writeString(file, SpecFiles.toJson(spec));
@@ -94,6 +95,7 @@ class EndToEndCliTest {
       try (Connection c = stack.db.connection();
           Statement s = c.createStatement()) {
         assertEquals("FINISHED", one(s, "SELECT status FROM runs WHERE run_id = 'e2e-cli'"));
+        assertEquals("100", one(s, "SELECT data_samples FROM runs WHERE run_id = 'e2e-cli'"));
         assertEquals(
             "eval_pretrained,eval_tuned,pretrain,stage_data,unmasked_tune",
             one(

@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * @param batchSize samples per optimizer step
  * @param steps schedule length in optimizer steps; give this or {@code samples}
  * @param samples schedule length in samples seen; give this or {@code steps}
- * @param dataSamples use only the first this many training samples (the data-size axis); null for
- *     all
+ * @param dataSamples train on a fixed subset of this many staged samples (the data-size axis; the
+ *     same subset for every run with this value, and nested in the subsets of larger values); null
+ *     for all
  * @param baseLr learning rate per 256 samples, scaled linearly with the batch size
  * @param warmupSamples linear warmup length in samples; default 0
  * @param weightDecay AdamW weight decay; default 0.2 (FLIP's)

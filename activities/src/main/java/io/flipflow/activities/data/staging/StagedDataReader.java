@@ -27,6 +27,11 @@ import java.util.concurrent.Executors;
  * resumes exactly there. Batches are assembled ahead on a background thread ({@code
  * prefetchBatches} in flight), so the training loop only waits for the first one; shard files stay
  * open between batches.
+ *
+ * <p>A sample limit (the scaling study's data-size axis) keeps a fixed pseudo-random subset of that
+ * many samples, chosen by a hash of each sample's place in the staged set and not by the run's
+ * seed: every run with the same limit trains on the same subset, and a smaller subset is contained
+ * in every larger one, as the paper's smaller data sets are subsets of the larger.
  */
 public final class StagedDataReader implements AutoCloseable {
 
@@ -53,6 +58,10 @@ public final class StagedDataReader implements AutoCloseable {
   private long windowEpoch = -1;
   private long windowStart = -1;
   private long[] window = new long[0];
+  // the samples in use: all (null) or the limit's subset, per shard
+  private final java.util.BitSet[] kept;
+  private final long samplesInUse;
+  private final List<Integer> shardsInUse = new ArrayList<>();
 
   public StagedDataReader(
       S3Store store,
@@ -77,12 +86,42 @@ public final class StagedDataReader implements AutoCloseable {
       int windowShards,
       int fetchThreads,
       int prefetchBatches) {
+    this(
+        store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, prefetchBatches, 0);
+  }
+
+  /**
+   * @param sampleLimit train on a fixed subset of this many samples; 0, or at least the set's size,
+   *     for all of them
+   */
+  public StagedDataReader(
+      S3Store store,
+      StagedManifest manifest,
+      Path cacheDir,
+      int batchSize,
+      long seed,
+      int windowShards,
+      int fetchThreads,
+      int prefetchBatches,
+      long sampleLimit) {
+    if (sampleLimit < 0)
+      throw new IllegalArgumentException("sampleLimit must be >= 0 (0 = all), got " + sampleLimit);
     if (batchSize <= 0)
       throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
     if (manifest.samples() <= 0)
       throw new IllegalArgumentException("staged set " + manifest.root() + " has no samples");
     this.store = store;
     this.manifest = manifest;
+    this.kept =
+        sampleLimit > 0 && sampleLimit < manifest.samples()
+            ? subset(
+                manifest.shards().stream().mapToLong(StagedManifest.Shard::samples).toArray(),
+                sampleLimit)
+            : null;
+    this.samplesInUse = kept == null ? manifest.samples() : sampleLimit;
+    for (int i = 0; i < manifest.shards().size(); i++) {
+      if (kept == null || !kept[i].isEmpty()) shardsInUse.add(i);
+    }
     this.cacheDir = cacheDir.resolve(manifest.contentKey());
     this.batchSize = batchSize;
     this.seed = seed;
@@ -107,8 +146,68 @@ public final class StagedDataReader implements AutoCloseable {
 
   public static StagedDataReader open(
       S3Store store, S3Uri manifestUri, Path cacheDir, int batchSize, long seed) {
+    return open(store, manifestUri, cacheDir, batchSize, seed, 0);
+  }
+
+  /** As above, on a fixed subset of {@code sampleLimit} samples (0 = all). */
+  public static StagedDataReader open(
+      S3Store store, S3Uri manifestUri, Path cacheDir, int batchSize, long seed, long sampleLimit) {
     return new StagedDataReader(
-        store, StageData.readManifest(store, manifestUri), cacheDir, batchSize, seed, 8, 4);
+        store,
+        StageData.readManifest(store, manifestUri),
+        cacheDir,
+        batchSize,
+        seed,
+        8,
+        4,
+        4,
+        sampleLimit);
+  }
+
+  /** Samples one epoch visits: the set's, or the limit's. */
+  public long samplesInUse() {
+    return samplesInUse;
+  }
+
+  /**
+   * The {@code limit} samples with the smallest hash of (shard, record), as one bit set per shard:
+   * deterministic, independent of the seed, and nested (the samples of a smaller limit are among
+   * those of a larger one). {@code shardSamples[s]} is shard s's sample count.
+   */
+  static java.util.BitSet[] subset(long[] shardSamples, long limit) {
+    long total = java.util.Arrays.stream(shardSamples).sum();
+    if (limit <= 0 || limit > total)
+      throw new IllegalArgumentException("limit must be in [1, " + total + "], got " + limit);
+    long[] keys = new long[Math.toIntExact(total)];
+    int n = 0;
+    for (int s = 0; s < shardSamples.length; s++) {
+      for (long i = 0; i < shardSamples[s]; i++) keys[n++] = sampleHash(s, i);
+    }
+    long[] sorted = keys.clone();
+    java.util.Arrays.sort(sorted);
+    long threshold = sorted[(int) limit - 1];
+    java.util.BitSet[] subset = new java.util.BitSet[shardSamples.length];
+    long taken = 0;
+    n = 0;
+    for (int s = 0; s < subset.length; s++) {
+      subset[s] = new java.util.BitSet();
+      for (int i = 0; i < shardSamples[s]; i++) {
+        // ties at the threshold (64-bit hashes: practically never) are taken in order up to limit
+        if (keys[n++] <= threshold && taken < limit) {
+          subset[s].set(i);
+          taken++;
+        }
+      }
+    }
+    return subset;
+  }
+
+  /** SplitMix64's finaliser over the sample's place: a fixed, well-mixed order of the set. */
+  static long sampleHash(int shard, long record) {
+    long z = (((long) shard << 32) | record) + 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   public StagedManifest manifest() {
@@ -130,7 +229,7 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   public long epoch() {
-    return position / manifest.samples();
+    return position / samplesInUse;
   }
 
   /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
@@ -196,7 +295,7 @@ public final class StagedDataReader implements AutoCloseable {
 
   /** (shard << 32 | record) of the sample at a global position. */
   private long sampleAt(long pos) {
-    long n = manifest.samples();
+    long n = samplesInUse;
     long epoch = pos / n;
     long inEpoch = pos % n;
     if (epoch != windowEpoch || inEpoch < windowStart || inEpoch >= windowStart + window.length) {
@@ -212,8 +311,9 @@ public final class StagedDataReader implements AutoCloseable {
       List<Long> refs = new ArrayList<>();
       for (int k = w; k < Math.min(order.length, w + windowShards); k++) {
         int s = order[k];
-        for (long i = 0; i < manifest.shards().get(s).samples(); i++)
-          refs.add(((long) s << 32) | i);
+        for (long i = 0; i < manifest.shards().get(s).samples(); i++) {
+          if (kept == null || kept[s].get((int) i)) refs.add(((long) s << 32) | i);
+        }
       }
       if (inEpoch < start + refs.size()) {
         java.util.Collections.shuffle(refs, new Random(seed * 1_000_003L + epoch * 7919L + w));
@@ -234,8 +334,7 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   private int[] shardOrder(long epoch) {
-    List<Integer> order = new ArrayList<>();
-    for (int i = 0; i < manifest.shards().size(); i++) order.add(i);
+    List<Integer> order = new ArrayList<>(shardsInUse);
     java.util.Collections.shuffle(order, new Random(seed ^ (epoch * 0x9E3779B97F4A7C15L)));
     return order.stream().mapToInt(Integer::intValue).toArray();
   }
