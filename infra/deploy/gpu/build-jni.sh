@@ -18,7 +18,17 @@ out="${1:-$PWD/libdjl_torch.so}"
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
 [ -f "$torch/include/torch/script.h" ] || { echo "no libtorch headers under $torch/include" >&2; exit 2; }
 [ -f "$torch/lib/libtorch_cpu.so" ] || { echo "no libtorch_cpu.so under $torch/lib" >&2; exit 2; }
-[ -f "$src/src/ai_djl_pytorch_jni_PyTorchLibrary.h" ] || { echo "no JNI header in $src/src (javac -h from DJL's PyTorchLibrary.java)" >&2; exit 2; }
+header="$src/src/ai_djl_pytorch_jni_PyTorchLibrary.h"
+if [ ! -f "$header" ]; then
+  # the exact native methods DJL 0.36's Java declares: javac -h on its PyTorchLibrary.java
+  m2="${M2_REPO:-$HOME/.m2/repository}"
+  engine_src="$m2/ai/djl/pytorch/pytorch-engine/0.36.0/pytorch-engine-0.36.0-sources.jar"
+  api_jar="$m2/ai/djl/api/0.36.0/api-0.36.0.jar"
+  [ -f "$engine_src" ] || { echo "no $header and no $engine_src to generate it (mvn dependency:sources)" >&2; exit 2; }
+  gen="$(mktemp -d)"
+  (cd "$gen" && unzip -q "$engine_src" 'ai/djl/pytorch/jni/*' && javac -h "$src/src" -d classes -cp "$api_jar" ai/djl/pytorch/jni/PyTorchLibrary.java)
+  rm -rf "$gen"
+fi
 # the C++ ABI of the target libtorch (pip wheels since 2.7 use the new one)
 # (count, not grep -q: an early grep exit fails the pipeline under pipefail)
 cxx11_symbols="$(nm -D "$torch/lib/libc10.so" | grep -c '__cxx11' || true)"
@@ -39,7 +49,7 @@ while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n; done
 # rpath $ORIGIN only: DJL loads libtorch itself (System.load) before the JNI, from PYTORCH_LIBRARY_PATH
 g++ -shared -o "$out" "$obj"/*.o -L"$torch/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -Wl,-rpath,'$ORIGIN'
 # every native method DJL's Java declares must be defined, or it fails at call time (UnsatisfiedLinkError)
-missing="$(comm -23 <(grep -o 'Java_ai_djl_pytorch_jni_PyTorchLibrary_[A-Za-z0-9_]*' "$src/src/ai_djl_pytorch_jni_PyTorchLibrary.h" | sort -u) \
+missing="$(comm -23 <(grep -o 'Java_ai_djl_pytorch_jni_PyTorchLibrary_[A-Za-z0-9_]*' "$header" | sort -u) \
   <(nm -D --defined-only "$out" | awk '{print $3}' | grep '^Java_' | sort -u))"
 if [ -n "$missing" ]; then echo "JNI functions missing from $out:" >&2; echo "$missing" >&2; exit 1; fi
 # every libtorch symbol the JNI calls must resolve (a wrong C++ ABI or header set shows up here, not at run time)
@@ -48,4 +58,4 @@ if [ -n "$undefined" ]; then echo "unresolved libtorch symbols in $out:" >&2; ec
 # the torch version the JNI is bound to, for prepare.sh and gpu-check.sh's refusal on a mismatch
 torch_version="$(sed -n "s/^__version__ = '\([0-9.]*\).*/\1/p" "$torch/version.py" 2>/dev/null || true)"
 [ -n "$torch_version" ] && echo "$torch_version" > "$out.torch-version"
-echo "built $out ($(du -h "$out" | cut -f1)), abi=$abi, torch ${torch_version:-unknown}, all $(grep -c 'JNIEXPORT' "$src/src/ai_djl_pytorch_jni_PyTorchLibrary.h") JNI functions defined"
+echo "built $out ($(du -h "$out" | cut -f1)), abi=$abi, torch ${torch_version:-unknown}, all $(grep -c 'JNIEXPORT' "$header") JNI functions defined"
