@@ -9,6 +9,7 @@ out="${OUT:-$root}"
 log="$out/gpu-check.log"
 exec > >(tee "$log") 2>&1
 cd "$root"
+export PYTHONWARNINGS=ignore  # torch's numpy warning on machines without numpy
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
 python3 - <<'PY' || true
 import torch, os
@@ -32,7 +33,9 @@ if [ -f .gpu/jni/libdjl_torch.so ]; then
     echo "rebuild it against this torch (infra/deploy/gpu/README.md) and rerun prepare.sh"
     exit 3
   fi
-  cuda="$(python3 -c 'import torch; print((torch.version.cuda or "").replace(".", ""))')"
+  # cu<version> only where torch sees a GPU: that flavor makes DJL load libcaffe2_nvrtc, which needs
+  # the driver's libcuda.so.1 (absent on a CPU-only machine, where "cpu" runs the same JNI)
+  cuda="$(python3 -c 'import torch; print((torch.version.cuda or "").replace(".", "") if torch.cuda.is_available() else "")')"
   # the flavor names DJL's cache folder; one starting with "cu" also makes DJL load libtorch_cuda
   flavor="${PYTORCH_FLAVOR:-$([ -n "$cuda" ] && echo "cu$cuda" || echo cpu)}"
   # DJL looks for <ENGINE_CACHE_DIR>/pytorch/<version>-<flavor>-<classifier>/<djl version>-libdjl_torch.so
