@@ -3,9 +3,21 @@
 # CUDA machine with no network and no Java: a jlink'ed Java 17 runtime (~32 MB packed), DJL's API,
 # PyTorch engine and JNI jars, and flipflow's activities classes. libtorch itself is NOT carried
 # (gigabytes): the check uses the machine's own (PyTorch's lib folder) via PYTORCH_LIBRARY_PATH.
+#
+# FLIPFLOW_DJL_JNI=<libdjl_torch.so built by build-jni.sh> also packs DJL's JNI rebuilt for the
+# machine's libtorch (e.g. pip's torch 2.11) into .gpu/jni/, with the torch version it was built for
+# (from <so>.torch-version, written by build-jni.sh, or FLIPFLOW_DJL_JNI_TORCH_VERSION); gpu-check.sh
+# then uses it instead of the published JNI, which only works with libtorch 2.7.1.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 out="$root/.gpu"
+jni="${FLIPFLOW_DJL_JNI:-}"
+if [ -n "$jni" ]; then
+  [ -f "$jni" ] || { echo "FLIPFLOW_DJL_JNI=$jni: no such file" >&2; exit 2; }
+  jni_torch="${FLIPFLOW_DJL_JNI_TORCH_VERSION:-$(cat "$jni.torch-version" 2>/dev/null || true)}"
+  [[ "$jni_torch" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] \
+    || { echo "FLIPFLOW_DJL_JNI: torch version it was built for unknown (got '$jni_torch'); set FLIPFLOW_DJL_JNI_TORCH_VERSION=X.Y.Z" >&2; exit 2; }
+fi
 rm -rf "$out" && mkdir -p "$out/lib"
 (cd "$root" && mvn -B -q -ntp package -DskipTests -Dspotless.check.skip=true -pl activities -am)
 cp "$root/activities/target/flipflow-activities-"*[0-9T].jar "$out/lib/" 2>/dev/null \
@@ -16,8 +28,15 @@ lib="$root/infra/target/lib"
 for j in api-0.36.0 pytorch-engine-0.36.0 pytorch-jni-2.7.1-0.36.0 gson- jna- commons-compress- slf4j-api-; do
   cp "$lib"/$j*.jar "$out/lib/"
 done
+if [ -n "$jni" ]; then
+  mkdir -p "$out/jni"
+  # debug symbols are not needed on the device and triple the size
+  strip --strip-unneeded -o "$out/jni/libdjl_torch.so" "$jni"
+  echo "$jni_torch" > "$out/jni/torch-version"
+fi
 jlink --add-modules java.base,java.logging,java.management,java.naming,java.sql,java.desktop,jdk.unsupported,java.xml \
   --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/jre"
 tar -C "$out" -czf "$out/jre.tgz" jre && rm -rf "$out/jre"
-grep -qx '/.gpu/' "$root/.git/info/exclude" 2>/dev/null || echo '/.gpu/' >> "$root/.git/info/exclude"
-du -sh "$out"; ls "$out/lib"
+exclude="$(git -C "$root" rev-parse --git-path info/exclude)"  # a worktree's .git is a file
+grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
+du -sh "$out"; ls "$out/lib" "$out/jni" 2>/dev/null
