@@ -54,8 +54,8 @@ run() {
   timeout "${STEP_TIMEOUT:-200}" "$java" -Dai.djl.offline=true -Xmx8g -cp "$cp" "$@"
   echo "== exit $?"
 }
-# 1. does DJL 0.36's JNI (built for libtorch 2.7.1) load this machine's libtorch, and see the GPU?
+# 1. does DJL's JNI load this machine's libtorch, and see the GPU?
 run io.flipflow.activities.train.DeviceCheck
-# 2. the masking benchmark on the GPU: tiny (3 x 100 steps) and ViT-B/16 (3 x 20 steps)
+# 2. the masking benchmark on the GPU: tiny and ViT-B/16, 3 x 100 alternating steps each
 run io.flipflow.activities.train.MaskingBenchmark tiny-emoji 256 100
-run io.flipflow.activities.train.MaskingBenchmark vit-b-16 64 20
+run io.flipflow.activities.train.MaskingBenchmark vit-b-16 64 100
