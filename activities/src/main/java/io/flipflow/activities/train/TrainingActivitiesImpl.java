@@ -301,7 +301,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           1.0,
           spec.seed(),
           spec.checkpointIntervalSteps(),
-          1);
+          1,
+          spec.precision());
     }
 
     TrainConfig tuningConfig(ModelPreset preset) {
