@@ -78,6 +78,7 @@ public final class ClipTrainer implements AutoCloseable {
               + devices.size()
               + " devices it is split across");
     }
+    Devices.checkAvailable(devices, "devices");
     this.config = config;
     this.preset = preset;
     this.devices = List.copyOf(devices);

@@ -77,6 +77,21 @@ class DataParallelTrainingTest {
     assertTrue(e.getMessage().contains("batchSize"), e.getMessage());
   }
 
+  @Test
+  void aGpuThisMachineLacksIsNamedBeforeAnythingIsAllocated() {
+    int gpus = ai.djl.engine.Engine.getInstance().getGpuCount();
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                ClipTrainer.create(
+                    ClipTrainerTest.config(0.5, 4, 10),
+                    ClipTrainerTest.micro(),
+                    List.of(Device.gpu(gpus))));
+    assertTrue(
+        e.getMessage().contains("device cuda:" + gpus + " is not on this machine"), e.getMessage());
+  }
+
   private record Run(
       List<Float> losses,
       Map<String, float[]> initial,
