@@ -62,7 +62,8 @@ class SpecTest {
             0,
             "gpu",
             new UnmaskedTuning(true, 0.0, 2.0),
-            0L);
+            0L,
+            "fp16");
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -83,10 +84,11 @@ class SpecTest {
             "device:",
             "unmaskedTuning.sampleFraction:",
             "unmaskedTuning.lrFactor:",
-            "wallClockBudgetSeconds:")) {
+            "wallClockBudgetSeconds:",
+            "precision:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(18, problems.size(), String.join("\n", problems));
+    assertEquals(19, problems.size(), String.join("\n", problems));
   }
 
   @Test

@@ -12,6 +12,7 @@ import io.flipflow.activities.train.CheckpointState;
 import io.flipflow.activities.train.CheckpointStore;
 import io.flipflow.activities.train.Checkpoints;
 import io.flipflow.activities.train.ClipTrainer;
+import io.flipflow.activities.train.DevicePool;
 import io.flipflow.db.Database;
 import io.flipflow.db.RunStore;
 import io.flipflow.workflows.activities.EvaluationActivities;
@@ -48,11 +49,21 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   private final S3Store store;
   private final Path workDir;
   private final Database db;
+  private final DevicePool devices;
 
   public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db) {
+    this(store, workDir, db, DevicePool.cpu());
+  }
+
+  /**
+   * @param devices the worker's devices: evaluation leases what the spec's {@code device} asks for
+   *     and encodes on the first device of the lease
+   */
+  public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db, DevicePool devices) {
     this.store = store;
     this.workDir = workDir;
     this.db = db;
+    this.devices = devices;
   }
 
   @Override
@@ -100,7 +111,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     S3Uri tokenizerUri = DataActivitiesImpl.findTokenizer(store, S3Uri.parse(spec.dataUri()));
     List<EvalResult> results = new ArrayList<>();
     List<RunStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
-    try (ClipTrainer trainer = ClipTrainer.resume(local);
+    try (DevicePool.Lease lease = devices.lease(spec.device());
+        ClipTrainer trainer = ClipTrainer.resume(local, lease.devices().subList(0, 1));
         CaptionTokenizer tokenizer =
             CaptionTokenizer.load(
                 store.getBytes(tokenizerUri),

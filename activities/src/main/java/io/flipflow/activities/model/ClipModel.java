@@ -135,6 +135,57 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   }
 
   /**
+   * Kept-token indices (B, L') for a batch at {@code maskRatio}, drawn from the engine's generator
+   * exactly as {@link #loss} draws them; null at ratio 0 (every patch). The data-parallel step
+   * draws one mask for the whole batch and hands each shard its rows.
+   */
+  public NDArray sampleKeepIndices(NDManager manager, int batch, double maskRatio) {
+    PatchMasking.checkRatio(maskRatio);
+    return maskRatio > 0
+        ? PatchMasking.sampleKeepIndices(manager, batch, preset.numPatches(), maskRatio)
+        : null;
+  }
+
+  /**
+   * Training-mode, L2-normalised (image, text) embeddings of one shard, with the given kept-token
+   * indices (null: every patch); attached to the images' manager, gradients recorded. The
+   * data-parallel step runs this on each device's replica.
+   */
+  public NDList trainingEmbeddings(NDArray images, NDArray tokens, NDArray keepIndices) {
+    checkImages(images);
+    NDList out = new NDList(2);
+    NDArray image =
+        inScope(
+            images,
+            keepIndices,
+            scope -> {
+              NDList inputs = new NDList(images);
+              if (keepIndices != null) {
+                inputs.add(keepIndices);
+              }
+              return normalise(visual.forward(store, inputs, true).singletonOrThrow());
+            });
+    out.add(image);
+    out.add(inScope(tokens, null, scope -> normalise(encodeTextsRaw(tokens, true))));
+    return out;
+  }
+
+  /**
+   * The symmetric InfoNCE of embeddings computed elsewhere (the data-parallel step's gathered
+   * embeddings), with this model's temperature; attached to the image embeddings' manager.
+   */
+  public NDArray lossFromEmbeddings(NDArray imageEmbeddings, NDArray textEmbeddings) {
+    return inScope(
+        imageEmbeddings,
+        textEmbeddings,
+        scope -> {
+          NDArray scale = store.getValue(logitScale, imageEmbeddings.getDevice(), true);
+          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
+        });
+  }
+
+  /**
    * L2-normalised image embeddings (B, E) for evaluation; {@code maskRatio} 0 encodes every patch,
    * more encodes a random subset (FLIP's masked inference, for studies).
    */

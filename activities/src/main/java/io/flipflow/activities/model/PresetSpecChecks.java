@@ -35,6 +35,12 @@ public final class PresetSpecChecks implements SpecActivities {
               + preset.imageSize()
               + " px");
     }
+    if (spec.precision() != null) {
+      String reason = Precision.parse(spec.precision(), "precision").unsupportedReason();
+      if (reason != null) {
+        problems.add("precision: " + reason);
+      }
+    }
     return problems;
   }
 }

@@ -1,9 +1,15 @@
 package io.flipflow.activities.train;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
+import ai.djl.util.Pair;
 import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.model.GradMode;
 import io.flipflow.activities.model.ModelPreset;
@@ -15,6 +21,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +39,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Memory: each step runs in its own NDManager, closed at the end of the step; weights and
  * optimizer state live in the model's manager, whose array count stays flat.
+ *
+ * <p>Devices: everything lives on the first of {@code devices} (the CPU unless a caller leased a
+ * GPU). With several devices a step is data-parallel: see {@link #dataParallelLoss}.
  */
 public final class ClipTrainer implements AutoCloseable {
 
@@ -38,8 +49,14 @@ public final class ClipTrainer implements AutoCloseable {
 
   private final TrainConfig config;
   private final ModelPreset preset;
+  private final List<Device> devices;
   private final NDManager root;
   private final ClipModel model;
+
+  /** One model per further device; their weights are copies of {@link #model}'s after each step. */
+  private final List<ClipModel> replicas = new ArrayList<>();
+
+  private final List<NDManager> replicaRoots = new ArrayList<>();
   private final AdamW optimizer;
   private StepTimings lastStepTimings;
   private final LearningRateSchedule schedule;
@@ -49,32 +66,73 @@ public final class ClipTrainer implements AutoCloseable {
   private float lastLoss = Float.NaN;
   private volatile Path lastCheckpoint;
 
-  private ClipTrainer(TrainConfig config, ModelPreset preset) {
+  private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
+    if (devices.isEmpty()) {
+      throw new IllegalArgumentException("devices: at least one device is needed");
+    }
+    if (config.batchSize() < devices.size()) {
+      throw new IllegalArgumentException(
+          "batchSize "
+              + config.batchSize()
+              + " is smaller than the "
+              + devices.size()
+              + " devices it is split across");
+    }
+    Devices.checkAvailable(devices, "devices");
     this.config = config;
     this.preset = preset;
-    this.root = NDManager.newBaseManager();
-    this.model = ClipModel.create(preset, root, initSeed(config.seed()));
+    this.devices = List.copyOf(devices);
+    this.root = NDManager.newBaseManager(devices.get(0));
+    try {
+      this.model = ClipModel.create(preset, root, initSeed(config.seed()));
+      for (Device device : devices.subList(1, devices.size())) {
+        NDManager replicaRoot = NDManager.newBaseManager(device);
+        replicaRoots.add(replicaRoot);
+        replicas.add(ClipModel.create(preset, replicaRoot, initSeed(config.seed())));
+      }
+      // a GPU's generator differs from the CPU's: the same seed is not the same initial weights
+      copyWeightsToReplicas();
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
     NDManager optimizerState = model.manager().newSubManager();
     optimizerState.setName("adamw-state");
     this.optimizer = new AdamW(config, optimizerState);
     this.schedule = LearningRateSchedule.of(config);
   }
 
-  /** A fresh run: weights initialised from the config's seed. Validates the config first. */
+  /** A fresh run on the CPU: weights initialised from the config's seed. Validates the config. */
   public static ClipTrainer create(TrainConfig config) {
-    return new ClipTrainer(config, config.validate());
+    return new ClipTrainer(config, config.validate(), List.of(Devices.cpu()));
   }
 
-  /** As {@link #create} but with an explicit preset (tests, preset files). */
+  /** As {@link #create} but with an explicit preset (tests, preset files), on the CPU. */
   public static ClipTrainer create(TrainConfig config, ModelPreset preset) {
-    config.validateFields();
-    return new ClipTrainer(config, preset.validate());
+    return create(config, preset, List.of(Devices.cpu()));
   }
 
-  /** Continues the run saved in {@code checkpoint} exactly (same config, step, data, optimizer). */
+  /**
+   * As {@link #create(TrainConfig, ModelPreset)} on {@code devices}: the first holds the weights,
+   * the optimizer and the loss; with more than one, each step is split across all of them.
+   */
+  public static ClipTrainer create(TrainConfig config, ModelPreset preset, List<Device> devices) {
+    config.validateFields();
+    return new ClipTrainer(config, preset.validate(), devices);
+  }
+
+  /** Continues the run saved in {@code checkpoint} exactly, on the CPU. */
   public static ClipTrainer resume(Path checkpoint) {
+    return resume(checkpoint, List.of(Devices.cpu()));
+  }
+
+  /**
+   * Continues the run saved in {@code checkpoint} exactly (same config, step, data, optimizer) on
+   * {@code devices}; a run may move between devices and device counts at a checkpoint.
+   */
+  public static ClipTrainer resume(Path checkpoint, List<Device> devices) {
     CheckpointState state = Checkpoints.readState(checkpoint);
-    ClipTrainer trainer = new ClipTrainer(state.config(), state.preset().validate());
+    ClipTrainer trainer = new ClipTrainer(state.config(), state.preset().validate(), devices);
     try {
       trainer.loadWeights(checkpoint);
       try (DataInputStream in = open(checkpoint.resolve(Checkpoints.OPTIMIZER))) {
@@ -100,9 +158,14 @@ public final class ClipTrainer implements AutoCloseable {
    * optimizer state, step 0, the new config's schedule. The presets must match.
    */
   public static ClipTrainer fromWeights(Path checkpoint, TrainConfig config) {
+    return fromWeights(checkpoint, config, List.of(Devices.cpu()));
+  }
+
+  /** As {@link #fromWeights(Path, TrainConfig)} on {@code devices}. */
+  public static ClipTrainer fromWeights(Path checkpoint, TrainConfig config, List<Device> devices) {
     CheckpointState state = Checkpoints.readState(checkpoint);
     config.validateFields();
-    ClipTrainer trainer = new ClipTrainer(config, state.preset().validate());
+    ClipTrainer trainer = new ClipTrainer(config, state.preset().validate(), devices);
     try {
       trainer.loadWeights(checkpoint);
     } catch (IOException e) {
@@ -116,6 +179,7 @@ public final class ClipTrainer implements AutoCloseable {
     try (DataInputStream in = open(checkpoint.resolve(Checkpoints.WEIGHTS))) {
       model.load(in);
     }
+    copyWeightsToReplicas();
   }
 
   private static DataInputStream open(Path file) throws IOException {
@@ -128,6 +192,16 @@ public final class ClipTrainer implements AutoCloseable {
 
   public TrainConfig config() {
     return config;
+  }
+
+  /** The replicas on the further devices (tests check that they carry the master's weights). */
+  List<ClipModel> replicasForTests() {
+    return replicas;
+  }
+
+  /** The devices this trainer runs on; the first holds the weights and the optimizer. */
+  public List<Device> devices() {
+    return devices;
   }
 
   public long step() {
@@ -220,18 +294,28 @@ public final class ClipTrainer implements AutoCloseable {
     NDArray loss;
     long started = System.nanoTime();
     long forwardDone;
-    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-      loss = model.loss(batch.images(), batch.tokens(), maskRatio);
-      forwardDone = System.nanoTime();
-      collector.backward(loss);
+    if (replicas.isEmpty()) {
+      try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        loss = model.loss(batch.images(), batch.tokens(), maskRatio);
+        forwardDone = System.nanoTime();
+        collector.backward(loss);
+      }
+    } else {
+      long[] forwardEnd = new long[1];
+      loss = dataParallelLoss(batch, maskRatio, stepManager, forwardEnd);
+      forwardDone = forwardEnd[0];
     }
     float value = loss.getFloat();
     long backwardDone = System.nanoTime();
     if (!Float.isFinite(value)) {
       throw new TrainingDivergedException(step + 1, value, lastCheckpoint);
     }
+    if (!replicas.isEmpty()) {
+      sumReplicaGradients(stepManager);
+    }
     optimizer.update(model.getParameters(), learningRate, stepManager);
     model.clampLogitScale();
+    copyWeightsToReplicas();
     long optimizerDone = System.nanoTime();
     lastStepTimings =
         new StepTimings(
@@ -239,6 +323,110 @@ public final class ClipTrainer implements AutoCloseable {
             (backwardDone - forwardDone) / 1e6,
             (optimizerDone - backwardDone) / 1e6);
     return value;
+  }
+
+  /**
+   * Forward and backward of one step split across {@link #devices}, with exactly the loss of one
+   * device: CLIP's contrastive loss compares every image with every caption of the whole batch, so
+   * the shards' embeddings are gathered on the first device and the loss is taken there (as
+   * OpenCLIP/FLIP gather features across GPUs). Each shard's encoders run on its device's replica.
+   *
+   * <p>DJL's device copy ({@code toDevice}) is not differentiable on the PyTorch engine (its native
+   * cast runs without autograd), so gradients cannot flow back through the gather by themselves.
+   * The backward is therefore split in two: the loss is backpropagated to the gathered embeddings
+   * (detached copies marked as leaves), then each replica backpropagates {@code sum(e * dL/de)},
+   * whose gradient with respect to its embeddings {@code e} is exactly {@code dL/de} (the "gradient
+   * cache" trick for contrastive losses). The mask is drawn once for the whole batch on the first
+   * device, as the single-device step draws it.
+   *
+   * <p>Shards run one after another from this thread; on GPUs their kernels still queue
+   * asynchronously, but the copies to the first device wait for each shard's forward.
+   */
+  private NDArray dataParallelLoss(
+      Batch batch, double maskRatio, NDManager stepManager, long[] forwardEnd) {
+    int size = (int) batch.images().getShape().get(0);
+    int shards = devices.size();
+    NDArray keep = model.sampleKeepIndices(stepManager, size, maskRatio);
+    List<NDList> embeddings = new ArrayList<>(shards);
+    NDList gatheredImages = new NDList(shards);
+    NDList gatheredTexts = new NDList(shards);
+    Device first = devices.get(0);
+    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+      for (int i = 0; i < shards; i++) {
+        Device device = devices.get(i);
+        NDIndex rows =
+            new NDIndex("{}:{}", (long) size * i / shards, (long) size * (i + 1) / shards);
+        NDArray images = batch.images().get(rows).toDevice(device, false);
+        NDArray tokens = batch.tokens().get(rows).toDevice(device, false);
+        NDArray shardKeep = keep == null ? null : keep.get(rows).toDevice(device, false);
+        ClipModel replica = i == 0 ? model : replicas.get(i - 1);
+        NDList e = replica.trainingEmbeddings(images, tokens, shardKeep);
+        embeddings.add(e);
+        gatheredImages.add(leafOn(e.get(0), first));
+        gatheredTexts.add(leafOn(e.get(1), first));
+      }
+      NDArray loss =
+          model.lossFromEmbeddings(
+              NDArrays.concat(gatheredImages, 0), NDArrays.concat(gatheredTexts, 0));
+      forwardEnd[0] = System.nanoTime();
+      collector.backward(loss);
+      for (int i = 0; i < shards; i++) {
+        Device device = devices.get(i);
+        NDList e = embeddings.get(i);
+        NDArray imageGradient = gatheredImages.get(i).getGradient().toDevice(device, false);
+        NDArray textGradient = gatheredTexts.get(i).getGradient().toDevice(device, false);
+        collector.backward(e.get(0).mul(imageGradient).sum().add(e.get(1).mul(textGradient).sum()));
+      }
+      return loss;
+    }
+  }
+
+  /** A copy of {@code x} on {@code device}, cut from x's graph, that collects its own gradient. */
+  private static NDArray leafOn(NDArray x, Device device) {
+    NDArray leaf = x.stopGradient().toDevice(device, false);
+    leaf.setRequiresGradient(true);
+    return leaf;
+  }
+
+  /**
+   * Adds each replica's gradients to the master weights' (the all-reduce of a data-parallel step).
+   */
+  private void sumReplicaGradients(NDManager stepManager) {
+    try (NDManager scope = stepManager.newSubManager()) {
+      for (ClipModel replica : replicas) {
+        var mine = model.getParameters();
+        var theirs = replica.getParameters();
+        for (int p = 0; p < mine.size(); p++) {
+          NDArray w = mine.get(p).getValue().getArray();
+          NDArray r = theirs.get(p).getValue().getArray();
+          scope.tempAttachAll(w, r);
+          w.getGradient().addi(r.getGradient().toDevice(w.getDevice(), false));
+        }
+      }
+    }
+  }
+
+  /**
+   * Replaces every replica weight by a copy of the master's (after an update, a load): each replica
+   * tensor is swapped for a fresh leaf, which also drops its old gradient. On the same device the
+   * copy must be a real clone: the engine's device copy returns the tensor itself.
+   */
+  private void copyWeightsToReplicas() {
+    for (ClipModel replica : replicas) {
+      var theirs = replica.getParameters();
+      int p = 0;
+      for (Pair<String, Parameter> mine : model.getParameters()) {
+        NDArray w = mine.getValue().getArray();
+        NDArray r = theirs.get(p++).getValue().getArray();
+        try (NDManager scope = NDManager.subManagerOf(w)) {
+          scope.tempAttachAll(w);
+          NDArray copy =
+              w.getDevice().equals(r.getDevice()) ? w.duplicate() : w.toDevice(r.getDevice(), true);
+          r.intern(copy);
+          r.setRequiresGradient(true);
+        }
+      }
+    }
   }
 
   /**
@@ -315,7 +503,15 @@ public final class ClipTrainer implements AutoCloseable {
 
   @Override
   public void close() {
-    model.close();
+    for (ClipModel replica : replicas) {
+      replica.close();
+    }
+    for (NDManager replicaRoot : replicaRoots) {
+      replicaRoot.close();
+    }
+    if (model != null) {
+      model.close();
+    }
     root.close();
   }
 }

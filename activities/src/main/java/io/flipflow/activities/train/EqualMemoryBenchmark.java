@@ -96,7 +96,7 @@ public final class EqualMemoryBenchmark {
       System.gc();
       resetPeak();
       for (int s = 0; s < 2; s++) {
-        try (NDManager step = NDManager.newBaseManager()) {
+        try (NDManager step = NDManager.newBaseManager(trainer.devices().get(0))) {
           trainer.trainStep(data.next(step, batch), maskRatio, 1e-4, step);
         }
       }

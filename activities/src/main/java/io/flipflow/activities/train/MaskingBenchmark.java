@@ -103,7 +103,7 @@ public final class MaskingBenchmark {
       for (int round = -warmupRounds; round < rounds; round++) {
         for (int i = 0; i < maskRatios.length; i++) {
           int which = (i + Math.max(round, 0)) % maskRatios.length;
-          try (NDManager step = NDManager.newBaseManager()) {
+          try (NDManager step = NDManager.newBaseManager(trainer.devices().get(0))) {
             Batch batch = data.next(step, batchSize);
             long started = System.nanoTime();
             trainer.trainStep(batch, maskRatios[which], 1e-4, step);

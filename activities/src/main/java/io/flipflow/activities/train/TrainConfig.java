@@ -1,6 +1,7 @@
 package io.flipflow.activities.train;
 
 import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.activities.model.Precision;
 
 /**
  * Everything one training stage needs besides its data: pretraining (mask ratio > 0) and unmasked
@@ -17,6 +18,8 @@ import io.flipflow.activities.model.ModelPreset;
  * @param seed seeds the initial weights and every step's mask noise (with the step number)
  * @param checkpointEvery steps between checkpoints (a checkpoint is also written at the end/stop)
  * @param metricsEvery steps between {@link StepListener} calls (the last step is always reported)
+ * @param precision {@code fp32} or {@code bf16} (see {@link Precision}); null, as in checkpoints
+ *     written before the field existed, reads as fp32
  */
 public record TrainConfig(
     String preset,
@@ -32,7 +35,46 @@ public record TrainConfig(
     double gradClipNorm,
     long seed,
     long checkpointEvery,
-    long metricsEvery) {
+    long metricsEvery,
+    String precision) {
+
+  public TrainConfig {
+    precision = precision == null ? Precision.FP32.label() : precision;
+  }
+
+  /** A float32 config (the fields before {@code precision} existed). */
+  public TrainConfig(
+      String preset,
+      double maskRatio,
+      int batchSize,
+      long totalSteps,
+      double baseLearningRate,
+      long warmupSteps,
+      double weightDecay,
+      double beta1,
+      double beta2,
+      double epsilon,
+      double gradClipNorm,
+      long seed,
+      long checkpointEvery,
+      long metricsEvery) {
+    this(
+        preset,
+        maskRatio,
+        batchSize,
+        totalSteps,
+        baseLearningRate,
+        warmupSteps,
+        weightDecay,
+        beta1,
+        beta2,
+        epsilon,
+        gradClipNorm,
+        seed,
+        checkpointEvery,
+        metricsEvery,
+        null);
+  }
 
   /**
    * Defaults after FLIP's pretraining table: AdamW with betas (0.9, 0.95), weight decay 0.2, linear
@@ -56,7 +98,8 @@ public record TrainConfig(
         0.0,
         0,
         Math.max(1, steps / 10),
-        10);
+        10,
+        null);
   }
 
   /**
@@ -83,7 +126,8 @@ public record TrainConfig(
         gradClipNorm,
         seed + 1,
         Math.max(1, Math.min(checkpointEvery, steps)),
-        metricsEvery);
+        metricsEvery,
+        precision);
   }
 
   /** Steps needed to see {@code samples} samples at {@code batchSize} (rounded up). */
@@ -151,6 +195,7 @@ public record TrainConfig(
     if (metricsEvery <= 0) {
       throw new IllegalArgumentException("metricsEvery must be positive, got " + metricsEvery);
     }
+    Precision.requireSupported(precision, "precision");
   }
 
   /** The same run with another schedule length (a budget fitted to wall-clock, a probe). */
@@ -169,7 +214,8 @@ public record TrainConfig(
         gradClipNorm,
         seed,
         checkpointEvery,
-        metricsEvery);
+        metricsEvery,
+        precision);
   }
 
   public TrainConfig withSeed(long newSeed) {
@@ -187,7 +233,8 @@ public record TrainConfig(
         gradClipNorm,
         newSeed,
         checkpointEvery,
-        metricsEvery);
+        metricsEvery,
+        precision);
   }
 
   public TrainConfig withSchedule(double newBaseLearningRate, long newWarmupSteps) {
@@ -205,7 +252,8 @@ public record TrainConfig(
         gradClipNorm,
         seed,
         checkpointEvery,
-        metricsEvery);
+        metricsEvery,
+        precision);
   }
 
   public TrainConfig withIntervals(long newCheckpointEvery, long newMetricsEvery) {
@@ -223,7 +271,28 @@ public record TrainConfig(
         gradClipNorm,
         seed,
         newCheckpointEvery,
-        newMetricsEvery);
+        newMetricsEvery,
+        precision);
+  }
+
+  /** The same run at another precision ({@code fp32}, {@code bf16}; null for fp32). */
+  public TrainConfig withPrecision(String newPrecision) {
+    return new TrainConfig(
+        preset,
+        maskRatio,
+        batchSize,
+        totalSteps,
+        baseLearningRate,
+        warmupSteps,
+        weightDecay,
+        beta1,
+        beta2,
+        epsilon,
+        gradClipNorm,
+        seed,
+        checkpointEvery,
+        metricsEvery,
+        newPrecision);
   }
 
   public TrainConfig withGradClipNorm(double newGradClipNorm) {
@@ -241,6 +310,7 @@ public record TrainConfig(
         newGradClipNorm,
         seed,
         checkpointEvery,
-        metricsEvery);
+        metricsEvery,
+        precision);
   }
 }

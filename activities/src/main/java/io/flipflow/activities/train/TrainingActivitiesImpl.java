@@ -1,6 +1,6 @@
 package io.flipflow.activities.train;
 
-import ai.djl.engine.Engine;
+import ai.djl.Device;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagedDataReader;
@@ -59,6 +59,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   private final S3Uri checkpointRoot;
   private final Path workDir;
   private final Database db;
+  private final DevicePool devices;
   private final Set<Heartbeater> running = ConcurrentHashMap.newKeySet();
 
   /**
@@ -66,10 +67,20 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * @param workDir local scratch: checkpoints being written, the staged-data cache
    */
   public TrainingActivitiesImpl(S3Store store, S3Uri checkpointRoot, Path workDir, Database db) {
+    this(store, checkpointRoot, workDir, db, DevicePool.cpu());
+  }
+
+  /**
+   * @param devices the worker's devices; each stage leases what its spec's {@code device} asks for
+   *     for its whole attempt (shared with evaluation on the same worker)
+   */
+  public TrainingActivitiesImpl(
+      S3Store store, S3Uri checkpointRoot, Path workDir, Database db, DevicePool devices) {
     this.store = store;
     this.checkpointRoot = checkpointRoot;
     this.workDir = workDir;
     this.db = db;
+    this.devices = devices;
   }
 
   /**
@@ -104,7 +115,13 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       running.add(heartbeat);
       try {
         return ActivityFailures.run(
-            () -> new Run(spec, data, runId, stage, stageEnum, from, dir, heartbeat).execute());
+            () -> {
+              // returned when the attempt ends, however it ends (failure, cancel, shutdown)
+              try (DevicePool.Lease lease = devices.lease(spec.device())) {
+                return new Run(spec, data, runId, stage, stageEnum, from, dir, heartbeat, lease)
+                    .execute();
+              }
+            });
       } finally {
         running.remove(heartbeat);
         deleteQuietly(dir);
@@ -122,6 +139,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     final CheckpointRef from;
     final Path dir;
     final Heartbeater heartbeat;
+    final List<Device> runDevices;
     final ActivityExecutionContext context = Activity.getExecutionContext();
     final CheckpointStore checkpoints = new CheckpointStore(store);
     final AtomicReference<CheckpointRef> lastUploaded = new AtomicReference<>();
@@ -138,7 +156,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         Stage stageEnum,
         CheckpointRef from,
         Path dir,
-        Heartbeater heartbeat) {
+        Heartbeater heartbeat,
+        DevicePool.Lease lease) {
       this.spec = spec;
       this.data = data;
       this.runId = runId;
@@ -147,12 +166,13 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       this.from = from;
       this.dir = dir;
       this.heartbeat = heartbeat;
+      this.runDevices = lease.devices();
     }
 
     io.flipflow.workflows.result.TrainResult execute() throws Exception {
       ModelPreset preset = ModelPreset.load(spec.modelPreset());
       checkCompatible(spec, preset, data);
-      checkDevice(spec.device());
+      log.info("{} {}: on {}", runId, stage, runDevices);
       Files.createDirectories(dir);
       try (ClipTrainer trainer = openTrainer(preset);
           StagedDataReader reader =
@@ -233,20 +253,21 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         log.info("{} {}: resuming from {} (step {})", runId, stage, c.uri(), c.step());
         lastUploaded.set(c);
         return ClipTrainer.resume(
-            checkpoints.download(S3Uri.parse(c.uri()), dir.resolve("resume-" + c.step())));
+            checkpoints.download(S3Uri.parse(c.uri()), dir.resolve("resume-" + c.step())),
+            runDevices);
       }
       if (stage.equals(UNMASKED_TUNE)) {
         if (from == null || from.uri() == null) {
           throw new IllegalArgumentException("unmasked tuning needs the pretraining checkpoint");
         }
         Path weights = checkpoints.download(S3Uri.parse(from.uri()), dir.resolve("from"));
-        return ClipTrainer.fromWeights(weights, tuningConfig(preset));
+        return ClipTrainer.fromWeights(weights, tuningConfig(preset), runDevices);
       }
       TrainConfig config = pretrainingConfig(preset, stepsOf(spec), spec.maskRatio());
       if (spec.wallClockBudgetSeconds() != null) {
         config = fitToBudget(config, preset, spec.wallClockBudgetSeconds());
       }
-      return ClipTrainer.create(config, preset);
+      return ClipTrainer.create(config, preset, runDevices);
     }
 
     /** The newer of the last heartbeat's checkpoint and the newest recorded one. */
@@ -281,7 +302,8 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
           1.0,
           spec.seed(),
           spec.checkpointIntervalSteps(),
-          1);
+          1,
+          spec.precision());
     }
 
     TrainConfig tuningConfig(ModelPreset preset) {
@@ -310,7 +332,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               .withSchedule(config.baseLearningRate(), 0)
               .withIntervals(CALIBRATION_STEPS, 1);
       List<Double> millis = new ArrayList<>();
-      try (ClipTrainer probe = ClipTrainer.create(probeConfig, preset);
+      try (ClipTrainer probe = ClipTrainer.create(probeConfig, preset, runDevices);
           StagedDataReader reader =
               StagedDataReader.open(
                   store,
@@ -535,25 +557,6 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               + preset.name()
               + " takes "
               + preset.contextLength());
-    }
-  }
-
-  static void checkDevice(String device) {
-    if (device == null || device.equals("cpu")) {
-      return;
-    }
-    int gpus = Engine.getInstance().getGpuCount();
-    int wanted = 0;
-    String[] ids =
-        device.contains(":")
-            ? device.substring(device.indexOf(':') + 1).split(",")
-            : new String[] {"0"};
-    for (String id : ids) {
-      wanted = Math.max(wanted, Integer.parseInt(id) + 1);
-    }
-    if (wanted > gpus) {
-      throw new IllegalArgumentException(
-          "device " + device + " requested but this worker has " + gpus + " GPU(s)");
     }
   }
 

@@ -23,6 +23,14 @@ class PresetSpecChecksTest {
   }
 
   @Test
+  void aPrecisionTheEngineCannotTrainAtIsNamedBeforeTheRunStarts() {
+    assertEquals(List.of(), checks.checkAgainstPreset(good.toBuilder().precision("fp32").build()));
+    List<String> p = checks.checkAgainstPreset(good.toBuilder().precision("bf16").build());
+    assertEquals(1, p.size());
+    assertTrue(p.get(0).startsWith("precision: bf16 is not available"), p.get(0));
+  }
+
+  @Test
   void anUnknownPresetIsNamed() {
     List<String> p = checks.checkAgainstPreset(good.toBuilder().modelPreset("tiny-emojii").build());
     assertEquals(1, p.size());

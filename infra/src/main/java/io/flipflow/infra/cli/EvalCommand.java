@@ -2,6 +2,7 @@ package io.flipflow.infra.cli;
 
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
+import io.flipflow.activities.train.DevicePool;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import io.flipflow.workflows.result.CheckpointRef;
@@ -47,32 +48,18 @@ public final class EvalCommand implements Runnable {
   public void run() {
     FlipflowConfig config = FlipflowCommand.config();
     RunSpec base = SpecFiles.readRun(specFile);
-    RunSpec spec =
-        new RunSpec(
-            base.name(),
-            base.studyId(),
-            base.modelPreset(),
-            base.dataUri(),
-            sets,
-            base.imageSize(),
-            base.maskRatio(),
-            base.batchSize(),
-            base.steps(),
-            base.samples(),
-            base.dataSamples(),
-            base.baseLr(),
-            base.warmupSamples(),
-            base.weightDecay(),
-            base.seed(),
-            base.checkpointIntervalSteps(),
-            base.device(),
-            base.unmaskedTuning(),
-            base.wallClockBudgetSeconds());
+    RunSpec spec = base.toBuilder().evalSetUris(sets).build();
     String run = runId != null ? runId : runIdOf(checkpoint);
     try (S3Store store = S3Store.create(Services.s3(config))) {
       Path work = Files.createTempDirectory(config.stateDir(), "eval-");
       EvalReport report =
-          new EvaluationActivitiesImpl(store, work, Services.database(config))
+          new EvaluationActivitiesImpl(
+                  store,
+                  work,
+                  Services.database(config),
+                  DevicePool.fromConfig(
+                      config.get(DevicePool.DEVICES_KEY, "cpu"),
+                      config.get(DevicePool.PER_RUN_KEY, "1")))
               .evaluate(spec, new CheckpointRef(checkpoint, 0, 0), "adhoc", run, work, null);
       for (EvalMetric m : report.metrics()) {
         System.out.printf(

@@ -7,6 +7,7 @@ import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.model.PresetSpecChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
+import io.flipflow.activities.train.DevicePool;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
@@ -22,7 +23,8 @@ import java.util.List;
 
 /**
  * What each task queue serves: workflows and recording on control, staging on cpu, training and
- * evaluation on gpu (one activity slot per device). Only the gpu queue loads DJL's engine.
+ * evaluation on gpu (one activity slot per device group, leased by each activity). Only the gpu
+ * queue loads DJL's engine.
  */
 final class WorkerRegistrations implements AutoCloseable {
   private final FlipflowConfig config;
@@ -35,16 +37,14 @@ final class WorkerRegistrations implements AutoCloseable {
     this.config = config;
   }
 
-  /** Devices the gpu queue trains on, one activity slot each: cpu, or cuda:0,cuda:1,... */
-  static List<String> devices(FlipflowConfig config) {
-    List<String> devices = List.of(config.get("worker.devices", "cpu").split(","));
-    for (String d : devices) {
-      if (!d.trim().matches("cpu|cuda:\\d+")) {
-        throw new IllegalArgumentException(
-            "worker.devices: '" + d + "' is not cpu or cuda:N (e.g. cuda:0,cuda:1)");
-      }
-    }
-    return devices.stream().map(String::trim).toList();
+  /**
+   * Devices the gpu queue trains on ({@code worker.devices}: cpu, or cuda:0,cuda:1,...), in groups
+   * of {@code worker.devices.per_run} (default 1), one activity slot per group. GPUs the engine
+   * does not see fail here, naming the device.
+   */
+  static DevicePool devicePool(FlipflowConfig config) {
+    return DevicePool.fromConfig(
+        config.get(DevicePool.DEVICES_KEY, "cpu"), config.get(DevicePool.PER_RUN_KEY, "1"));
   }
 
   void register(String queue, WorkerFactory factory) {
@@ -71,16 +71,16 @@ final class WorkerRegistrations implements AutoCloseable {
                 preset -> ModelPreset.load(preset).contextLength()));
       }
       case "gpu" -> {
+        DevicePool devices = devicePool(config);
         Worker worker =
             factory.newWorker(
-                taskQueue,
-                options.setMaxConcurrentActivityExecutionSize(devices(config).size()).build());
+                taskQueue, options.setMaxConcurrentActivityExecutionSize(devices.slots()).build());
         TrainingActivitiesImpl training =
             new TrainingActivitiesImpl(
-                s3(), bucketFolder("checkpoints"), work.resolve("train"), db());
+                s3(), bucketFolder("checkpoints"), work.resolve("train"), db(), devices);
         beforeShutdown.add(training::stopAllForShutdown);
         worker.registerActivitiesImplementations(
-            training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db()));
+            training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db(), devices));
       }
       default -> throw new IllegalArgumentException("unknown queue " + queue);
     }

@@ -34,6 +34,9 @@ import java.util.regex.Pattern;
  *     this long, even before its schedule ends; the trainer paces its LR schedule by the share of
  *     the budget used, so a budgeted run still completes its decay. {@code steps}/{@code samples}
  *     stay an upper bound. Null for no budget.
+ * @param precision {@code fp32} or {@code bf16} (mixed precision: matrix products in bfloat16);
+ *     null (the default, and every spec written before the field existed) means fp32. Training
+ *     refuses bf16 where its engine cannot do it (see the activities' {@code Precision}).
  */
 public record RunSpec(
     String name,
@@ -54,7 +57,8 @@ public record RunSpec(
     Integer checkpointIntervalSteps,
     String device,
     UnmaskedTuning unmaskedTuning,
-    Long wallClockBudgetSeconds) {
+    Long wallClockBudgetSeconds,
+    String precision) {
 
   public static final double DEFAULT_WEIGHT_DECAY = 0.2;
   public static final int DEFAULT_CHECKPOINT_INTERVAL_STEPS = 200;
@@ -62,6 +66,7 @@ public record RunSpec(
 
   private static final Pattern PRESET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
   private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
+  private static final Pattern PRECISION = Pattern.compile("fp32|bf16");
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
@@ -150,6 +155,9 @@ public record RunSpec(
       errors.add(
           "wallClockBudgetSeconds: must be positive or left out, got " + wallClockBudgetSeconds);
     }
+    if (precision != null && !PRECISION.matcher(precision).matches()) {
+      errors.add("precision: must be fp32 or bf16, or left out for fp32, got '" + precision + "'");
+    }
     return errors;
   }
 
@@ -187,6 +195,7 @@ public record RunSpec(
     private String device;
     private UnmaskedTuning unmaskedTuning;
     private Long wallClockBudgetSeconds;
+    private String precision;
 
     private Builder(RunSpec s) {
       if (s == null) {
@@ -211,6 +220,7 @@ public record RunSpec(
       device = s.device;
       unmaskedTuning = s.unmaskedTuning;
       wallClockBudgetSeconds = s.wallClockBudgetSeconds;
+      precision = s.precision;
     }
 
     public Builder name(String v) {
@@ -312,6 +322,11 @@ public record RunSpec(
       return this;
     }
 
+    public Builder precision(String v) {
+      precision = v;
+      return this;
+    }
+
     public RunSpec build() {
       return new RunSpec(
           name,
@@ -332,7 +347,8 @@ public record RunSpec(
           checkpointIntervalSteps,
           device,
           unmaskedTuning,
-          wallClockBudgetSeconds);
+          wallClockBudgetSeconds,
+          precision);
     }
   }
 }
