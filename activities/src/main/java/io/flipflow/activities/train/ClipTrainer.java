@@ -290,6 +290,7 @@ public final class ClipTrainer implements AutoCloseable {
    * backward, check the loss, update, clamp the logit scale. Returns the loss.
    */
   float trainStep(Batch batch, double maskRatio, double learningRate, NDManager stepManager) {
+    GradMode.offOnThisThread(); // benchmarks call this directly, from any thread
     Engine.getInstance().setRandomSeed(stepSeed(config.seed(), step));
     NDArray loss;
     long started = System.nanoTime();

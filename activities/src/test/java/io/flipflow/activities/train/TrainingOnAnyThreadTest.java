@@ -3,6 +3,7 @@ package io.flipflow.activities.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.flipflow.activities.model.ModelPreset;
 import java.nio.file.Path;
@@ -44,5 +45,28 @@ class TrainingOnAnyThreadTest {
     other.join();
     assertNull(failure.get(), () -> "training on another thread failed: " + failure.get());
     assertEquals(8L, steps.get());
+  }
+
+  /** The benchmarks call trainStep directly, without run(): it must switch grad mode off itself. */
+  @Test
+  void aSingleStepWorksOnAThreadWhoseGradModeIsOn() throws Exception {
+    ModelPreset preset = ClipTrainerTest.micro();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread other =
+        new Thread(
+            () -> {
+              JniUtils.setGradMode(true);
+              try (ClipTrainer trainer =
+                      ClipTrainer.create(ClipTrainerTest.config(0.5, 8, 8), preset);
+                  NDManager step = NDManager.newBaseManager()) {
+                Batch batch = new SyntheticBatchSource(preset, 64).next(step, 8);
+                trainer.trainStep(batch, 0.5, 1e-3, step);
+              } catch (Throwable t) {
+                failure.set(t);
+              }
+            });
+    other.start();
+    other.join();
+    assertNull(failure.get(), () -> "a step on another thread failed: " + failure.get());
   }
 }
