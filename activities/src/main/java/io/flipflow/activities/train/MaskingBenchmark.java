@@ -51,6 +51,19 @@ public final class MaskingBenchmark {
       int rounds,
       double[] maskRatios,
       PrintStream out) {
+    return run(
+        presetName, batchSize, warmupRounds, rounds, maskRatios, List.of(Devices.cpu()), out);
+  }
+
+  /** As above on {@code devices} (one, or a data-parallel group: see {@link ClipTrainer}). */
+  public static Report run(
+      String presetName,
+      int batchSize,
+      int warmupRounds,
+      int rounds,
+      double[] maskRatios,
+      List<ai.djl.Device> devices,
+      PrintStream out) {
     if (warmupRounds < 1) {
       throw new IllegalArgumentException("warmupRounds must be at least 1, got " + warmupRounds);
     }
@@ -87,18 +100,19 @@ public final class MaskingBenchmark {
     SyntheticBatchSource data =
         new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);
     out.printf(
-        "masking benchmark: preset %s (%d patches), batch %d, %d rounds, %s threads%n",
+        "masking benchmark: preset %s (%d patches), batch %d, %d rounds, %s threads, on %s%n",
         preset.name(),
         preset.numPatches(),
         batchSize,
         rounds,
-        System.getProperty("ai.djl.pytorch.num_threads", "default"));
+        System.getProperty("ai.djl.pytorch.num_threads", "default"),
+        devices.stream().map(Devices::name).toList());
     if (System.getenv("OMP_WAIT_POLICY") == null) {
       // measured here: on a shared 2-core machine, libgomp's default spinning made steps 2-5x
       // slower and the ratios erratic; PASSIVE must be set before the process starts
       out.println("note: OMP_WAIT_POLICY is unset; on a busy machine set OMP_WAIT_POLICY=PASSIVE");
     }
-    try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset, devices)) {
       // negative rounds warm up every configuration
       for (int round = -warmupRounds; round < rounds; round++) {
         for (int i = 0; i < maskRatios.length; i++) {
@@ -176,7 +190,10 @@ public final class MaskingBenchmark {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  /** Arguments: [preset=tiny-emoji] [batch=128] [rounds=9] [ratios=0,0.5,0.75]. */
+  /**
+   * Arguments: [preset=tiny-emoji] [batch=128] [rounds=9] [ratios=0,0.5,0.75] [devices=cpu, e.g.
+   * cuda:0 or cuda:0,cuda:1].
+   */
   public static void main(String[] args) {
     String preset = args.length > 0 ? args[0] : "tiny-emoji";
     int batch = args.length > 1 ? Integer.parseInt(args[1]) : 128;
@@ -185,6 +202,8 @@ public final class MaskingBenchmark {
         args.length > 3
             ? Arrays.stream(args[3].split(",")).mapToDouble(Double::parseDouble).toArray()
             : new double[] {0, 0.5, 0.75};
-    run(preset, batch, rounds, ratios, System.out);
+    List<ai.djl.Device> devices =
+        Devices.parseList(args.length > 4 ? args[4] : "cpu", "devices (5th argument)");
+    run(preset, batch, 1, rounds, ratios, devices, System.out);
   }
 }

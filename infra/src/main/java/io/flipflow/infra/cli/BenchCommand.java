@@ -3,6 +3,7 @@ package io.flipflow.infra.cli;
 import com.google.gson.JsonObject;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingBenchmark;
+import io.flipflow.activities.train.Devices;
 import io.flipflow.activities.train.EqualMemoryBenchmark;
 import io.flipflow.activities.train.MaskingBenchmark;
 import io.flipflow.db.Database;
@@ -117,10 +118,23 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--rounds", defaultValue = "9")
     int rounds;
 
+    @Option(
+        names = "--devices",
+        defaultValue = "cpu",
+        description = "cpu, cuda:N, or a data-parallel group such as cuda:0,cuda:1.")
+    String devices;
+
     @Override
     public void run() {
       MaskingBenchmark.Report r =
-          MaskingBenchmark.run(preset, batch, rounds, new double[] {0, 0.5, 0.75}, System.out);
+          MaskingBenchmark.run(
+              preset,
+              batch,
+              1,
+              rounds,
+              new double[] {0, 0.5, 0.75},
+              Devices.parseList(devices, "--devices"),
+              System.out);
       Map<String, Double> m = new LinkedHashMap<>();
       for (MaskingBenchmark.Result x : r.results()) {
         String k = String.format(Locale.ROOT, "mask%.2f", x.maskRatio());
@@ -129,7 +143,10 @@ public final class BenchCommand implements Runnable {
         m.put(k + "_time_ratio", x.ratioToFirst());
       }
       m.put("peak_rss_mib", r.peakRssKib() / 1024.0);
-      record("masking", Map.of("preset", preset, "batch", batch, "rounds", rounds), m);
+      record(
+          "masking",
+          Map.of("preset", preset, "batch", batch, "rounds", rounds, "devices", devices),
+          m);
     }
   }
 
