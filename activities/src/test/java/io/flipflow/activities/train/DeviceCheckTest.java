@@ -1,5 +1,6 @@
 package io.flipflow.activities.train;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -10,7 +11,11 @@ import org.junit.jupiter.api.Test;
 class DeviceCheckTest {
   @Test
   void twoReplicasMatchOneDevice() throws Exception {
-    double diff = DeviceCheck.dataParallelDifference(List.of(Device.cpu(), Device.cpu()));
-    assertTrue(diff < 1e-5, "max weight difference " + diff);
+    DeviceCheck.Comparison c = DeviceCheck.compareDataParallel(List.of(Device.cpu(), Device.cpu()));
+    assertTrue(c.matches(), c.toString());
+    // on one device the arithmetic is the same on both sides: no sign flips at all
+    assertTrue(c.maxWeightDifference() < 1e-5, c.toString());
+    assertTrue(c.maxRelativeLossDifference() < 1e-5, c.toString());
+    assertEquals(2, c.groupLosses().size());
   }
 }
