@@ -71,26 +71,11 @@ public final class StagedDataReader implements AutoCloseable {
       long seed,
       int windowShards,
       int fetchThreads) {
-    this(store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, 4);
+    this(store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, 4, 0);
   }
 
   /**
    * @param prefetchBatches batches assembled ahead on the background thread (at least 1)
-   */
-  public StagedDataReader(
-      S3Store store,
-      StagedManifest manifest,
-      Path cacheDir,
-      int batchSize,
-      long seed,
-      int windowShards,
-      int fetchThreads,
-      int prefetchBatches) {
-    this(
-        store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, prefetchBatches, 0);
-  }
-
-  /**
    * @param sampleLimit train on a fixed subset of this many samples; 0, or at least the set's size,
    *     for all of them
    */
