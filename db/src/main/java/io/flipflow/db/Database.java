@@ -8,7 +8,10 @@ import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.postgresql.ds.PGSimpleDataSource;
 
-/** Connects to the run record and keeps its schema current with Flyway. */
+/**
+ * Connects to the run record, keeps its schema current with Flyway, and hands out one store per
+ * concern; each table has exactly one of them as its writer.
+ */
 public final class Database {
   private final DataSource dataSource;
   private final String safeUrl;
@@ -69,7 +72,33 @@ public final class Database {
     return safeUrl;
   }
 
+  /** {@code runs} and {@code stages}. */
   public RunStore runs() {
     return new RunStore(this);
+  }
+
+  /** {@code metrics} and {@code checkpoints}. */
+  public TrainingStore training() {
+    return new TrainingStore(this);
+  }
+
+  /** {@code eval_results}. */
+  public EvalStore evaluations() {
+    return new EvalStore(this);
+  }
+
+  /** {@code data_issues}. */
+  public DataIssueStore dataIssues() {
+    return new DataIssueStore(this);
+  }
+
+  /** {@code studies} and {@code study_runs}. */
+  public StudyStore studies() {
+    return new StudyStore(this);
+  }
+
+  /** {@code benchmarks}. */
+  public BenchmarkStore benchmarks() {
+    return new BenchmarkStore(this);
   }
 }

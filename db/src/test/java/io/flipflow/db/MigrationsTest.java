@@ -59,7 +59,8 @@ class MigrationsTest {
   @Test
   void writesAreIdempotentUnderRetry() throws SQLException {
     pg.database().migrate();
-    RunStore store = pg.database().runs();
+    RunStore runs = pg.database().runs();
+    TrainingStore store = pg.database().training();
     RunStore.RunRow run =
         new RunStore.RunRow(
             "run-idem",
@@ -76,24 +77,29 @@ class MigrationsTest {
             7,
             "cpu",
             "{}");
-    store.upsertRun(run);
-    store.upsertRun(run);
-    store.startStage("run-idem", "pretrain", 1);
-    store.startStage("run-idem", "pretrain", 2);
-    List<RunStore.MetricRow> batch =
+    runs.upsertRun(run);
+    runs.upsertRun(run);
+    RunStore.StageRow stage =
+        new RunStore.StageRow("run-idem", "pretrain", "RUNNING", 1000, null, null, null, null);
+    runs.upsertStage(stage);
+    runs.upsertStage(stage);
+    List<TrainingStore.MetricRow> batch =
         List.of(
-            new RunStore.MetricRow("run-idem", "pretrain", 10, 320, 3.2, 14.3, 1e-3, 50, 600, 6),
-            new RunStore.MetricRow("run-idem", "pretrain", 20, 640, 3.0, 14.4, 1e-3, 50, 600, 12));
+            new TrainingStore.MetricRow(
+                "run-idem", "pretrain", 10, 320, 3.2, 14.3, 1e-3, 50, 600, 6),
+            new TrainingStore.MetricRow(
+                "run-idem", "pretrain", 20, 640, 3.0, 14.4, 1e-3, 50, 600, 12));
     assertEquals(2, store.appendMetrics(batch));
     assertEquals(0, store.appendMetrics(batch), "a retried batch must insert nothing");
-    assertEquals(2, store.countForRun("metrics", "run-idem"));
-    assertEquals(1, store.countForRun("stages", "run-idem"));
+    assertEquals(2, pg.countForRun("metrics", "run-idem"));
+    assertEquals(1, pg.countForRun("stages", "run-idem"));
     store.recordCheckpoint(
-        new RunStore.CheckpointRow(
+        new TrainingStore.CheckpointRow(
             "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", false));
     store.recordCheckpoint(
-        new RunStore.CheckpointRow("run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", true));
-    assertEquals(1, store.countForRun("checkpoints", "run-idem"));
+        new TrainingStore.CheckpointRow(
+            "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", true));
+    assertEquals(1, pg.countForRun("checkpoints", "run-idem"));
     assertEquals(20, store.newestCheckpoint("run-idem", "pretrain").orElseThrow().step());
   }
 

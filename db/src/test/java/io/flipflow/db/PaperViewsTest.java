@@ -22,7 +22,9 @@ class PaperViewsTest {
     pg = PostgresFixture.start();
     pg.database().migrate();
     RunStore store = pg.database().runs();
-    store.upsertStudy(new RunStore.StudyRow("st", "table1a", "r", "equal_samples", "{}"));
+    pg.database()
+        .studies()
+        .upsertStudy(new StudyStore.StudyRow("st", "table1a", "r", "equal_samples", "{}"));
     double[][] runs = {
       // mask, pretrain seconds, tune seconds, acc1 pretrained, acc1 tuned, acc1 masked-inference
       {0.0, 100, 0, 0.40, 0.40, 0.30},
@@ -47,19 +49,21 @@ class PaperViewsTest {
               1,
               "cpu",
               "{}"));
-      store.finishStage(
-          new RunStore.StageRow(id, "pretrain", "FINISHED", 1, r[1], 80L, 10_000L, 100.0, null));
+      store.upsertStage(
+          new RunStore.StageRow(
+              id, "pretrain", "FINISHED", 0, (long) (r[1] * 1000), 10_000L, 100.0, null));
       if (r[2] > 0) {
-        store.finishStage(
-            new RunStore.StageRow(id, "unmasked_tune", "FINISHED", 1, r[2], 4L, 500L, 100.0, null));
+        store.upsertStage(
+            new RunStore.StageRow(
+                id, "unmasked_tune", "FINISHED", 0, (long) (r[2] * 1000), 500L, 100.0, null));
       }
-      List<RunStore.EvalRow> evals = new ArrayList<>();
+      List<EvalStore.EvalRow> evals = new ArrayList<>();
       String task = "zeroshot_classification";
       evals.add(
-          new RunStore.EvalRow(
+          new EvalStore.EvalRow(
               id, "pretrained", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[3]));
       evals.add(
-          new RunStore.EvalRow(
+          new EvalStore.EvalRow(
               id,
               "pretrained",
               "c",
@@ -71,11 +75,11 @@ class PaperViewsTest {
               r[5]));
       if (r[2] > 0) {
         evals.add(
-            new RunStore.EvalRow(
+            new EvalStore.EvalRow(
                 id, "tuned", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[4]));
       }
-      store.recordEvalResults(evals);
-      store.finishRun(id, "FINISHED", null);
+      pg.database().evaluations().recordEvalResults(evals);
+      store.finishRun(id, "FINISHED", null, null, null);
     }
   }
 

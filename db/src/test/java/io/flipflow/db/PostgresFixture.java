@@ -67,6 +67,22 @@ public final class PostgresFixture implements AutoCloseable {
     return database;
   }
 
+  /** Rows of a per-run table for one run: the tests' independent count of what was written. */
+  public long countForRun(String table, String workflowId) throws java.sql.SQLException {
+    if (!java.util.List.of("metrics", "stages", "checkpoints", "eval_results").contains(table)) {
+      throw new IllegalArgumentException("not a per-run table: " + table);
+    }
+    try (java.sql.Connection c = database.connection();
+        java.sql.PreparedStatement ps =
+            c.prepareStatement("SELECT count(*) FROM " + table + " WHERE run_id = ?")) {
+      ps.setString(1, workflowId);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
   public boolean isEmbedded() {
     return embedded != null;
   }

@@ -6,8 +6,8 @@ import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
-import io.flipflow.db.RunStore;
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.spec.RunSpec;
@@ -92,7 +92,7 @@ public final class DataActivitiesImpl implements DataActivities {
                   spec.dataSamples() == null
                       ? m.samples()
                       : Math.min(spec.dataSamples(), m.samples());
-              db.runs().setRunDataSamples(runId, used);
+              db.runs().setDataSamples(runId, used);
               return new StagedDataset(
                   S3Uri.parse(m.root()).resolve("manifest.json").toString(),
                   m.samples(),
@@ -126,12 +126,15 @@ public final class DataActivitiesImpl implements DataActivities {
     if (issues.isEmpty()) {
       return;
     }
-    List<RunStore.DataIssueRow> rows =
+    List<DataIssueStore.DataIssueRow> rows =
         issues.stream()
-            .map(i -> new RunStore.DataIssueRow(datasetUri, i.shard(), i.key(), i.reason(), runId))
+            .map(
+                i ->
+                    new DataIssueStore.DataIssueRow(
+                        datasetUri, i.shard(), i.key(), i.reason(), runId))
             .toList();
     try {
-      db.runs().recordDataIssues(rows);
+      db.dataIssues().record(rows);
     } catch (SQLException e) {
       log.warn(
           "could not record {} data issues of {}: {}", rows.size(), datasetUri, e.getMessage());

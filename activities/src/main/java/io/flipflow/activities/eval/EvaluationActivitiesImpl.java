@@ -13,8 +13,9 @@ import io.flipflow.activities.train.CheckpointStore;
 import io.flipflow.activities.train.Checkpoints;
 import io.flipflow.activities.train.ClipTrainer;
 import io.flipflow.activities.train.DevicePool;
+import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
-import io.flipflow.db.RunStore;
+import io.flipflow.db.EvalStore;
 import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
@@ -110,7 +111,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
     S3Uri tokenizerUri = DataActivitiesImpl.findTokenizer(store, S3Uri.parse(spec.dataUri()));
     List<EvalResult> results = new ArrayList<>();
-    List<RunStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
+    List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
     try (DevicePool.Lease lease = devices.lease(spec.device());
         ClipTrainer trainer = ClipTrainer.resume(local, lease.devices().subList(0, 1));
         CaptionTokenizer tokenizer =
@@ -131,7 +132,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           String split = meta.has("split") ? meta.get("split").getAsString() : "all";
           SkippedSampleListener skipped =
               (entry, reason) ->
-                  issues.add(new RunStore.DataIssueRow(leaf.toString(), entry, "", reason, runId));
+                  issues.add(
+                      new DataIssueStore.DataIssueRow(leaf.toString(), entry, "", reason, runId));
           ZeroShotEvaluator evaluator =
               new ZeroShotEvaluator(
                   encoder,
@@ -214,14 +216,14 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
       String phase,
       CheckpointRef checkpoint,
       List<EvalResult> results,
-      List<RunStore.DataIssueRow> issues)
+      List<DataIssueStore.DataIssueRow> issues)
       throws Exception {
-    db.runs()
+    db.evaluations()
         .recordEvalResults(
             results.stream()
                 .map(
                     r ->
-                        new RunStore.EvalRow(
+                        new EvalStore.EvalRow(
                             runId,
                             phase,
                             checkpoint.uri(),
@@ -232,7 +234,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                             r.metric(),
                             r.value()))
                 .toList());
-    db.runs().recordDataIssues(issues);
+    db.dataIssues().record(issues);
   }
 
   /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */

@@ -3,7 +3,9 @@ package io.flipflow.activities.record;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.db.Database;
+import io.flipflow.db.EvalStore;
 import io.flipflow.db.RunStore;
+import io.flipflow.db.StudyStore;
 import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
@@ -16,13 +18,17 @@ import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudySpec;
 import java.util.List;
 
-/** Writes the run record to Postgres; every call is an idempotent upsert (see RunStore). */
+/** Writes the run record to Postgres; every call is an idempotent upsert (see the db stores). */
 public final class RecordActivitiesImpl implements RecordActivities {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final RunStore store;
+  private final EvalStore evaluations;
+  private final StudyStore studies;
 
   public RecordActivitiesImpl(Database db) {
     this.store = db.runs();
+    this.evaluations = db.evaluations();
+    this.studies = db.studies();
   }
 
   /** The pipeline stage name as stored in {@code stages.stage}: PRETRAIN -> pretrain. */
@@ -67,14 +73,15 @@ public final class RecordActivitiesImpl implements RecordActivities {
     ActivityFailures.run(
         () -> {
           store.upsertStage(
-              s.workflowId(),
-              stageName(s.stage()),
-              s.status().name(),
-              s.startedAtMillis(),
-              s.finishedAtMillis(),
-              s.samplesSeen(),
-              s.samplesPerSecond(),
-              s.message());
+              new RunStore.StageRow(
+                  s.workflowId(),
+                  stageName(s.stage()),
+                  s.status().name(),
+                  s.startedAtMillis(),
+                  s.finishedAtMillis(),
+                  s.samplesSeen(),
+                  s.samplesPerSecond(),
+                  s.message()));
           return null;
         });
   }
@@ -84,11 +91,11 @@ public final class RecordActivitiesImpl implements RecordActivities {
       String workflowId, String phase, CheckpointRef checkpoint, EvalReport report) {
     ActivityFailures.run(
         () -> {
-          List<RunStore.EvalRow> rows =
+          List<EvalStore.EvalRow> rows =
               report.metrics().stream()
                   .map(
                       (EvalMetric m) ->
-                          new RunStore.EvalRow(
+                          new EvalStore.EvalRow(
                               workflowId,
                               phase,
                               checkpoint.uri(),
@@ -99,7 +106,7 @@ public final class RecordActivitiesImpl implements RecordActivities {
                               m.metric(),
                               m.value()))
                   .toList();
-          store.recordEvalResults(rows);
+          evaluations.recordEvalResults(rows);
           return null;
         });
   }
@@ -129,14 +136,14 @@ public final class RecordActivitiesImpl implements RecordActivities {
   public void recordStudy(String studyId, String workflowId, StudySpec spec, RunStatus status) {
     ActivityFailures.run(
         () -> {
-          store.upsertStudy(
-              new RunStore.StudyRow(
+          studies.upsertStudy(
+              new StudyStore.StudyRow(
                   studyId,
                   studyId,
                   workflowId,
                   spec.budget() == null ? null : spec.budget().name().toLowerCase(),
                   JSON.writeValueAsString(spec)));
-          store.setStudyStatus(studyId, status.name());
+          studies.setStudyStatus(studyId, status.name());
           return null;
         });
   }
@@ -145,8 +152,8 @@ public final class RecordActivitiesImpl implements RecordActivities {
   public void recordStudyRun(String studyId, StudyRunResult run) {
     ActivityFailures.run(
         () -> {
-          store.upsertStudyRun(
-              new RunStore.StudyRunRow(
+          studies.upsertStudyRun(
+              new StudyStore.StudyRunRow(
                   studyId,
                   run.workflowId(),
                   run.status().name(),

@@ -8,7 +8,7 @@ import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.db.Database;
-import io.flipflow.db.RunStore;
+import io.flipflow.db.TrainingStore;
 import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.Progress;
@@ -143,7 +143,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     final ActivityExecutionContext context = Activity.getExecutionContext();
     final CheckpointStore checkpoints = new CheckpointStore(store);
     final AtomicReference<CheckpointRef> lastUploaded = new AtomicReference<>();
-    final List<RunStore.MetricRow> pendingMetrics = new ArrayList<>();
+    final List<TrainingStore.MetricRow> pendingMetrics = new ArrayList<>();
     long startNanos;
     long lastSignalMillis;
     long totalSteps;
@@ -277,7 +277,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               .getHeartbeatDetails(TrainingHeartbeat.class)
               .map(TrainingHeartbeat::lastCheckpoint);
       Optional<CheckpointRef> fromDb =
-          db.runs()
+          db.training()
               .newestCheckpoint(runId, stage)
               .map(r -> new CheckpointRef(r.uri(), r.step(), r.samplesSeen()));
       Optional<CheckpointRef> best = fromHeartbeat;
@@ -388,7 +388,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
               stageEnum, m.step(), m.samplesSeen(), (double) m.loss(), m.samplesPerSecond(), eta);
       heartbeat.update(new TrainingHeartbeat(progress, lastUploaded.get()));
       pendingMetrics.add(
-          new RunStore.MetricRow(
+          new TrainingStore.MetricRow(
               runId,
               stage,
               m.step(),
@@ -422,9 +422,9 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
       S3Uri uri = CheckpointStore.uriFor(checkpointRoot, runId, stage, state.step());
       CheckpointStore.Stored stored = checkpoints.upload(local, uri);
       try {
-        db.runs()
+        db.training()
             .recordCheckpoint(
-                new RunStore.CheckpointRow(
+                new TrainingStore.CheckpointRow(
                     runId,
                     stage,
                     state.step(),
@@ -444,16 +444,16 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     }
 
     void markFinal(CheckpointRef c) throws SQLException {
-      db.runs()
+      db.training()
           .newestCheckpoint(runId, stage)
           .filter(r -> r.step() == c.step())
           .ifPresent(
               r -> {
                 try {
-                  db.runs()
+                  db.training()
                       .recordCheckpoint(
-                          new RunStore.CheckpointRow(
-                              r.runId(),
+                          new TrainingStore.CheckpointRow(
+                              r.workflowId(),
                               r.stage(),
                               r.step(),
                               r.samplesSeen(),
@@ -473,7 +473,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         return;
       }
       try {
-        db.runs().appendMetrics(List.copyOf(pendingMetrics));
+        db.training().appendMetrics(List.copyOf(pendingMetrics));
         pendingMetrics.clear();
       } catch (SQLException e) {
         log.warn("metrics not written yet ({} queued): {}", pendingMetrics.size(), e.getMessage());

@@ -6,7 +6,6 @@ import io.flipflow.activities.data.staging.StagingBenchmark;
 import io.flipflow.activities.train.Devices;
 import io.flipflow.activities.train.EqualMemoryBenchmark;
 import io.flipflow.activities.train.MaskingBenchmark;
-import io.flipflow.db.Database;
 import io.flipflow.infra.bench.OpenClipComparison;
 import io.flipflow.infra.bench.OrchestrationOverhead;
 import io.flipflow.infra.config.FlipflowConfig;
@@ -15,8 +14,6 @@ import io.flipflow.infra.config.TemporalConnection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -76,26 +73,9 @@ public final class BenchCommand implements Runnable {
     JsonObject p = new JsonObject();
     params.forEach((k, v) -> p.addProperty(k, String.valueOf(v)));
     try {
-      Database db = Services.database(config);
-      try (Connection c = db.connection();
-          PreparedStatement ps =
-              c.prepareStatement(
-                  "INSERT INTO benchmarks (bench_id, name, machine, params, metric, value)"
-                      + " VALUES (?, ?, ?, ?::jsonb, ?, ?) ON CONFLICT DO NOTHING")) {
-        for (Map.Entry<String, Double> m : metrics.entrySet()) {
-          if (m.getValue() == null || m.getValue().isNaN()) {
-            continue;
-          }
-          ps.setString(1, benchId);
-          ps.setString(2, name);
-          ps.setString(3, machine());
-          ps.setString(4, p.toString());
-          ps.setString(5, m.getKey());
-          ps.setDouble(6, m.getValue());
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
+      Services.database(config)
+          .benchmarks()
+          .record(benchId, name, machine(), p.toString(), metrics);
       System.out.println("recorded in benchmarks as " + benchId);
     } catch (Exception e) {
       System.out.println("(not recorded: " + e.getMessage() + ")");

@@ -1,8 +1,9 @@
 package io.flipflow.infra.report;
 
-import io.flipflow.infra.report.StudyRecord.LossPoint;
-import io.flipflow.infra.report.StudyRecord.Run;
-import io.flipflow.infra.report.StudyRecord.ZeroShot;
+import io.flipflow.db.StudyRecord;
+import io.flipflow.db.StudyRecord.LossPoint;
+import io.flipflow.db.StudyRecord.Run;
+import io.flipflow.db.StudyRecord.ZeroShot;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;

@@ -1,10 +1,11 @@
 package io.flipflow.infra.report;
 
 import io.flipflow.db.Database;
-import io.flipflow.infra.report.StudyRecord.Run;
-import io.flipflow.infra.report.StudyRecord.Table;
-import io.flipflow.infra.report.StudyRecord.UnrecordedRun;
-import io.flipflow.infra.report.StudyRecord.ZeroShot;
+import io.flipflow.db.StudyRecord;
+import io.flipflow.db.StudyRecord.Run;
+import io.flipflow.db.StudyRecord.Table;
+import io.flipflow.db.StudyRecord.UnrecordedRun;
+import io.flipflow.db.StudyRecord.ZeroShot;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

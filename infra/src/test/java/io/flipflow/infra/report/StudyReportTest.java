@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flipflow.db.Database;
+import io.flipflow.db.EvalStore.EvalRow;
 import io.flipflow.db.PostgresFixture;
 import io.flipflow.db.RunStore;
-import io.flipflow.db.RunStore.EvalRow;
-import io.flipflow.db.RunStore.MetricRow;
+import io.flipflow.db.StudyStore;
+import io.flipflow.db.TrainingStore.MetricRow;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A small study recorded into a real PostgreSQL through RunStore, rendered, and read back. */
+/** A small study recorded into a real PostgreSQL through the db stores, rendered, and read back. */
 class StudyReportTest {
   static PostgresFixture pg;
   static final String STUDY = "study-flip-small";
@@ -43,35 +45,47 @@ class StudyReportTest {
   static void recordAStudy() throws SQLException {
     pg = PostgresFixture.start();
     pg.database().migrate();
-    RunStore store = pg.database().runs();
-    store.upsertStudy(new RunStore.StudyRow(STUDY, "mask ratio", "wf", "equal_samples", "{}"));
+    Database db = pg.database();
+    db.studies()
+        .upsertStudy(new StudyStore.StudyRow(STUDY, "mask ratio", "wf", "equal_samples", "{}"));
     for (double[] r : RUNS) {
-      record(store, STUDY, runId(r[0]), r);
+      record(db, STUDY, runId(r[0]), r);
     }
     // a run outside the study, and a study child that failed before writing its own row
-    record(store, null, "lone-mask0.5", new double[] {0.5, 20, 2, 0.20, 0.25, 0.18});
-    store.upsertStudyRun(
-        new RunStore.StudyRunRow(
-            STUDY,
-            "study-flip-bad",
-            "FAILED",
-            null,
-            null,
-            null,
-            0.9,
-            64,
-            null,
-            null,
-            null,
-            "mask_ratio must be < 1"));
+    record(db, null, "lone-mask0.5", new double[] {0.5, 20, 2, 0.20, 0.25, 0.18});
+    db.studies()
+        .upsertStudyRun(
+            new StudyStore.StudyRunRow(
+                STUDY,
+                "study-flip-bad",
+                "FAILED",
+                null,
+                null,
+                null,
+                0.9,
+                64,
+                null,
+                null,
+                null,
+                "mask_ratio must be < 1"));
     // a second data set, sorted first but without 'unseen', recorded for the 0.5 run only
-    store.recordEvalResults(
-        List.of(
-            new EvalRow(
-                runId(0.5), "pretrained", "c", TASK, "emoji-all", "all", "full", "acc1", 0.61)));
+    db.evaluations()
+        .recordEvalResults(
+            List.of(
+                new EvalRow(
+                    runId(0.5),
+                    "pretrained",
+                    "c",
+                    TASK,
+                    "emoji-all",
+                    "all",
+                    "full",
+                    "acc1",
+                    0.61)));
   }
 
-  static void record(RunStore store, String study, String id, double[] r) throws SQLException {
+  static void record(Database db, String study, String id, double[] r) throws SQLException {
+    RunStore store = db.runs();
     double mask = r[0];
     boolean tuned = r[2] > 0;
     store.upsertRun(
@@ -106,8 +120,9 @@ class StudyReportTest {
               50,
               seconds));
     }
-    store.finishStage(
-        new RunStore.StageRow(id, "pretrain", "FINISHED", 1, r[1], 20L, 10_000L, 100.0, null));
+    store.upsertStage(
+        new RunStore.StageRow(
+            id, "pretrain", "FINISHED", 0, (long) (r[1] * 1000), 10_000L, 100.0, null));
     if (tuned) {
       for (int step = 1; step <= 4; step++) {
         metrics.add(
@@ -123,18 +138,19 @@ class StudyReportTest {
                 50,
                 r[2] * step / 4));
       }
-      store.finishStage(
-          new RunStore.StageRow(id, "unmasked_tune", "FINISHED", 1, r[2], 4L, 500L, 100.0, null));
+      store.upsertStage(
+          new RunStore.StageRow(
+              id, "unmasked_tune", "FINISHED", 0, (long) (r[2] * 1000), 500L, 100.0, null));
     }
-    store.appendMetrics(metrics);
+    db.training().appendMetrics(metrics);
     List<EvalRow> evals = new ArrayList<>();
     evals.add(eval(id, "pretrained", "full", r[3]));
     evals.add(eval(id, "pretrained", "masked_0.50", r[5]));
     if (tuned) {
       evals.add(eval(id, "tuned", "full", r[4]));
     }
-    store.recordEvalResults(evals);
-    store.finishRun(id, "FINISHED", null);
+    db.evaluations().recordEvalResults(evals);
+    store.finishRun(id, "FINISHED", null, null, null);
   }
 
   static EvalRow eval(String id, String phase, String inference, double acc1) {

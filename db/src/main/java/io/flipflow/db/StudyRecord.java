@@ -1,6 +1,5 @@
-package io.flipflow.infra.report;
+package io.flipflow.db;
 
-import io.flipflow.db.Database;
 import java.math.BigDecimal;
 import java.sql.Array;
 import java.sql.Connection;
@@ -16,9 +15,9 @@ import java.util.Objects;
 
 /**
  * What a report shows, read from the run record in one go: the study, its runs, their loss curves,
- * their zero-shot accuracy and the paper's tables as the Postgres views compute them.
+ * their zero-shot accuracy and the paper's tables as the Postgres views compute them. Read only.
  */
-record StudyRecord(
+public record StudyRecord(
     String studyId,
     String studyName,
     String studyStatus,
@@ -35,7 +34,7 @@ record StudyRecord(
     Table table1d) {
 
   /** A run with the per-stage figures the plots need; seconds and samples may be missing. */
-  record Run(
+  public record Run(
       String runId,
       String name,
       String status,
@@ -48,24 +47,24 @@ record StudyRecord(
       Long tuneSamples) {}
 
   /** A study child that failed before it could write its own row (only in study_runs). */
-  record UnrecordedRun(String runId, String status, String message) {}
+  public record UnrecordedRun(String runId, String status, String message) {}
 
-  record LossPoint(
+  public record LossPoint(
       String runId, String stage, long step, long samplesSeen, double wallSeconds, double loss) {}
 
   /** Zero-shot classification with full images, as v_zero_shot gives it. */
-  record ZeroShot(String runId, String phase, String dataset, String split, double acc1) {}
+  public record ZeroShot(String runId, String phase, String dataset, String split, double acc1) {}
 
   /** A view's rows as printed text, null cells as null. */
-  record Table(List<String> headers, List<List<String>> rows) {}
+  public record Table(List<String> headers, List<List<String>> rows) {}
 
-  static final String PRETRAIN = "pretrain";
-  static final String UNMASKED_TUNE = "unmasked_tune";
-  static final String PRETRAINED = "pretrained";
-  static final String TUNED = "tuned";
+  public static final String PRETRAIN = "pretrain";
+  public static final String UNMASKED_TUNE = "unmasked_tune";
+  public static final String PRETRAINED = "pretrained";
+  public static final String TUNED = "tuned";
 
   /** All runs that name the study (failed ones included), ordered by mask ratio. */
-  static StudyRecord readStudy(Database db, String studyId) throws SQLException {
+  public static StudyRecord readStudy(Database db, String studyId) throws SQLException {
     if (studyId == null || studyId.isBlank()) {
       throw new IllegalArgumentException("study id is empty");
     }
@@ -129,7 +128,7 @@ record StudyRecord(
   }
 
   /** Runs chosen by id, inside a study or not; every id must be recorded. */
-  static StudyRecord readRuns(Database db, List<String> runIds) throws SQLException {
+  public static StudyRecord readRuns(Database db, List<String> runIds) throws SQLException {
     if (runIds == null || runIds.isEmpty()) {
       throw new IllegalArgumentException("run ids: the list is empty");
     }
@@ -355,7 +354,7 @@ record StudyRecord(
   }
 
   /** Numbers as the views round them; mask ratios (the only doubles) with two decimals. */
-  static String cell(Object value) {
+  public static String cell(Object value) {
     if (value == null) {
       return null;
     }
