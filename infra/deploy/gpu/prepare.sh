@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what the GPU check needs into .gpu/ (git-ignored) so it travels with the tree to a bare
 # CUDA machine with no network and no Java: a jlink'ed Java 17 runtime (~32 MB packed), DJL's API,
-# PyTorch engine and JNI jars, and flipflow's activities classes. libtorch itself is NOT carried
+# PyTorch engine and JNI jars, and flipflow's workflows, activities and infra classes (the checks are infra's bench package). libtorch itself is NOT carried
 # (gigabytes): the check uses the machine's own (PyTorch's lib folder) via PYTORCH_LIBRARY_PATH.
 #
 # FLIPFLOW_DJL_JNI=<libdjl_torch.so built by build-jni.sh> also packs DJL's JNI rebuilt for the
@@ -19,12 +19,12 @@ if [ -n "$jni" ]; then
     || { echo "FLIPFLOW_DJL_JNI: torch version it was built for unknown (got '$jni_torch'); set FLIPFLOW_DJL_JNI_TORCH_VERSION=X.Y.Z" >&2; exit 2; }
 fi
 rm -rf "$out" && mkdir -p "$out/lib"
-(cd "$root" && mvn -B -q -ntp package -DskipTests -Dspotless.check.skip=true -pl activities -am)
-cp "$root/activities/target/flipflow-activities-"*[0-9T].jar "$out/lib/" 2>/dev/null \
-  || cp "$root"/activities/target/flipflow-activities-*SNAPSHOT.jar "$out/lib/"
+(cd "$root" && mvn -B -q -ntp package -DskipTests -Dspotless.check.skip=true -pl infra -am)
+# the checks (infra's bench package) over the trainer (activities) and its configs (workflows)
+cp "$root"/workflows/target/flipflow-workflows-*.jar "$root"/activities/target/flipflow-activities-*.jar \
+  "$root/infra/target/flipflow.jar" "$out/lib/"
 rm -f "$out"/lib/*-tests.jar
 lib="$root/infra/target/lib"
-[ -d "$lib" ] || (cd "$root" && mvn -B -q -ntp package -DskipTests -Dspotless.check.skip=true)
 for j in api-0.36.0 pytorch-engine-0.36.0 pytorch-jni-2.7.1-0.36.0 gson- jna- commons-compress- slf4j-api-; do
   cp "$lib"/$j*.jar "$out/lib/"
 done

@@ -6,6 +6,11 @@ import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.activities.SpecActivities;
 import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
+import io.flipflow.workflows.plan.EvaluationRequest;
+import io.flipflow.workflows.plan.PresetFacts;
+import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.plan.StagingRequest;
+import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
 import io.flipflow.workflows.result.EvalReport;
@@ -35,6 +40,7 @@ import java.util.function.Predicate;
  * call, so the tests can check what the workflows asked for. Knobs make them fail, block until
  * cancelled, or overlap.
  */
+@SuppressWarnings("deprecation")
 public final class FakeActivities
     implements DataActivities,
         TrainingActivities,
@@ -44,10 +50,16 @@ public final class FakeActivities
 
   /** Presets the fake workers know, as the real ones know config/models/. */
   @Override
-  public List<String> checkAgainstPreset(RunSpec spec) {
+  public PresetFacts presetFacts(RunSpec spec) {
     return spec.modelPreset().startsWith("tiny")
-        ? List.of()
-        : List.of("modelPreset: unknown model preset '" + spec.modelPreset() + "'");
+        ? new PresetFacts(List.of(), 64, 32)
+        : new PresetFacts(
+            List.of("modelPreset: unknown model preset '" + spec.modelPreset() + "'"), null, null);
+  }
+
+  @Override
+  public List<String> checkAgainstPreset(RunSpec spec) {
+    return presetFacts(spec).problems();
   }
 
   public final List<String> calls = new CopyOnWriteArrayList<>();
@@ -57,8 +69,8 @@ public final class FakeActivities
   public final List<RunStatus> studyStatuses = new CopyOnWriteArrayList<>();
   public final AtomicInteger stageDataAttempts = new AtomicInteger();
 
-  /** Staging fails with bad input for specs that match. */
-  public volatile Predicate<RunSpec> badData = s -> false;
+  /** Staging fails with bad input for runs (workflow ids) that match. */
+  public volatile Predicate<String> badData = id -> false;
 
   /** Pretraining heartbeats until cancelled instead of returning at once. */
   public volatile boolean pretrainUntilCancelled;
@@ -75,30 +87,57 @@ public final class FakeActivities
   public final AtomicInteger maxActiveRuns = new AtomicInteger();
 
   @Override
-  public StagedDataset stageData(RunSpec spec) {
-    calls.add("stageData " + spec.name());
+  public StagedDataset stage(StagingRequest request) {
+    String run = workflowId();
+    calls.add("stageData " + run);
     stageDataAttempts.incrementAndGet();
     maxActiveRuns.accumulateAndGet(activeRuns.incrementAndGet(), Math::max);
-    if (badData.test(spec)) {
-      throw new IllegalArgumentException("no shard matches " + spec.dataUri());
+    if (badData.test(run)) {
+      throw new IllegalArgumentException("no shard matches " + request.dataUri());
     }
     sleep(stagingMillis);
-    return new StagedDataset("s3://flipflow/staged/abc/manifest.json", 1000, 64, 32, 512);
+    return new StagedDataset(
+        "s3://flipflow/staged/abc/manifest.json",
+        1000,
+        request.resolution(),
+        request.contextLength(),
+        512,
+        "s3://flipflow/emoji/tokenizer.json");
+  }
+
+  @Override
+  public StagedDataset stageData(RunSpec spec) {
+    return stage(new StagingRequest(spec.dataUri(), spec.imageSize(), 32));
+  }
+
+  @Override
+  public TrainResult train(TrainingPlan plan) {
+    return plan.stage() == Stage.PRETRAIN ? pretrain(plan) : tune(plan);
   }
 
   @Override
   public TrainResult pretrain(RunSpec spec, StagedDataset data, String workflowId) {
-    calls.add("pretrain " + spec.name() + " mask=" + spec.maskRatio());
+    return pretrain(RunPlans.pretraining(spec, data));
+  }
+
+  @Override
+  public TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from) {
+    return tune(RunPlans.tuning(spec, data, from));
+  }
+
+  private TrainResult pretrain(TrainingPlan plan) {
+    String workflowId = workflowId();
+    int batchSize = plan.config().batchSize();
+    calls.add("pretrain " + workflowId + " mask=" + plan.config().maskRatio());
     if (!pretrainUntilCancelled) {
-      return trained("s3://flipflow/ckpt/" + workflowId + "/pretrain", 10, spec.batchSize(), false);
+      return trained("s3://flipflow/ckpt/" + workflowId + "/pretrain", 10, batchSize, false);
     }
     ActivityExecutionContext context = Activity.getExecutionContext();
     pretrainStarted.countDown();
     long step = 0;
     while (true) {
       step++;
-      Progress progress =
-          new Progress(Stage.PRETRAIN, step, step * spec.batchSize(), 4.2, 100.0, 60L);
+      Progress progress = new Progress(Stage.PRETRAIN, step, step * batchSize, 4.2, 100.0, 60L);
       if (step == 1 && client != null) {
         client.newWorkflowStub(FlipPipelineWorkflow.class, workflowId).reportProgress(progress);
       }
@@ -107,22 +146,29 @@ public final class FakeActivities
       } catch (ActivityCompletionException cancelled) {
         // Real training: finish the step, write a checkpoint, return what was reached.
         calls.add("pretrain stopped at step " + step);
-        return trained(
-            "s3://flipflow/ckpt/" + workflowId + "/step" + step, step, spec.batchSize(), true);
+        return trained("s3://flipflow/ckpt/" + workflowId + "/step" + step, step, batchSize, true);
       }
       sleep(20);
     }
   }
 
-  @Override
-  public TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from) {
-    calls.add("unmaskedTune " + spec.name() + " from=" + from.uri());
-    return trained(from.uri() + "-tuned", 2, spec.batchSize(), false);
+  private TrainResult tune(TrainingPlan plan) {
+    calls.add("unmaskedTune " + workflowId() + " from=" + plan.initFrom().uri());
+    return trained(plan.initFrom().uri() + "-tuned", 2, plan.config().batchSize(), false);
   }
 
   @Override
   public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
-    calls.add("evaluate " + spec.name() + " " + phase);
+    return evaluateCheckpoint(
+        new EvaluationRequest(
+            phase, checkpoint, spec.evalSetUris(), null, spec.modelPreset(), "cpu", 0));
+  }
+
+  @Override
+  public EvalReport evaluateCheckpoint(EvaluationRequest request) {
+    String phase = request.phase();
+    CheckpointRef checkpoint = request.checkpoint();
+    calls.add("evaluate " + workflowId() + " " + phase);
     double top1 = EvaluationActivities.TUNED.equals(phase) ? 0.5 : 0.4;
     return new EvalReport(
         List.of(
@@ -140,6 +186,11 @@ public final class FakeActivities
   @Override
   public void recordStage(StageRecord stage) {
     stages.add(stage);
+  }
+
+  @Override
+  public void recordDataSamples(String workflowId, long samples) {
+    calls.add("recordDataSamples " + workflowId + " " + samples);
   }
 
   @Override
@@ -162,6 +213,10 @@ public final class FakeActivities
   @Override
   public void recordStudyRun(String studyId, StudyRunResult run) {
     studyRuns.add(run);
+  }
+
+  private static String workflowId() {
+    return Activity.getExecutionContext().getInfo().getWorkflowId();
   }
 
   public long count(String prefix) {

@@ -61,12 +61,11 @@ class FlipPipelineWorkflowTest {
         List.of(
             "recordRunStarted happy",
             "stageData happy",
+            "recordDataSamples happy 1000",
             "pretrain happy mask=0.5",
             "evaluate happy pretrained",
-            "recordEvalResults happy pretrained",
             "unmaskedTune happy from=s3://flipflow/ckpt/happy/pretrain",
-            "evaluate happy tuned",
-            "recordEvalResults happy tuned"),
+            "evaluate happy tuned"),
         stack.activities.calls);
     assertEquals(0.5, summary.zeroShotTop1(), "headline = unseen acc1 after tuning");
     assertEquals(640, summary.pretrain().samplesSeen());
@@ -110,9 +109,7 @@ class FlipPipelineWorkflowTest {
   @Test
   void skipsTuningAndItsEvaluationWhenDisabled() {
     RunSpec spec =
-        TestStack.tinyRun("notune", 0.75).toBuilder()
-            .unmaskedTuning(UnmaskedTuning.disabled())
-            .build();
+        TestStack.tinyRun("notune", 0.75).with().unmaskedTuning(UnmaskedTuning.disabled()).build();
     RunSummary summary = newPipeline("notune").run(spec);
 
     assertEquals(RunStatus.FINISHED, summary.status());
@@ -169,8 +166,7 @@ class FlipPipelineWorkflowTest {
 
   @Test
   void badSpecFailsAtOnceNamingEveryBadField() {
-    RunSpec bad =
-        TestStack.tinyRun("bad", 1.0).toBuilder().batchSize(0).dataUri("/local/path").build();
+    RunSpec bad = TestStack.tinyRun("bad", 1.0).with().batchSize(0).dataUri("/local/path").build();
     WorkflowFailedException e =
         assertThrows(WorkflowFailedException.class, () -> newPipeline("bad").run(bad));
 
@@ -186,7 +182,7 @@ class FlipPipelineWorkflowTest {
 
   @Test
   void aPresetTheWorkersDoNotKnowIsRefusedBeforeAnyWork() {
-    RunSpec bad = TestStack.tinyRun("nopreset", 0.5).toBuilder().modelPreset("vit-x-99").build();
+    RunSpec bad = TestStack.tinyRun("nopreset", 0.5).with().modelPreset("vit-x-99").build();
     WorkflowFailedException e =
         assertThrows(WorkflowFailedException.class, () -> newPipeline("nopreset").run(bad));
     ApplicationFailure failure = assertInstanceOf(ApplicationFailure.class, e.getCause());
@@ -199,7 +195,7 @@ class FlipPipelineWorkflowTest {
 
   @Test
   void badInputInAnActivityIsNotRetriedAndRecordsFailed() {
-    stack.activities.badData = s -> true;
+    stack.activities.badData = id -> true;
     WorkflowFailedException e =
         assertThrows(
             WorkflowFailedException.class,

@@ -29,13 +29,25 @@ import org.junit.jupiter.api.Test;
  * Determinism guard. The committed histories in {@code src/test/resources/histories/} were recorded
  * from real executions of the workflows; replaying them with today's code fails when a change would
  * break workflows already running (then guard the change with {@code Workflow.getVersion}).
- * Re-record only for a deliberate, versioned change: {@code mvn -pl workflows test
- * -Dtest=ReplayTest -Dflipflow.recordHistories=true}, then commit the files.
+ * Re-record only for a deliberate, versioned change: move the current files into a folder named
+ * after the change (they must go on replaying), then {@code mvn -pl workflows test
+ * -Dtest=ReplayTest -Dflipflow.recordHistories=true}, and commit both.
  */
 class ReplayTest {
   static final Path HISTORIES = Path.of("src/test/resources/histories");
+
+  /**
+   * The recorded histories of today's workflow versions, and those of earlier versions still
+   * replayed: one folder per version change, holding what was recorded before it.
+   */
   static final List<String> COMMITTED =
-      List.of("flip-pipeline-finished.json", "flip-pipeline-cancelled.json", "scaling-study.json");
+      List.of(
+          "flip-pipeline-finished.json",
+          "flip-pipeline-cancelled.json",
+          "scaling-study.json",
+          "before-stage-requests/flip-pipeline-finished.json",
+          "before-stage-requests/flip-pipeline-cancelled.json",
+          "before-stage-requests/scaling-study.json");
 
   @Test
   void committedHistoriesReplayWithTodaysCode() throws Exception {
@@ -88,7 +100,7 @@ class ReplayTest {
       stack.activities.pretrainUntilCancelled = false;
 
       // A failing child, parallelism 2 and continue-as-new after 2 runs: the first execution.
-      stack.activities.badData = spec -> spec.maskRatio() == 0.5;
+      stack.activities.badData = id -> id.endsWith("-mask50");
       ScalingStudyWorkflow study =
           client.newWorkflowStub(
               ScalingStudyWorkflow.class,

@@ -61,7 +61,7 @@ class ScalingStudyWorkflowTest {
 
   @Test
   void failedChildIsRecordedAndTheStudyGoesOn() {
-    stack.activities.badData = spec -> spec.maskRatio() == 0.5;
+    stack.activities.badData = id -> id.endsWith("-mask50");
     StudySummary summary =
         newStudy("t1a").run(maskStudy("t1a", List.of(0.0, 0.5, 0.75), 3, 100), null);
 

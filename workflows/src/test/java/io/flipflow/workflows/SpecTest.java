@@ -107,7 +107,7 @@ class SpecTest {
     for (String ok :
         List.of("s3://flipflow/emoji/train/", "s3://b-1.x/p/{00000..00041}.tar", "s3://bkt")) {
       assertEquals(
-          List.of(), TestStack.tinyRun("u", 0.5).toBuilder().dataUri(ok).build().validate(), ok);
+          List.of(), TestStack.tinyRun("u", 0.5).with().dataUri(ok).build().validate(), ok);
     }
     for (String bad :
         List.of(
@@ -117,8 +117,7 @@ class SpecTest {
             "s3://b/{1..3}.tar",
             "s3://bkt/{00041..00000}.tar",
             "s3://bkt/{a,b}.tar")) {
-      List<String> problems =
-          TestStack.tinyRun("u", 0.5).toBuilder().dataUri(bad).build().validate();
+      List<String> problems = TestStack.tinyRun("u", 0.5).with().dataUri(bad).build().validate();
       assertEquals(1, problems.size(), bad + " -> " + problems);
       assertTrue(problems.get(0).startsWith("dataUri: "), problems.get(0));
     }
@@ -130,7 +129,7 @@ class SpecTest {
         new StudySpec(
             "s",
             null,
-            TestStack.tinyRun("base", 0.0).toBuilder().wallClockBudgetSeconds(99L).build(),
+            TestStack.tinyRun("base", 0.0).with().wallClockBudgetSeconds(99L).build(),
             new StudyAxes(
                 List.of("tiny-emoji", "small-emoji"),
                 null,
@@ -169,7 +168,7 @@ class SpecTest {
         new StudySpec(
             "s",
             null,
-            TestStack.tinyRun("base", 0.0).toBuilder().batchSize(0).build(),
+            TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
             new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null),
             1,
             null,
@@ -180,7 +179,7 @@ class SpecTest {
 
   @Test
   void recordsRoundTripThroughTemporalsJsonConverter() {
-    RunSpec spec = TestStack.tinyRun("rt", 0.5).toBuilder().studyId("st").build();
+    RunSpec spec = TestStack.tinyRun("rt", 0.5).with().studyId("st").build();
     assertEquals(spec, roundTrip(spec, RunSpec.class));
     StudySpec study = ScalingStudyWorkflowTest.maskStudy("st", List.of(0.0, 0.5), 2, 10);
     assertEquals(study, roundTrip(study, StudySpec.class));

@@ -1,6 +1,7 @@
 package io.flipflow.workflows;
 
 import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.RunSpecBuilder;
 import io.temporal.client.WorkflowClient;
 import io.temporal.common.SearchAttributeKey;
 import io.temporal.testing.TestWorkflowEnvironment;
@@ -43,7 +44,7 @@ public final class TestStack implements AutoCloseable {
 
   /** A valid tiny run, as in config/runs/. */
   public static RunSpec tinyRun(String name, double maskRatio) {
-    return RunSpec.builder()
+    return RunSpecBuilder.builder()
         .name(name)
         .modelPreset("tiny-emoji")
         .dataUri("s3://flipflow/emoji/train/{00000..00003}.tar")

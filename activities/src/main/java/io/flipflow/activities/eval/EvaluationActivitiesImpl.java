@@ -2,21 +2,22 @@ package io.flipflow.activities.eval;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.flipflow.activities.data.DataActivitiesImpl;
+import io.flipflow.activities.checkpoint.CheckpointDir;
+import io.flipflow.activities.checkpoint.CheckpointState;
+import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
+import io.flipflow.activities.device.DevicePool;
+import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
-import io.flipflow.activities.train.CheckpointState;
-import io.flipflow.activities.train.CheckpointStore;
-import io.flipflow.activities.train.Checkpoints;
-import io.flipflow.activities.train.ClipTrainer;
-import io.flipflow.activities.train.DevicePool;
 import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
 import io.flipflow.db.EvalStore;
 import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
 import io.flipflow.workflows.result.EvalReport;
@@ -31,7 +32,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the spec's eval URIs (each
+ * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the request's URIs (each
  * folder holding an {@code eval.json}) is staged to local disk and evaluated with full images; the
  * first URI's classification sets (unseen split) are also evaluated with masked images (FLIP's
  * Table 1d: one view and an ensemble of views). Results go to {@code eval_results} and, as
@@ -52,13 +53,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   private final Database db;
   private final DevicePool devices;
 
-  public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db) {
-    this(store, workDir, db, DevicePool.cpu());
-  }
-
   /**
-   * @param devices the worker's devices: evaluation leases what the spec's {@code device} asks for
-   *     and encodes on the first device of the lease
+   * @param devices the worker's devices: evaluation leases what the request's {@code device} asks
+   *     for and encodes on the first device of the lease
    */
   public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db, DevicePool devices) {
     this.store = store;
@@ -68,16 +65,16 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   }
 
   @Override
-  public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
+  public EvalReport evaluateCheckpoint(EvaluationRequest request) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    String runId = context.getInfo().getWorkflowId();
-    Path dir = workDir.resolve(runId).resolve("eval-" + phase);
+    String workflowId = context.getInfo().getWorkflowId();
+    Path dir = workDir.resolve(workflowId).resolve("eval-" + request.phase());
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new EvalProgress("", "loading checkpoint", 0, 0))) {
       return ActivityFailures.run(
           () -> {
             try {
-              return evaluate(spec, checkpoint, phase, runId, dir, heartbeat);
+              return evaluate(request, workflowId, dir, heartbeat);
             } finally {
               deleteQuietly(dir);
             }
@@ -85,43 +82,59 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
   }
 
+  @Override
+  @Deprecated
+  public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
+    // pipelines of that version did not pass the tokenizer on: find it as their staging did
+    String tokenizer = StageData.findTokenizer(store, S3Uri.parse(spec.dataUri())).toString();
+    return evaluateCheckpoint(
+        new EvaluationRequest(
+            phase,
+            checkpoint,
+            spec.evalSetUris(),
+            tokenizer,
+            spec.modelPreset(),
+            spec.device(),
+            spec.seed()));
+  }
+
   /**
    * The work itself, usable outside an activity (the {@code flipflow eval} path, tests); {@code
-   * heartbeat} may be null there.
+   * heartbeat} may be null there. Results are recorded under {@code workflowId}.
    */
   public EvalReport evaluate(
-      RunSpec spec,
-      CheckpointRef checkpoint,
-      String phase,
-      String runId,
-      Path dir,
-      Heartbeater heartbeat)
+      EvaluationRequest request, String workflowId, Path dir, Heartbeater heartbeat)
       throws Exception {
+    CheckpointRef checkpoint = request.checkpoint();
     S3Uri checkpointUri = S3Uri.parse(checkpoint.uri());
     Path local = new CheckpointStore(store).download(checkpointUri, dir.resolve("checkpoint"));
-    CheckpointState state = Checkpoints.readState(local);
-    if (!state.preset().name().equals(spec.modelPreset())) {
+    CheckpointState state = CheckpointDir.readState(local);
+    if (!state.preset().name().equals(request.modelPreset())) {
       throw new IllegalArgumentException(
           "checkpoint "
               + checkpoint.uri()
               + " is of preset "
               + state.preset().name()
-              + " but the spec names "
-              + spec.modelPreset());
+              + " but the request names "
+              + request.modelPreset());
     }
-    S3Uri tokenizerUri = DataActivitiesImpl.findTokenizer(store, S3Uri.parse(spec.dataUri()));
+    if (request.tokenizerUri() == null) {
+      throw new IllegalArgumentException(
+          "tokenizerUri: the evaluation of " + checkpoint.uri() + " names no tokenizer");
+    }
+    S3Uri tokenizerUri = S3Uri.parse(request.tokenizerUri());
     List<EvalResult> results = new ArrayList<>();
     List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
-    try (DevicePool.Lease lease = devices.lease(spec.device());
-        ClipTrainer trainer = ClipTrainer.resume(local, lease.devices().subList(0, 1));
+    try (DevicePool.Lease lease = devices.lease(request.device());
+        ClipModel model = CheckpointDir.loadModel(local, lease.devices().get(0));
         CaptionTokenizer tokenizer =
             CaptionTokenizer.load(
                 store.getBytes(tokenizerUri),
                 state.preset().contextLength(),
                 tokenizerUri.toString())) {
-      ClipImageTextEncoder encoder = new ClipImageTextEncoder(trainer.model(), tokenizer);
+      ClipImageTextEncoder encoder = new ClipImageTextEncoder(model, tokenizer);
       boolean first = true;
-      for (String setUri : spec.evalSetUris()) {
+      for (String setUri : request.evalSetUris()) {
         for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
           Path setDir = stageSet(leaf, dir.resolve("sets"));
           JsonObject meta =
@@ -133,7 +146,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           SkippedSampleListener skipped =
               (entry, reason) ->
                   issues.add(
-                      new DataIssueStore.DataIssueRow(leaf.toString(), entry, "", reason, runId));
+                      new DataIssueStore.DataIssueRow(
+                          leaf.toString(), entry, "", reason, workflowId));
           ZeroShotEvaluator evaluator =
               new ZeroShotEvaluator(
                   encoder,
@@ -148,8 +162,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
             List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
             // the ablation is FLIP's Table 1d on unseen concepts: not worth 5x the work elsewhere
             if (first && split.equals("unseen")) {
-              views.add(InferenceView.masked(ABLATION_MASK_RATIO, spec.seed()));
-              views.add(InferenceView.ensemble(ABLATION_MASK_RATIO, ABLATION_VIEWS, spec.seed()));
+              views.add(InferenceView.masked(ABLATION_MASK_RATIO, request.seed()));
+              views.add(
+                  InferenceView.ensemble(ABLATION_MASK_RATIO, ABLATION_VIEWS, request.seed()));
             }
             results.addAll(
                 evaluator.classification(
@@ -172,10 +187,11 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
     if (results.isEmpty()) {
       throw new IllegalArgumentException(
-          "no evaluation set (a folder with eval.json) under " + spec.evalSetUris());
+          "no evaluation set (a folder with eval.json) under " + request.evalSetUris());
     }
-    record(runId, phase, checkpoint, results, issues);
-    String jsonFolder = writeClipBenchmarkJson(spec, checkpointUri, phase, results, dir);
+    record(workflowId, request.phase(), checkpoint, results, issues);
+    String jsonFolder =
+        writeClipBenchmarkJson(request.modelPreset(), checkpointUri, request.phase(), results, dir);
     List<EvalMetric> full =
         results.stream()
             .filter(r -> r.inference().equals(InferenceView.full().label()))
@@ -212,7 +228,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   }
 
   private void record(
-      String runId,
+      String workflowId,
       String phase,
       CheckpointRef checkpoint,
       List<EvalResult> results,
@@ -224,7 +240,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                 .map(
                     r ->
                         new EvalStore.EvalRow(
-                            runId,
+                            workflowId,
                             phase,
                             checkpoint.uri(),
                             r.task(),
@@ -239,11 +255,11 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
 
   /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */
   private String writeClipBenchmarkJson(
-      RunSpec spec, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
+      String modelPreset, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
       throws IOException {
     Path out = dir.resolve("clip_benchmark");
     List<Path> files =
-        ClipBenchmarkJson.write(out, results, spec.modelPreset(), checkpoint.toString(), "en");
+        ClipBenchmarkJson.write(out, results, modelPreset, checkpoint.toString(), "en");
     String base = checkpoint.toString().replaceAll("\\.tar$", "");
     S3Uri folder = S3Uri.parse(base + "-eval-" + phase + "/");
     for (Path f : files) {
@@ -255,7 +271,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   private static void deleteQuietly(Path dir) {
     try {
       if (Files.exists(dir)) {
-        Checkpoints.deleteRecursively(dir);
+        CheckpointDir.deleteRecursively(dir);
       }
     } catch (IOException | RuntimeException ignored) {
       // scratch space; the next attempt overwrites it

@@ -1,5 +1,6 @@
 package io.flipflow.activities.model;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -42,6 +43,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   private final TextTransformer text;
   private final Parameter logitScale;
   private NDManager manager;
+  private NDManager ownedRoot;
   private ParameterStore store;
 
   private ClipModel(ModelPreset preset) {
@@ -75,6 +77,22 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
         new Shape(1, preset.contextLength()));
     model.store = new ParameterStore(model.manager, false);
     return model;
+  }
+
+  /**
+   * A model with a manager of its own on {@code device} (inference: a model loaded from a
+   * checkpoint); closing the model frees everything.
+   */
+  public static ClipModel createOn(ModelPreset preset, Device device, int seed) {
+    NDManager root = NDManager.newBaseManager(device);
+    try {
+      ClipModel model = create(preset, root, seed);
+      model.ownedRoot = root;
+      return model;
+    } catch (RuntimeException e) {
+      root.close();
+      throw e;
+    }
   }
 
   VisionTransformer visual() {
@@ -301,6 +319,9 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   public void close() {
     if (manager != null) {
       manager.close();
+    }
+    if (ownedRoot != null) {
+      ownedRoot.close();
     }
   }
 }

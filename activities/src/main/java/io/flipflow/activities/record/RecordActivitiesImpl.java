@@ -3,12 +3,10 @@ package io.flipflow.activities.record;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.db.Database;
-import io.flipflow.db.EvalStore;
 import io.flipflow.db.RunStore;
 import io.flipflow.db.StudyStore;
 import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.result.CheckpointRef;
-import io.flipflow.workflows.result.EvalMetric;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
@@ -16,18 +14,15 @@ import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StudyRunResult;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudySpec;
-import java.util.List;
 
 /** Writes the run record to Postgres; every call is an idempotent upsert (see the db stores). */
 public final class RecordActivitiesImpl implements RecordActivities {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final RunStore store;
-  private final EvalStore evaluations;
   private final StudyStore studies;
 
   public RecordActivitiesImpl(Database db) {
     this.store = db.runs();
-    this.evaluations = db.evaluations();
     this.studies = db.studies();
   }
 
@@ -38,20 +33,20 @@ public final class RecordActivitiesImpl implements RecordActivities {
 
   @Override
   public void recordRunStarted(
-      String workflowId, String runId, RunSpec spec, long startedAtMillis) {
+      String workflowId, String temporalRunId, RunSpec spec, long startedAtMillis) {
     ActivityFailures.run(
         () -> {
           store.upsertRun(
               new RunStore.RunRow(
                   workflowId,
-                  runId,
+                  temporalRunId,
                   spec.studyId(),
                   spec.name(),
                   spec.modelPreset(),
                   spec.imageSize(),
                   spec.maskRatio(),
                   spec.batchSize(),
-                  scheduleSamples(spec),
+                  spec.scheduleSamples(),
                   spec.dataUri(),
                   !Boolean.FALSE.equals(spec.unmaskedTuning().enabled()),
                   spec.seed(),
@@ -59,13 +54,6 @@ public final class RecordActivitiesImpl implements RecordActivities {
                   JSON.writeValueAsString(spec)));
           return null;
         });
-  }
-
-  static Long scheduleSamples(RunSpec spec) {
-    if (spec.samples() != null) {
-      return spec.samples();
-    }
-    return spec.steps() == null ? null : spec.steps() * spec.batchSize();
   }
 
   @Override
@@ -87,28 +75,19 @@ public final class RecordActivitiesImpl implements RecordActivities {
   }
 
   @Override
-  public void recordEvalResults(
-      String workflowId, String phase, CheckpointRef checkpoint, EvalReport report) {
+  public void recordDataSamples(String workflowId, long samples) {
     ActivityFailures.run(
         () -> {
-          List<EvalStore.EvalRow> rows =
-              report.metrics().stream()
-                  .map(
-                      (EvalMetric m) ->
-                          new EvalStore.EvalRow(
-                              workflowId,
-                              phase,
-                              checkpoint.uri(),
-                              m.task(),
-                              m.dataset(),
-                              m.split(),
-                              "full",
-                              m.metric(),
-                              m.value()))
-                  .toList();
-          evaluations.recordEvalResults(rows);
+          store.setDataSamples(workflowId, samples);
           return null;
         });
+  }
+
+  @Override
+  @Deprecated
+  public void recordEvalResults(
+      String workflowId, String phase, CheckpointRef checkpoint, EvalReport report) {
+    // the evaluation activity wrote these rows already: eval_results has one writer
   }
 
   @Override

@@ -1,5 +1,7 @@
 package io.flipflow.activities.train;
 
+import io.flipflow.workflows.plan.TrainConfig;
+
 /** Linear warmup from 0 to the peak, then cosine decay to 0 at the last step (FLIP, CLIP). */
 public final class LearningRateSchedule {
 

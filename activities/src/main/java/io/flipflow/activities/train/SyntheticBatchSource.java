@@ -11,6 +11,9 @@ import io.flipflow.activities.model.ModelPreset;
  *
  * <p>Token ids: 0 pad, 1 start, 2 end, 3-6 colours, 7-10 shapes, 11-14 quadrants (vocab >= 15,
  * context >= 5). Pixels are normalised as (x - 0.5) / 0.5.
+ *
+ * <p>In main, not among the test fixtures: the training tests and the benchmarks (infra's bench
+ * package, which cannot depend on test code) both train on it.
  */
 public final class SyntheticBatchSource implements BatchSource {
 

@@ -7,7 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import io.flipflow.activities.checkpoint.CheckpointDir;
+import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.plan.TrainConfig;
+import io.flipflow.workflows.plan.TrainConfigBuilder;
+import io.flipflow.workflows.spec.UnmaskedTuning;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,21 +29,22 @@ class ClipTrainerTest {
   }
 
   static TrainConfig config(double mask, int batch, long steps) {
-    return new TrainConfig(
-        "test-micro",
-        mask,
-        batch,
-        steps,
-        2e-3 * 256 / batch,
-        5,
-        0.05,
-        0.9,
-        0.98,
-        1e-6,
-        1.0,
-        42,
-        1000,
-        1);
+    return TrainConfigBuilder.builder()
+        .preset("test-micro")
+        .maskRatio(mask)
+        .batchSize(batch)
+        .totalSteps(steps)
+        .baseLearningRate(2e-3 * 256 / batch)
+        .warmupSteps(5)
+        .weightDecay(0.05)
+        .beta1(0.9)
+        .beta2(0.98)
+        .epsilon(1e-6)
+        .gradClipNorm(1.0)
+        .seed(42)
+        .checkpointEvery(1000)
+        .metricsEvery(1)
+        .build();
   }
 
   private static List<Float> losses(
@@ -65,7 +72,7 @@ class ClipTrainerTest {
   @Test
   void resumedRunContinuesTheSameLossSequence(@TempDir Path dir) {
     ModelPreset preset = micro();
-    TrainConfig config = config(0.5, 8, 8).withIntervals(100, 1);
+    TrainConfig config = config(0.5, 8, 8).with().checkpointEvery(100).metricsEvery(1).build();
     List<Float> straight;
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
       straight =
@@ -76,7 +83,7 @@ class ClipTrainerTest {
     List<Float> interrupted = new ArrayList<>();
     Path checkpoint;
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
-      TrainResult half =
+      LoopResult half =
           trainer.run(
               new SyntheticBatchSource(preset, 64),
               dir.resolve("b"),
@@ -86,12 +93,12 @@ class ClipTrainerTest {
       assertEquals(4, half.step());
       assertEquals(32, half.samplesSeen());
       checkpoint = half.checkpoint();
-      assertTrue(Files.isRegularFile(checkpoint.resolve(Checkpoints.STATE)));
+      assertTrue(Files.isRegularFile(checkpoint.resolve(CheckpointDir.STATE)));
     }
     try (ClipTrainer resumed = ClipTrainer.resume(checkpoint)) {
       assertEquals(4, resumed.step());
       // a brand-new source: the trainer must seek it to the saved position
-      TrainResult rest =
+      LoopResult rest =
           resumed.run(
               new SyntheticBatchSource(preset, 64),
               dir.resolve("b"),
@@ -111,18 +118,18 @@ class ClipTrainerTest {
   @Test
   void checkpointsEveryNStepsAndAtTheEnd(@TempDir Path dir) throws Exception {
     ModelPreset preset = micro();
-    TrainConfig config = config(0.75, 4, 5).withIntervals(2, 1);
+    TrainConfig config = config(0.75, 4, 5).with().checkpointEvery(2).metricsEvery(1).build();
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
-      TrainResult result =
+      LoopResult result =
           trainer.run(new SyntheticBatchSource(preset, 16), dir, StepListener.NONE, () -> false);
-      assertEquals(Checkpoints.directoryFor(dir, 5), result.checkpoint());
+      assertEquals(CheckpointDir.directoryFor(dir, 5), result.checkpoint());
     }
     try (var list = Files.list(dir)) {
       assertEquals(
           List.of("step-000000002", "step-000000004", "step-000000005"),
           list.map(p -> p.getFileName().toString()).sorted().toList());
     }
-    CheckpointState state = Checkpoints.readState(Checkpoints.latest(dir).orElseThrow());
+    CheckpointState state = CheckpointDir.readState(CheckpointDir.latest(dir).orElseThrow());
     assertEquals(5, state.step());
     assertEquals(20, state.samplesSeen());
     assertEquals(20, state.dataPosition());
@@ -138,7 +145,7 @@ class ClipTrainerTest {
     Path checkpoint;
     float pretrainedLoss;
     try (ClipTrainer trainer = ClipTrainer.create(pretrain, preset)) {
-      TrainResult r =
+      LoopResult r =
           trainer.run(
               new SyntheticBatchSource(preset, 64),
               dir.resolve("pre"),
@@ -147,13 +154,14 @@ class ClipTrainerTest {
       checkpoint = r.checkpoint();
       pretrainedLoss = r.lastLoss();
     }
-    TrainConfig tuning = pretrain.unmaskedTuning(0.5);
+    TrainConfig tuning =
+        RunPlans.tuningConfig(pretrain, 6 * 16, new UnmaskedTuning(true, 0.5, 0.1));
     assertEquals(0.0, tuning.maskRatio());
     assertEquals(3, tuning.totalSteps());
     assertEquals(pretrain.baseLearningRate() / 10, tuning.baseLearningRate(), 1e-12);
     try (ClipTrainer tuner = ClipTrainer.fromWeights(checkpoint, tuning)) {
       assertEquals(0, tuner.step());
-      TrainResult r =
+      LoopResult r =
           tuner.run(
               new SyntheticBatchSource(preset, 64),
               dir.resolve("tune"),
@@ -190,14 +198,14 @@ class ClipTrainerTest {
             real.seek(position);
           }
         };
-    TrainConfig config = config(0.5, 4, 10).withIntervals(2, 1);
+    TrainConfig config = config(0.5, 4, 10).with().checkpointEvery(2).metricsEvery(1).build();
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
       var e =
           assertThrows(
               TrainingDivergedException.class,
               () -> trainer.run(poisoned, dir, StepListener.NONE, () -> false));
       assertEquals(4, e.step());
-      assertEquals(Checkpoints.directoryFor(dir, 2), e.lastGoodCheckpoint());
+      assertEquals(CheckpointDir.directoryFor(dir, 2), e.lastGoodCheckpoint());
       assertTrue(e.getMessage().contains("step 4"), e.getMessage());
       assertTrue(e.getMessage().contains("step-000000002"), e.getMessage());
     }
@@ -206,7 +214,7 @@ class ClipTrainerTest {
   @Test
   void perStepManagersAreClosedSoTheModelsArrayCountStaysFlat(@TempDir Path dir) {
     ModelPreset preset = micro();
-    TrainConfig config = config(0.5, 8, 8).withIntervals(100, 1);
+    TrainConfig config = config(0.5, 8, 8).with().checkpointEvery(100).metricsEvery(1).build();
     try (ClipTrainer trainer = ClipTrainer.create(config, preset)) {
       NDManager modelManager = trainer.model().manager();
       List<Integer> counts = new ArrayList<>();
@@ -240,12 +248,12 @@ class ClipTrainerTest {
   void stopRequestBeforeTheFirstStepStillCheckpoints(@TempDir Path dir) {
     ModelPreset preset = micro();
     try (ClipTrainer trainer = ClipTrainer.create(config(0.5, 4, 10), preset)) {
-      TrainResult r =
+      LoopResult r =
           trainer.run(new SyntheticBatchSource(preset, 16), dir, StepListener.NONE, () -> true);
       assertTrue(r.stopped());
       assertEquals(0, r.step());
       assertNotNull(r.checkpoint());
-      assertEquals(0, Checkpoints.readState(r.checkpoint()).step());
+      assertEquals(0, CheckpointDir.readState(r.checkpoint()).step());
     }
   }
 }

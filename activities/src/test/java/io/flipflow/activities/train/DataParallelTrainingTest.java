@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.workflows.plan.TrainConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +34,15 @@ class DataParallelTrainingTest {
     ModelPreset preset = ClipTrainerTest.micro();
     // 6 samples over 2 shards, masked, 2 steps: the second step sees weights synced after the first
     TrainConfig base = ClipTrainerTest.config(0.5, 6, 2);
-    TrainConfig config = base.withSchedule(base.baseLearningRate(), 0).withIntervals(100, 1);
+    TrainConfig config =
+        base.with()
+            .baseLearningRate(base.baseLearningRate())
+            .warmupSteps(0)
+            .build()
+            .with()
+            .checkpointEvery(100)
+            .metricsEvery(1)
+            .build();
     Run single = run(config, preset, List.of(Device.cpu()), dir.resolve("one"));
     Run sharded = run(config, preset, List.of(Device.cpu(), Device.cpu()), dir.resolve("two"));
     System.out.printf("losses one device %s, two replicas %s%n", single.losses, sharded.losses);
@@ -105,13 +114,13 @@ class DataParallelTrainingTest {
       trainer.run(
           new SyntheticBatchSource(preset, 12), dir, m -> losses.add(m.loss()), () -> false);
       Map<String, float[]> replica =
-          trainer.replicasForTests().isEmpty()
+          trainer.replicas().isEmpty()
               ? Map.of()
-              : weights(trainer.replicasForTests().get(0).getParameters());
-      if (!trainer.replicasForTests().isEmpty()) {
+              : weights(trainer.replicas().get(0).getParameters());
+      if (!trainer.replicas().isEmpty()) {
         assertNotSame(
             trainer.model().getParameters().get(0).getValue().getArray(),
-            trainer.replicasForTests().get(0).getParameters().get(0).getValue().getArray());
+            trainer.replicas().get(0).getParameters().get(0).getValue().getArray());
       }
       return new Run(losses, initial, weights(trainer.model().getParameters()), replica);
     }

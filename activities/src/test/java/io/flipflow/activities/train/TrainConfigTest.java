@@ -4,41 +4,61 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.workflows.plan.TrainConfig;
+import io.flipflow.workflows.plan.TrainConfigBuilder;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.RunSpecBuilder;
 import org.junit.jupiter.api.Test;
 
 class TrainConfigTest {
 
-  private static TrainConfig ok() {
-    return TrainConfig.pretraining("tiny-emoji", 0.5, 128, 1000);
+  /** A pretraining config of tiny-emoji: 1000 steps of 128 at mask 0.5. */
+  static TrainConfig ok() {
+    return TrainConfigBuilder.builder()
+        .preset("tiny-emoji")
+        .maskRatio(0.5)
+        .batchSize(128)
+        .totalSteps(1000)
+        .baseLearningRate(5e-4)
+        .warmupSteps(100)
+        .weightDecay(0.2)
+        .beta1(0.9)
+        .beta2(0.95)
+        .epsilon(1e-6)
+        .gradClipNorm(0)
+        .seed(0)
+        .checkpointEvery(100)
+        .metricsEvery(10)
+        .build();
   }
 
   private static TrainConfig with(String field, Object value) {
-    TrainConfig c = ok();
-    return new TrainConfig(
-        field.equals("preset") ? (String) value : c.preset(),
-        field.equals("maskRatio") ? (Double) value : c.maskRatio(),
-        field.equals("batchSize") ? (Integer) value : c.batchSize(),
-        field.equals("totalSteps") ? (Long) value : c.totalSteps(),
-        field.equals("baseLearningRate") ? (Double) value : c.baseLearningRate(),
-        c.warmupSteps(),
-        c.weightDecay(),
-        c.beta1(),
-        c.beta2(),
-        c.epsilon(),
-        c.gradClipNorm(),
-        c.seed(),
-        c.checkpointEvery(),
-        c.metricsEvery());
+    TrainConfigBuilder c = ok().with();
+    switch (field) {
+      case "preset" -> c.preset((String) value);
+      case "maskRatio" -> c.maskRatio((Double) value);
+      case "batchSize" -> c.batchSize((Integer) value);
+      case "totalSteps" -> c.totalSteps((Long) value);
+      case "baseLearningRate" -> c.baseLearningRate((Double) value);
+      default -> throw new IllegalArgumentException(field);
+    }
+    return c.build();
+  }
+
+  /** What a stage does with its config: check it, then resolve its preset. */
+  private static ModelPreset resolve(TrainConfig config) {
+    return ModelPreset.load(config.validate().preset());
   }
 
   private static void rejected(String field, Object value, String expected) {
-    var e = assertThrows(IllegalArgumentException.class, () -> with(field, value).validate());
+    var e = assertThrows(IllegalArgumentException.class, () -> resolve(with(field, value)));
     assertTrue(e.getMessage().contains(expected), field + ": " + e.getMessage());
   }
 
   @Test
   void badFieldsAreRejectedByName() {
-    assertEquals("tiny-emoji", ok().validate().name());
+    assertEquals("tiny-emoji", resolve(ok()).name());
     rejected("maskRatio", 1.0, "maskRatio must be in [0, 1)");
     rejected("maskRatio", -0.25, "maskRatio must be in [0, 1)");
     rejected("maskRatio", Double.NaN, "maskRatio");
@@ -50,7 +70,7 @@ class TrainConfigTest {
 
   @Test
   void learningRateScalesWithBatchWarmsUpAndDecays() {
-    TrainConfig c = ok().withSchedule(1e-3, 10);
+    TrainConfig c = ok().with().baseLearningRate(1e-3).warmupSteps(10).build();
     assertEquals(0.5e-3, c.peakLearningRate(), 1e-12); // 1e-3 * 128 / 256
     LearningRateSchedule s = LearningRateSchedule.of(c);
     assertEquals(0.05e-3, s.at(0), 1e-12); // 1/10 of peak
@@ -58,6 +78,8 @@ class TrainConfigTest {
     assertEquals(0.5e-3, s.at(10), 1e-12); // cosine starts at the peak
     assertEquals(0.25e-3, s.at(10 + 495), 1e-9); // half way through the decay
     assertEquals(0.0, s.at(1000), 1e-12);
-    assertEquals(8, TrainConfig.stepsForSamples(1000, 128));
+    RunSpec thousandSamples =
+        RunSpecBuilder.builder().batchSize(128).samples(1000L).build(); // rounded up
+    assertEquals(8, thousandSamples.scheduleSteps());
   }
 }

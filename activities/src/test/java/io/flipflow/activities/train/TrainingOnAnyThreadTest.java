@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.model.ModelPreset;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
@@ -25,7 +26,7 @@ class TrainingOnAnyThreadTest {
     try (ClipTrainer first = ClipTrainer.create(ClipTrainerTest.config(0.5, 8, 8), preset)) {
       first.run(new SyntheticBatchSource(preset, 64), dir, m -> {}, () -> first.step() >= 2);
     }
-    Path checkpoint = Checkpoints.latest(dir).orElseThrow();
+    Path checkpoint = CheckpointDir.latest(dir).orElseThrow();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     AtomicReference<Long> steps = new AtomicReference<>();
     Thread other =

@@ -4,7 +4,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.model.PatchMasking;
-import io.flipflow.activities.train.MaskingBenchmark;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

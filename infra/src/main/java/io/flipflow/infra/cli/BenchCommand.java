@@ -2,12 +2,12 @@ package io.flipflow.infra.cli;
 
 import com.google.gson.JsonObject;
 import io.flipflow.activities.data.s3.S3Uri;
-import io.flipflow.activities.data.staging.StagingBenchmark;
-import io.flipflow.activities.train.Devices;
-import io.flipflow.activities.train.EqualMemoryBenchmark;
-import io.flipflow.activities.train.MaskingBenchmark;
+import io.flipflow.activities.device.Devices;
+import io.flipflow.infra.bench.EqualMemoryBenchmark;
+import io.flipflow.infra.bench.MaskingBenchmark;
 import io.flipflow.infra.bench.OpenClipComparison;
 import io.flipflow.infra.bench.OrchestrationOverhead;
+import io.flipflow.infra.bench.StagingBenchmark;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import io.flipflow.infra.config.TemporalConnection;

@@ -1,10 +1,13 @@
 package io.flipflow.infra.cli;
 
 import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StageData;
+import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
-import io.flipflow.activities.train.DevicePool;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
+import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
 import io.flipflow.workflows.result.EvalReport;
@@ -47,11 +50,19 @@ public final class EvalCommand implements Runnable {
   @Override
   public void run() {
     FlipflowConfig config = FlipflowCommand.config();
-    RunSpec base = SpecFiles.readRun(specFile);
-    RunSpec spec = base.toBuilder().evalSetUris(sets).build();
+    RunSpec spec = SpecFiles.readRun(specFile);
     String run = runId != null ? runId : runIdOf(checkpoint);
     try (S3Store store = S3Store.create(Services.s3(config))) {
       Path work = Files.createTempDirectory(config.stateDir(), "eval-");
+      EvaluationRequest request =
+          new EvaluationRequest(
+              "adhoc",
+              new CheckpointRef(checkpoint, 0, 0),
+              sets,
+              StageData.findTokenizer(store, S3Uri.parse(spec.dataUri())).toString(),
+              spec.modelPreset(),
+              spec.device(),
+              spec.seed());
       EvalReport report =
           new EvaluationActivitiesImpl(
                   store,
@@ -60,7 +71,7 @@ public final class EvalCommand implements Runnable {
                   DevicePool.fromConfig(
                       config.get(DevicePool.DEVICES_KEY, "cpu"),
                       config.get(DevicePool.PER_RUN_KEY, "1")))
-              .evaluate(spec, new CheckpointRef(checkpoint, 0, 0), "adhoc", run, work, null);
+              .evaluate(request, run, work, null);
       for (EvalMetric m : report.metrics()) {
         System.out.printf(
             Locale.ROOT, "%-34s %-7s %-28s %.4f%n", m.dataset(), m.split(), m.metric(), m.value());

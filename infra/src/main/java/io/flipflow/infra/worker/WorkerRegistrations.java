@@ -3,11 +3,10 @@ package io.flipflow.infra.worker;
 import io.flipflow.activities.data.DataActivitiesImpl;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
-import io.flipflow.activities.model.ModelPreset;
-import io.flipflow.activities.model.PresetSpecChecks;
+import io.flipflow.activities.model.PresetChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
-import io.flipflow.activities.train.DevicePool;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
@@ -58,17 +57,12 @@ final class WorkerRegistrations implements AutoCloseable {
         Worker worker = factory.newWorker(taskQueue, options.build());
         FlipflowWorkflows.register(worker);
         worker.registerActivitiesImplementations(
-            new RecordActivitiesImpl(db()), new PresetSpecChecks());
+            new RecordActivitiesImpl(db()), new PresetChecks());
       }
       case "cpu" -> {
         Worker worker = factory.newWorker(taskQueue, options.build());
         worker.registerActivitiesImplementations(
-            new DataActivitiesImpl(
-                s3(),
-                bucketFolder("staged"),
-                work.resolve("staging"),
-                db(),
-                preset -> ModelPreset.load(preset).contextLength()));
+            new DataActivitiesImpl(s3(), bucketFolder("staged"), work.resolve("staging"), db()));
       }
       case "gpu" -> {
         DevicePool devices = devicePool(config);

@@ -40,7 +40,9 @@ class EndToEndCliTest {
     try (ReliabilityStack stack = ReliabilityStack.start(root)) {
       stack.startInProcessGpuWorker();
       RunSpec spec =
-          stack.spec("e2e-cli", 6).toBuilder()
+          stack
+              .spec("e2e-cli", 6)
+              .with()
               .unmaskedTuning(new UnmaskedTuning(true, 0.5, 0.1))
               .dataSamples(100L) // the data-size axis: 100 of the 256 staged samples
               .build();

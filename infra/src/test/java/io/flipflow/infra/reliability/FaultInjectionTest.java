@@ -11,13 +11,14 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.read.ListAppender;
+import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
-import io.flipflow.activities.train.TrainingActivitiesImpl;
 import io.flipflow.infra.local.LocalTemporal;
 import io.flipflow.infra.reliability.ReliabilityReport.BadInputRow;
 import io.flipflow.infra.reliability.ReliabilityReport.FaultRow;
 import io.flipflow.infra.reliability.ReliabilityStack.Audit;
 import io.flipflow.workflows.Failures;
+import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultInjectionTest {
-  private static final String PRETRAIN = TrainingActivitiesImpl.PRETRAIN;
+  private static final String PRETRAIN = "pretrain";
   private static final long STEPS = 30;
   private static final Duration RUN_TIMEOUT = Duration.ofMinutes(8);
 
@@ -418,20 +419,18 @@ class FaultInjectionTest {
     record Case(String id, String input, RunSpec spec, String field) {}
     List<Case> cases =
         List.of(
-            new Case(
-                "mask-1", "maskRatio 1.0", good.toBuilder().maskRatio(1.0).build(), "maskRatio"),
+            new Case("mask-1", "maskRatio 1.0", good.with().maskRatio(1.0).build(), "maskRatio"),
             new Case(
                 "mask-negative",
                 "maskRatio -0.25",
-                good.toBuilder().maskRatio(-0.25).build(),
+                good.with().maskRatio(-0.25).build(),
                 "maskRatio"),
-            new Case("batch-0", "batchSize 0", good.toBuilder().batchSize(0).build(), "batchSize"),
-            new Case(
-                "no-data", "dataUri missing", good.toBuilder().dataUri(null).build(), "dataUri"),
+            new Case("batch-0", "batchSize 0", good.with().batchSize(0).build(), "batchSize"),
+            new Case("no-data", "dataUri missing", good.with().dataUri(null).build(), "dataUri"),
             new Case(
                 "preset-name",
                 "modelPreset 'tiny emoji!'",
-                good.toBuilder().modelPreset("tiny emoji!").build(),
+                good.with().modelPreset("tiny emoji!").build(),
                 "modelPreset"));
     int order = 0;
     for (Case c : cases) {
@@ -449,7 +448,7 @@ class FaultInjectionTest {
     gpuWorker();
     RunSpec good = stack.spec("rel-bad", 2);
     String unknown =
-        rejected("rel-bad-unknown-preset", good.toBuilder().modelPreset("tiny-emojii").build());
+        rejected("rel-bad-unknown-preset", good.with().modelPreset("tiny-emojii").build());
     ReliabilityReport.badInput(
         new BadInputRow(
             "unknown-preset",
@@ -459,7 +458,7 @@ class FaultInjectionTest {
             unknown));
     assertTrue(unknown.startsWith("invalid run spec: modelPreset: "), unknown);
     assertTrue(unknown.contains("tiny-emojii"), unknown);
-    String size = rejected("rel-bad-image-size", good.toBuilder().imageSize(60).build());
+    String size = rejected("rel-bad-image-size", good.with().imageSize(60).build());
     ReliabilityReport.badInput(
         new BadInputRow(
             "image-size",
@@ -476,15 +475,25 @@ class FaultInjectionTest {
     String id = "rel-other-preset";
     String uri = stack.text("SELECT uri FROM checkpoints ORDER BY created_at DESC LIMIT 1");
     assumeTrue(uri != null, "needs a tiny-emoji checkpoint of an earlier run in this class");
-    RunSpec other =
-        stack.spec(id, STEPS).toBuilder().modelPreset("vit-b-16").imageSize(224).build();
+    RunSpec other = stack.spec(id, STEPS).with().modelPreset("vit-b-16").imageSize(224).build();
     Path work = Files.createDirectories(dir.resolve("eval-other-preset"));
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
             () ->
-                new EvaluationActivitiesImpl(stack.store, work, stack.db)
-                    .evaluate(other, new CheckpointRef(uri, STEPS, 0), "adhoc", id, work, null));
+                new EvaluationActivitiesImpl(stack.store, work, stack.db, DevicePool.cpu())
+                    .evaluate(
+                        new EvaluationRequest(
+                            "adhoc",
+                            new CheckpointRef(uri, STEPS, 0),
+                            other.evalSetUris(),
+                            "s3://" + stack.config.s3Bucket() + "/rel-data/tokenizer.json",
+                            other.modelPreset(),
+                            "cpu",
+                            0),
+                        id,
+                        work,
+                        null));
     ReliabilityReport.badInput(
         new BadInputRow(
             "other-preset",

@@ -19,6 +19,7 @@ import io.flipflow.workflows.TaskQueues;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.RunSpecBuilder;
 import io.flipflow.workflows.spec.UnmaskedTuning;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
@@ -135,7 +136,7 @@ final class ReliabilityStack implements AutoCloseable {
 
   /** A tiny-emoji run over the generated set: mask 50%, checkpoint every 2 steps, no tuning. */
   RunSpec spec(String name, long steps) {
-    return RunSpec.builder()
+    return RunSpecBuilder.builder()
         .name(name)
         .modelPreset(PRESET)
         .dataUri(dataUri)

@@ -79,7 +79,7 @@ class WorkerRegistrationTest {
               Path.of(System.getProperty("user.dir"))
                   .getParent()
                   .resolve("config/runs/emoji-tiny-mask50.json"));
-      RunSpec bad = good.toBuilder().maskRatio(1.0).build();
+      RunSpec bad = good.with().maskRatio(1.0).build();
       FlipPipelineWorkflow stub =
           temporal
               .client()

@@ -1,5 +1,6 @@
 package io.flipflow.workflows.activities;
 
+import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.spec.RunSpec;
@@ -16,12 +17,16 @@ public interface EvaluationActivities {
   String TUNED = "tuned";
 
   /**
-   * Evaluates {@code checkpoint} on every set of {@code spec.evalSetUris()} with full (unmasked)
-   * images; writes clip_benchmark-shaped JSON next to the checkpoint. Heartbeats with progress. A
-   * checkpoint whose preset differs from the spec's: ApplicationFailure type {@code BadInput}.
-   *
-   * @param phase {@link #PRETRAINED} or {@link #TUNED}
+   * Evaluates the request's checkpoint on every set under its URIs with full (unmasked) images;
+   * writes the results to {@code eval_results} (its only writer) and clip_benchmark-shaped JSON
+   * next to the checkpoint. Heartbeats with progress. A checkpoint of another preset than the
+   * request's: ApplicationFailure type {@code BadInput}.
    */
+  @ActivityMethod
+  EvalReport evaluateCheckpoint(EvaluationRequest request);
+
+  /** Evaluation as pipelines started before version {@code stage-requests} ask for it. */
+  @Deprecated
   @ActivityMethod
   EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase);
 }

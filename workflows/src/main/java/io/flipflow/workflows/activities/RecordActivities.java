@@ -21,19 +21,27 @@ public interface RecordActivities {
   /**
    * Upserts the {@code runs} row by {@code workflowId}: spec as JSONB, the typed axis columns
    * (model, mask ratio, batch size, data), study id, status RUNNING.
+   *
+   * @param temporalRunId Temporal's run id of this execution
    */
   @ActivityMethod
-  void recordRunStarted(String workflowId, String runId, RunSpec spec, long startedAtMillis);
+  void recordRunStarted(
+      String workflowId, String temporalRunId, RunSpec spec, long startedAtMillis);
 
   /** Upserts the {@code stages} row by (workflowId, stage). */
   @ActivityMethod
   void recordStage(StageRecord stage);
 
+  /** Sets the {@code runs} row's training-set size, once staging knows it. */
+  @ActivityMethod
+  void recordDataSamples(String workflowId, long samples);
+
   /**
-   * Upserts {@code eval_results} rows by (workflowId, phase, task, dataset, split, metric), linked
-   * to {@code checkpoint}. May overlap rows the evaluation activity wrote itself: same keys, same
-   * values.
+   * Asked for by pipelines started before version {@code stage-requests}, after each evaluation.
+   * The evaluation activity has already written these rows ({@code eval_results} has one writer),
+   * so this writes nothing.
    */
+  @Deprecated
   @ActivityMethod
   void recordEvalResults(
       String workflowId, String phase, CheckpointRef checkpoint, EvalReport report);

@@ -1,5 +1,6 @@
 package io.flipflow.workflows.activities;
 
+import io.flipflow.workflows.plan.PresetFacts;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.ActivityInterface;
 import io.temporal.activity.ActivityMethod;
@@ -12,7 +13,12 @@ import java.util.List;
  */
 @ActivityInterface
 public interface SpecActivities {
-  /** Every problem of the spec against its preset, each naming its field; empty when fine. */
+  /** The spec's problems against its preset, and the preset's sizes the stages need. */
+  @ActivityMethod
+  PresetFacts presetFacts(RunSpec spec);
+
+  /** The problems alone, as pipelines started before version {@code stage-requests} ask. */
+  @Deprecated
   @ActivityMethod
   List<String> checkAgainstPreset(RunSpec spec);
 }

@@ -1,5 +1,6 @@
 package io.flipflow.workflows.activities;
 
+import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
@@ -8,43 +9,44 @@ import io.temporal.activity.ActivityInterface;
 import io.temporal.activity.ActivityMethod;
 
 /**
- * Training, on the {@code flipflow-gpu} queue, one activity slot per device.
+ * Training, on the {@code flipflow-gpu} queue, one activity slot per device group.
  *
- * <p>Both methods share one contract:
+ * <p>The contract of a training stage:
  *
  * <ul>
- *   <li>Heartbeat from a background thread at least every 30 s (the heartbeat timeout is 90 s) with
- *       a {@code TrainingHeartbeat} (progress and newest checkpoint) as details, so the UI shows
- *       progress and a retry finds where to resume.
+ *   <li>Heartbeat from a background thread at a third of the heartbeat timeout (90 s) with a {@code
+ *       TrainingHeartbeat} (progress and newest checkpoint) as details, so the UI shows progress
+ *       and a retry finds where to resume.
  *   <li>A retry resumes from the newer of the last heartbeat's checkpoint and the newest checkpoint
  *       row in Postgres.
  *   <li>When a heartbeat throws (cancellation, or the attempt timed out), stop at the next step
  *       boundary, write a checkpoint, and <em>return</em> a {@link TrainResult} with {@code
  *       stoppedEarly = true}: the workflow waits for it (cancellation type
  *       WAIT_CANCELLATION_COMPLETED) and records its checkpoint.
- *   <li>Also send the workflow a {@code reportProgress(Progress)} signal (workflow id from the
- *       argument or the activity info) at most every 30 s, so the {@code progress} query can show
- *       step, loss and ETA: workflows cannot read heartbeats.
- *   <li>Bad input (unknown preset, image size not divisible by the patch, missing checkpoint):
- *       {@link IllegalArgumentException} or ApplicationFailure type {@code BadInput}.
+ *   <li>Also send the workflow a {@code reportProgress(Progress)} signal now and then (every 10 s
+ *       at first, then a tenth of the elapsed time, at most once a minute), so the {@code progress}
+ *       query can show step, loss and ETA: workflows cannot read heartbeats.
+ *   <li>Bad input (unknown preset, data that does not fit the preset, missing checkpoint):
+ *       ApplicationFailure type {@code BadInput}; a diverged loss: type {@code TrainingDiverged}.
  * </ul>
  */
 @ActivityInterface
 public interface TrainingActivities {
   /**
-   * Masked pretraining at {@code spec.maskRatio()} for the spec's schedule, or until {@code
-   * spec.wallClockBudgetSeconds()} is spent.
-   *
-   * @param workflowId the pipeline's workflow id: key of the run's rows, target of progress signals
+   * Runs one stage of the plan: masked pretraining for its schedule (fitted to its wall-clock
+   * budget when it has one), or unmasked tuning from {@code plan.initFrom()}. The returned counts
+   * are the stage's own.
    */
+  @ActivityMethod
+  TrainResult train(TrainingPlan plan);
+
+  /** Pretraining as pipelines started before version {@code stage-requests} ask for it. */
+  @Deprecated
   @ActivityMethod
   TrainResult pretrain(RunSpec spec, StagedDataset data, String workflowId);
 
-  /**
-   * Unmasked tuning (mask 0) from {@code from}: {@code unmaskedTuning.sampleFraction} of {@code
-   * from.samplesSeen()} samples at {@code unmaskedTuning.lrFactor} of the pretraining LR. The
-   * returned counts are the tuning's own, not including pretraining.
-   */
+  /** Unmasked tuning as pipelines started before version {@code stage-requests} ask for it. */
+  @Deprecated
   @ActivityMethod
   TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from);
 }

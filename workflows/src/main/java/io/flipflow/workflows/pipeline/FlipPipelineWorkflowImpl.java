@@ -3,11 +3,10 @@ package io.flipflow.workflows.pipeline;
 import io.flipflow.workflows.FailureTypes;
 import io.flipflow.workflows.Failures;
 import io.flipflow.workflows.SearchAttributeKeys;
-import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.activities.SpecActivities;
-import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.plan.PresetFacts;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.Progress;
@@ -40,12 +39,6 @@ import org.slf4j.Logger;
 public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
   private static final Logger log = Workflow.getLogger(FlipPipelineWorkflowImpl.class);
 
-  private final DataActivities data =
-      Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging());
-  private final TrainingActivities training =
-      Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
-  private final EvaluationActivities evaluation =
-      Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
   private final SpecActivities specChecks =
       Workflow.newLocalActivityStub(
           SpecActivities.class,
@@ -60,13 +53,17 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
   private final RecordActivities record =
       Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
 
+  /** Narrow stage requests, the preset's image size as default, one writer of eval_results. */
+  static final String STAGE_REQUESTS = "stage-requests";
+
   private Progress progress = Progress.at(Stage.STARTING);
+  private StageCalls calls;
   private CancellationScope stagesScope;
   private boolean cancelRequested;
   private String cancelReason;
 
   private String workflowId;
-  private String runId;
+  private String temporalRunId;
   private long startedAtMillis;
   // What the stages produced so far; the summary reports whatever was reached.
   private TrainResult pretrain;
@@ -75,22 +72,11 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
   private EvalReport tunedEval;
 
   @Override
-  public RunSummary run(RunSpec spec) {
-    List<String> problems = spec == null ? List.of("spec: is missing") : spec.validate();
-    if (!problems.isEmpty()) {
-      throw ApplicationFailure.newNonRetryableFailure(
-          "invalid run spec: " + String.join("; ", problems), FailureTypes.BAD_INPUT);
-    }
-    // added after the first histories were recorded: old runs replay without the check
-    if (Workflow.getVersion("check-spec-against-preset", Workflow.DEFAULT_VERSION, 1) == 1) {
-      List<String> presetProblems = specChecks.checkAgainstPreset(spec);
-      if (!presetProblems.isEmpty()) {
-        throw ApplicationFailure.newNonRetryableFailure(
-            "invalid run spec: " + String.join("; ", presetProblems), FailureTypes.BAD_INPUT);
-      }
-    }
+  public RunSummary run(RunSpec requested) {
+    failIfAny(requested == null ? List.of("spec: is missing") : requested.validate());
     workflowId = Workflow.getInfo().getWorkflowId();
-    runId = Workflow.getInfo().getRunId();
+    RunSpec spec = checkAgainstPreset(requested);
+    temporalRunId = Workflow.getInfo().getRunId();
     startedAtMillis = Workflow.currentTimeMillis();
     List<SearchAttributeUpdate<?>> attributes = new ArrayList<>();
     if (spec.studyId() != null) {
@@ -100,7 +86,7 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     attributes.add(SearchAttributeKeys.MASK_RATIO.valueSet(spec.maskRatio()));
     attributes.add(SearchAttributeKeys.STAGE.valueSet(Stage.STARTING.name()));
     Workflow.upsertTypedSearchAttributes(attributes.toArray(new SearchAttributeUpdate<?>[0]));
-    recordDetached(() -> record.recordRunStarted(workflowId, runId, spec, startedAtMillis));
+    recordDetached(() -> record.recordRunStarted(workflowId, temporalRunId, spec, startedAtMillis));
 
     RuntimeException failure = null;
     stagesScope = Workflow.newCancellationScope(() -> runStages(spec));
@@ -162,43 +148,75 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     if (stopping()) {
       return; // cancelled before the first stage started
     }
-    StagedDataset staged = runStage(Stage.STAGE_DATA, () -> data.stageData(spec), r -> null);
+    StagedDataset staged = runStage(Stage.STAGE_DATA, () -> calls.stage(spec), r -> null);
+    recordDetached(() -> calls.recordStaged(spec, staged));
     if (stopping()) {
       return;
     }
-    pretrain = runStage(Stage.PRETRAIN, () -> training.pretrain(spec, staged, workflowId), r -> r);
+    pretrain = runStage(Stage.PRETRAIN, () -> calls.pretrain(spec, staged), r -> r);
     showTrainResult(pretrain);
     if (stopping()) {
       return;
     }
     CheckpointRef pretrained = pretrain.checkpoint();
-    pretrainedEval = evaluate(spec, pretrained, Stage.EVAL_PRETRAINED);
+    pretrainedEval = evaluate(spec, staged, pretrained, Stage.EVAL_PRETRAINED);
     if (stopping() || !spec.unmaskedTuning().enabled()) {
       return;
     }
-    tuning =
-        runStage(
-            Stage.UNMASKED_TUNE, () -> training.unmaskedTune(spec, staged, pretrained), r -> r);
+    tuning = runStage(Stage.UNMASKED_TUNE, () -> calls.tune(spec, staged, pretrained), r -> r);
     showTrainResult(tuning);
     if (stopping()) {
       return;
     }
-    tunedEval = evaluate(spec, tuning.checkpoint(), Stage.EVAL_TUNED);
+    tunedEval = evaluate(spec, staged, tuning.checkpoint(), Stage.EVAL_TUNED);
   }
 
-  private EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, Stage stage) {
+  private EvalReport evaluate(
+      RunSpec spec, StagedDataset staged, CheckpointRef checkpoint, Stage stage) {
     String phase =
         stage == Stage.EVAL_PRETRAINED
             ? EvaluationActivities.PRETRAINED
             : EvaluationActivities.TUNED;
     EvalReport report =
-        runStage(stage, () -> evaluation.evaluate(spec, checkpoint, phase), r -> null);
-    recordDetached(() -> record.recordEvalResults(workflowId, phase, checkpoint, report));
+        runStage(stage, () -> calls.evaluate(spec, staged, checkpoint, phase), r -> null);
+    recordDetached(() -> calls.recordEvaluated(phase, checkpoint, report));
     Double top1 = report.headlineTop1();
     if (top1 != null) {
       Workflow.upsertTypedSearchAttributes(SearchAttributeKeys.TOP1.valueSet(top1));
     }
     return report;
+  }
+
+  /**
+   * Refuses a spec that does not fit its preset, picks the calls of this workflow's version, and
+   * returns the spec with the preset's image size where it gave none.
+   */
+  private RunSpec checkAgainstPreset(RunSpec spec) {
+    if (Workflow.getVersion(STAGE_REQUESTS, Workflow.DEFAULT_VERSION, 1) == 1) {
+      PresetFacts preset = specChecks.presetFacts(spec);
+      failIfAny(preset.problems());
+      calls = new PlannedStageCalls(workflowId, preset);
+      return spec.imageSize() == null ? spec.withImageSize(preset.imageSize()) : spec;
+    }
+    checkAgainstPresetAsBefore(spec);
+    calls = new LegacyStageCalls(workflowId);
+    return spec;
+  }
+
+  /** Pipelines before {@link #STAGE_REQUESTS}: the list of problems, behind its own version. */
+  @SuppressWarnings("deprecation")
+  private void checkAgainstPresetAsBefore(RunSpec spec) {
+    // added after the first histories were recorded: old runs replay without the check
+    if (Workflow.getVersion("check-spec-against-preset", Workflow.DEFAULT_VERSION, 1) == 1) {
+      failIfAny(specChecks.checkAgainstPreset(spec));
+    }
+  }
+
+  private static void failIfAny(List<String> problems) {
+    if (!problems.isEmpty()) {
+      throw ApplicationFailure.newNonRetryableFailure(
+          "invalid run spec: " + String.join("; ", problems), FailureTypes.BAD_INPUT);
+    }
   }
 
   /**
@@ -213,7 +231,15 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
         () ->
             record.recordStage(
                 new StageRecord(
-                    workflowId, runId, stage, RunStatus.RUNNING, started, null, null, null, null)));
+                    workflowId,
+                    temporalRunId,
+                    stage,
+                    RunStatus.RUNNING,
+                    started,
+                    null,
+                    null,
+                    null,
+                    null)));
     T result;
     try {
       result = work.get();
@@ -225,7 +251,7 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
               record.recordStage(
                   new StageRecord(
                       workflowId,
-                      runId,
+                      temporalRunId,
                       stage,
                       cancelled ? RunStatus.CANCELLED : RunStatus.FAILED,
                       started,
@@ -246,7 +272,7 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
             record.recordStage(
                 new StageRecord(
                     workflowId,
-                    runId,
+                    temporalRunId,
                     stage,
                     cancelled ? RunStatus.CANCELLED : RunStatus.FINISHED,
                     started,

@@ -5,7 +5,7 @@ package io.flipflow.workflows.result;
  * ends; the store upserts by (workflowId, stage).
  *
  * @param workflowId the pipeline's workflow id
- * @param runId the pipeline's Temporal run id
+ * @param temporalRunId the pipeline's Temporal run id
  * @param stage which stage
  * @param status RUNNING, FINISHED, FAILED or CANCELLED
  * @param startedAtMillis workflow time the stage started, epoch milliseconds
@@ -16,7 +16,7 @@ package io.flipflow.workflows.result;
  */
 public record StageRecord(
     String workflowId,
-    String runId,
+    String temporalRunId,
     Stage stage,
     RunStatus status,
     long startedAtMillis,

@@ -8,6 +8,13 @@ package io.flipflow.workflows.result;
  * @param resolution image side in pixels the shards were resized to
  * @param contextLength tokens per caption, padded or truncated
  * @param vocabSize the tokenizer's vocabulary size, which the text tower needs
+ * @param tokenizerUri the tokenizer.json the captions were tokenized with, which evaluation uses
+ *     too; null in results recorded before the field existed
  */
 public record StagedDataset(
-    String manifestUri, long sampleCount, int resolution, int contextLength, int vocabSize) {}
+    String manifestUri,
+    long sampleCount,
+    int resolution,
+    int contextLength,
+    int vocabSize,
+    String tokenizerUri) {}

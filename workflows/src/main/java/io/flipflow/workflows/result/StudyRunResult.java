@@ -6,7 +6,7 @@ package io.flipflow.workflows.result;
  * @param workflowId the child pipeline's workflow id, stable: {@code <studyId>-<axis values>}
  * @param modelPreset model axis value
  * @param dataSamples data-size axis value, null for all the data
- * @param scheduleSamples schedule-length axis value (samples seen), null when given in steps
+ * @param scheduleSamples the run's schedule length in samples (the schedule axis value)
  * @param maskRatio mask-ratio axis value
  * @param batchSize batch-size axis value
  * @param status FINISHED, FAILED or CANCELLED

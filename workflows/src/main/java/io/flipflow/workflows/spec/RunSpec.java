@@ -1,5 +1,6 @@
 package io.flipflow.workflows.spec;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -7,7 +8,9 @@ import java.util.regex.Pattern;
 /**
  * One FLIP run: masked pretraining, optional unmasked tuning, zero-shot evaluation. This is the
  * JSON users write in {@code config/runs/} and pass to {@code FlipPipelineWorkflow}. Missing
- * optional fields get the defaults below; {@link #validate()} names every bad field.
+ * optional fields get the defaults below (the spec's defaults live here and nowhere else); {@link
+ * #validate()} names every bad field. Copies with changed fields: {@code spec.with().name(..)
+ * .build()} or {@code spec.withName(..)} ({@link RunSpecBuilder}, generated).
  *
  * @param name display name, e.g. {@code emoji-tiny-mask50}
  * @param studyId the study this run belongs to, null for a lone run
@@ -15,7 +18,8 @@ import java.util.regex.Pattern;
  * @param dataUri training shards: an s3:// prefix or a brace pattern ({@code
  *     s3://b/p/{00000..00041}.tar})
  * @param evalSetUris evaluation sets (s3:// URIs), at least one; the first gives the headline top-1
- * @param imageSize input side in pixels; must suit the preset's patch size (checked by training)
+ * @param imageSize input side in pixels; null (the default) takes the preset's, which is the only
+ *     size a preset accepts (checked against it when the workflow starts)
  * @param maskRatio fraction of image patches dropped in pretraining, in [0, 1)
  * @param batchSize samples per optimizer step
  * @param steps schedule length in optimizer steps; give this or {@code samples}
@@ -38,6 +42,7 @@ import java.util.regex.Pattern;
  *     null (the default, and every spec written before the field existed) means fp32. Training
  *     refuses bf16 where its engine cannot do it (see the activities' {@code Precision}).
  */
+@RecordBuilder
 public record RunSpec(
     String name,
     String studyId,
@@ -58,7 +63,8 @@ public record RunSpec(
     String device,
     UnmaskedTuning unmaskedTuning,
     Long wallClockBudgetSeconds,
-    String precision) {
+    String precision)
+    implements RunSpecBuilder.With {
 
   public static final double DEFAULT_WEIGHT_DECAY = 0.2;
   public static final int DEFAULT_CHECKPOINT_INTERVAL_STEPS = 200;
@@ -110,8 +116,8 @@ public record RunSpec(
         errors.add("evalSetUris[" + i + "]: " + problem);
       }
     }
-    if (imageSize == null || imageSize <= 0) {
-      errors.add("imageSize: must be a positive number of pixels, got " + imageSize);
+    if (imageSize != null && imageSize <= 0) {
+      errors.add("imageSize: must be a positive number of pixels or left out, got " + imageSize);
     }
     if (maskRatio == null || !(maskRatio >= 0 && maskRatio < 1)) {
       errors.add("maskRatio: must be in [0, 1), got " + maskRatio);
@@ -161,194 +167,22 @@ public record RunSpec(
     return errors;
   }
 
-  /** Schedule length in samples; only meaningful on a valid spec. */
-  public long scheduleSamples() {
-    return samples != null ? samples : steps * batchSize;
+  /** Schedule length in samples: {@code samples}, or {@code steps * batchSize}; null if unknown. */
+  public Long scheduleSamples() {
+    if (samples != null) {
+      return samples;
+    }
+    return steps == null || batchSize == null ? null : steps * batchSize;
   }
 
-  public Builder toBuilder() {
-    return new Builder(this);
-  }
-
-  public static Builder builder() {
-    return new Builder(null);
-  }
-
-  /** Copies a spec with some fields changed (study grids, tests). */
-  public static final class Builder {
-    private String name;
-    private String studyId;
-    private String modelPreset;
-    private String dataUri;
-    private List<String> evalSetUris;
-    private Integer imageSize;
-    private Double maskRatio;
-    private Integer batchSize;
-    private Long steps;
-    private Long samples;
-    private Long dataSamples;
-    private Double baseLr;
-    private Long warmupSamples;
-    private Double weightDecay;
-    private Long seed;
-    private Integer checkpointIntervalSteps;
-    private String device;
-    private UnmaskedTuning unmaskedTuning;
-    private Long wallClockBudgetSeconds;
-    private String precision;
-
-    private Builder(RunSpec s) {
-      if (s == null) {
-        return;
-      }
-      name = s.name;
-      studyId = s.studyId;
-      modelPreset = s.modelPreset;
-      dataUri = s.dataUri;
-      evalSetUris = s.evalSetUris;
-      imageSize = s.imageSize;
-      maskRatio = s.maskRatio;
-      batchSize = s.batchSize;
-      steps = s.steps;
-      samples = s.samples;
-      dataSamples = s.dataSamples;
-      baseLr = s.baseLr;
-      warmupSamples = s.warmupSamples;
-      weightDecay = s.weightDecay;
-      seed = s.seed;
-      checkpointIntervalSteps = s.checkpointIntervalSteps;
-      device = s.device;
-      unmaskedTuning = s.unmaskedTuning;
-      wallClockBudgetSeconds = s.wallClockBudgetSeconds;
-      precision = s.precision;
+  /**
+   * Schedule length in optimizer steps: {@code steps}, or {@code samples / batchSize} rounded up;
+   * only meaningful on a valid spec.
+   */
+  public long scheduleSteps() {
+    if (steps != null) {
+      return steps;
     }
-
-    public Builder name(String v) {
-      name = v;
-      return this;
-    }
-
-    public Builder studyId(String v) {
-      studyId = v;
-      return this;
-    }
-
-    public Builder modelPreset(String v) {
-      modelPreset = v;
-      return this;
-    }
-
-    public Builder dataUri(String v) {
-      dataUri = v;
-      return this;
-    }
-
-    public Builder evalSetUris(List<String> v) {
-      evalSetUris = v;
-      return this;
-    }
-
-    public Builder imageSize(Integer v) {
-      imageSize = v;
-      return this;
-    }
-
-    public Builder maskRatio(Double v) {
-      maskRatio = v;
-      return this;
-    }
-
-    public Builder batchSize(Integer v) {
-      batchSize = v;
-      return this;
-    }
-
-    /** Sets the schedule in steps and clears {@code samples}. */
-    public Builder steps(Long v) {
-      steps = v;
-      samples = null;
-      return this;
-    }
-
-    /** Sets the schedule in samples and clears {@code steps}. */
-    public Builder samples(Long v) {
-      samples = v;
-      steps = null;
-      return this;
-    }
-
-    public Builder dataSamples(Long v) {
-      dataSamples = v;
-      return this;
-    }
-
-    public Builder baseLr(Double v) {
-      baseLr = v;
-      return this;
-    }
-
-    public Builder warmupSamples(Long v) {
-      warmupSamples = v;
-      return this;
-    }
-
-    public Builder weightDecay(Double v) {
-      weightDecay = v;
-      return this;
-    }
-
-    public Builder seed(Long v) {
-      seed = v;
-      return this;
-    }
-
-    public Builder checkpointIntervalSteps(Integer v) {
-      checkpointIntervalSteps = v;
-      return this;
-    }
-
-    public Builder device(String v) {
-      device = v;
-      return this;
-    }
-
-    public Builder unmaskedTuning(UnmaskedTuning v) {
-      unmaskedTuning = v;
-      return this;
-    }
-
-    public Builder wallClockBudgetSeconds(Long v) {
-      wallClockBudgetSeconds = v;
-      return this;
-    }
-
-    public Builder precision(String v) {
-      precision = v;
-      return this;
-    }
-
-    public RunSpec build() {
-      return new RunSpec(
-          name,
-          studyId,
-          modelPreset,
-          dataUri,
-          evalSetUris,
-          imageSize,
-          maskRatio,
-          batchSize,
-          steps,
-          samples,
-          dataSamples,
-          baseLr,
-          warmupSamples,
-          weightDecay,
-          seed,
-          checkpointIntervalSteps,
-          device,
-          unmaskedTuning,
-          wallClockBudgetSeconds,
-          precision);
-    }
+    return Math.max(1, (samples + batchSize - 1) / batchSize);
   }
 }

@@ -140,8 +140,9 @@ public record StudySpec(
               if (id.length() == studyId.length()) {
                 id.append("-run");
               }
-              RunSpec.Builder run =
-                  baseRun.toBuilder()
+              RunSpecBuilder run =
+                  baseRun
+                      .with()
                       .name(id.toString())
                       .studyId(studyId)
                       .modelPreset(model)
@@ -151,7 +152,7 @@ public record StudySpec(
                       .wallClockBudgetSeconds(
                           budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null);
               if (schedule != null) {
-                run.samples(schedule);
+                run.samples(schedule).steps(null);
               }
               cells.add(new StudyCell(id.toString(), run.build()));
             }

@@ -145,7 +145,7 @@ public class ScalingStudyWorkflowImpl implements ScalingStudyWorkflow {
   /** A failed or cancelled child becomes a result row, not a study failure. */
   private static StudyRunResult resultOf(StudyCell cell, Promise<RunSummary> promise) {
     RunSpec spec = cell.spec();
-    Long schedule = spec.samples();
+    Long schedule = spec.scheduleSamples();
     try {
       RunSummary run = promise.get();
       return new StudyRunResult(

@@ -247,6 +247,22 @@ public final class StageData {
     }
   }
 
+  /** The tokenizer.json beside the shards, or one folder up (the importer's layout). */
+  public static S3Uri findTokenizer(S3Store store, S3Uri source) {
+    S3Uri folder = source.isBracePattern() ? source.parent() : source;
+    for (S3Uri candidate :
+        List.of(folder.resolve("tokenizer.json"), folder.parent().resolve("tokenizer.json"))) {
+      if (store.exists(candidate)) {
+        return candidate;
+      }
+    }
+    throw new IllegalArgumentException(
+        "dataUri "
+            + source
+            + ": no tokenizer.json beside the shards or one folder up; import the data with"
+            + " `flipflow data import` or put a tokenizer.json there");
+  }
+
   public static StagedManifest readManifest(S3Store store, S3Uri manifestOrRoot) {
     S3Uri uri =
         manifestOrRoot.key().endsWith("manifest.json")
@@ -384,7 +400,7 @@ public final class StageData {
   }
 
   /** Downloads and checks size and, for single-part ETags (hex MD5), the MD5. */
-  boolean downloadVerified(S3Store.ObjectInfo src, Path target) throws IOException {
+  public boolean downloadVerified(S3Store.ObjectInfo src, Path target) throws IOException {
     store.download(src.uri(), target);
     long size = Files.size(target);
     if (size != src.size()) {

@@ -1,0 +1,120 @@
+package io.flipflow.activities.checkpoint;
+
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * CheckpointDir in S3: one tar per checkpoint directory, so a checkpoint is one object that either
+ * exists whole or not at all. An upload counts only once S3 reports the same size back.
+ */
+public final class CheckpointStore {
+  /** What S3 holds of one checkpoint. */
+  public record Stored(S3Uri uri, long sizeBytes, String sha256) {}
+
+  private final S3Store store;
+
+  public CheckpointStore(S3Store store) {
+    this.store = store;
+  }
+
+  /** {@code root/<run>/<stage>/step-000000123.tar}. */
+  public static S3Uri uriFor(S3Uri root, String workflowId, String stage, long step) {
+    return root.resolve(workflowId + "/" + stage + "/" + String.format("step-%09d.tar", step));
+  }
+
+  public Stored upload(Path checkpointDir, S3Uri target) {
+    Path tar = checkpointDir.resolveSibling(checkpointDir.getFileName() + ".upload.tar");
+    try {
+      String sha256 = pack(checkpointDir, tar);
+      long size = Files.size(tar);
+      store.put(target, tar);
+      long stored =
+          store
+              .head(target)
+              .orElseThrow(
+                  () -> new UncheckedIOException(new IOException(target + " missing after upload")))
+              .size();
+      if (stored != size) {
+        throw new UncheckedIOException(
+            new IOException(
+                "checkpoint " + target + ": S3 holds " + stored + " bytes, uploaded " + size));
+      }
+      return new Stored(target, size, sha256);
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint: cannot pack " + checkpointDir, e);
+    } finally {
+      try {
+        Files.deleteIfExists(tar);
+      } catch (IOException ignored) {
+        // a leftover temp file is harmless
+      }
+    }
+  }
+
+  /** Downloads and unpacks {@code uri} into {@code dir}; a missing object is bad input. */
+  public Path download(S3Uri uri, Path dir) {
+    if (!store.exists(uri)) {
+      throw new IllegalArgumentException("checkpoint " + uri + " does not exist");
+    }
+    try {
+      Files.createDirectories(dir);
+      Path tar = dir.resolveSibling(dir.getFileName() + ".download.tar");
+      store.download(uri, tar);
+      try (InputStream in = Files.newInputStream(tar);
+          TarArchiveInputStream tin = new TarArchiveInputStream(in)) {
+        TarArchiveEntry e;
+        while ((e = tin.getNextEntry()) != null) {
+          Path out = dir.resolve(e.getName()).normalize();
+          if (!out.startsWith(dir) || e.isDirectory()) {
+            continue; // only plain files of the checkpoint's own folder
+          }
+          Files.copy(tin, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      } finally {
+        Files.deleteIfExists(tar);
+      }
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint: cannot unpack " + uri, e);
+    }
+  }
+
+  private static String pack(Path dir, Path tar) throws IOException {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.filter(Files::isRegularFile).sorted().toList();
+    }
+    try (OutputStream out = new DigestOutputStream(Files.newOutputStream(tar), sha);
+        TarArchiveOutputStream tout = new TarArchiveOutputStream(out)) {
+      tout.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+      for (Path f : files) {
+        TarArchiveEntry entry = new TarArchiveEntry(f.toFile(), f.getFileName().toString());
+        tout.putArchiveEntry(entry);
+        Files.copy(f, tout);
+        tout.closeArchiveEntry();
+      }
+    }
+    return HexFormat.of().formatHex(sha.digest());
+  }
+}

@@ -1,0 +1,64 @@
+package io.flipflow.workflows.pipeline;
+
+import io.flipflow.workflows.activities.DataActivities;
+import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.activities.RecordActivities;
+import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.plan.PresetFacts;
+import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalReport;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.workflow.Workflow;
+
+/** Each stage gets the request {@link RunPlans} makes for it, and nothing else of the spec. */
+final class PlannedStageCalls implements StageCalls {
+  private final DataActivities data =
+      Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging());
+  private final TrainingActivities training =
+      Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
+  private final EvaluationActivities evaluation =
+      Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
+  private final RecordActivities record =
+      Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
+  private final String workflowId;
+  private final PresetFacts preset;
+
+  PlannedStageCalls(String workflowId, PresetFacts preset) {
+    this.workflowId = workflowId;
+    this.preset = preset;
+  }
+
+  @Override
+  public StagedDataset stage(RunSpec spec) {
+    return data.stage(RunPlans.staging(spec, preset));
+  }
+
+  @Override
+  public TrainResult pretrain(RunSpec spec, StagedDataset staged) {
+    return training.train(RunPlans.pretraining(spec, staged));
+  }
+
+  @Override
+  public TrainResult tune(RunSpec spec, StagedDataset staged, CheckpointRef pretrained) {
+    return training.train(RunPlans.tuning(spec, staged, pretrained));
+  }
+
+  @Override
+  public EvalReport evaluate(
+      RunSpec spec, StagedDataset staged, CheckpointRef checkpoint, String phase) {
+    return evaluation.evaluateCheckpoint(RunPlans.evaluation(spec, staged, checkpoint, phase));
+  }
+
+  @Override
+  public void recordStaged(RunSpec spec, StagedDataset staged) {
+    record.recordDataSamples(workflowId, RunPlans.samplesUsed(spec, staged));
+  }
+
+  @Override
+  public void recordEvaluated(String phase, CheckpointRef checkpoint, EvalReport report) {
+    // the evaluation activity is eval_results' one writer
+  }
+}

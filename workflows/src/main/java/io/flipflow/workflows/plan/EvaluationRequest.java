@@ -1,0 +1,29 @@
+package io.flipflow.workflows.plan;
+
+import io.flipflow.workflows.result.CheckpointRef;
+import java.util.List;
+
+/**
+ * One zero-shot evaluation of one checkpoint.
+ *
+ * @param phase {@code pretrained}, {@code tuned}, or {@code adhoc} for one outside a pipeline
+ * @param checkpoint the checkpoint to evaluate
+ * @param evalSetUris evaluation sets (folders holding an {@code eval.json}); the first gives the
+ *     headline top-1 and the masked-inference ablation
+ * @param tokenizerUri the tokenizer the model was trained with
+ * @param modelPreset the preset the checkpoint must be of
+ * @param device {@code cpu}, {@code cuda}, {@code cuda:N}
+ * @param seed seeds the masks of the masked-inference ablation
+ */
+public record EvaluationRequest(
+    String phase,
+    CheckpointRef checkpoint,
+    List<String> evalSetUris,
+    String tokenizerUri,
+    String modelPreset,
+    String device,
+    long seed) {
+  public EvaluationRequest {
+    evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
+  }
+}

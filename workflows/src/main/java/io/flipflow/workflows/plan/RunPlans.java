@@ -1,0 +1,115 @@
+package io.flipflow.workflows.plan;
+
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.spec.UnmaskedTuning;
+
+/**
+ * The one mapping from a run spec to what each stage is asked to do. Deterministic and free of I/O:
+ * the pipeline workflow calls it, and so may anything that needs a stage's exact plan.
+ *
+ * <p>The optimizer settings a spec does not name are the constants below, the pipeline's recipe:
+ * AdamW (0.9, 0.98), epsilon 1e-6, global-norm clipping at 1.0. FLIP's paper uses beta2 0.95 and no
+ * clipping; this recipe is what the measured demo and studies ran with.
+ */
+public final class RunPlans {
+  public static final double ADAMW_BETA1 = 0.9;
+  public static final double ADAMW_BETA2 = 0.98;
+  public static final double ADAMW_EPSILON = 1e-6;
+  public static final double GRAD_CLIP_NORM = 1.0;
+
+  /** Pipeline stages report every step: the training activity batches the rows. */
+  static final long METRICS_EVERY = 1;
+
+  private RunPlans() {}
+
+  /** Staging at the model's input size and text context. */
+  public static StagingRequest staging(RunSpec spec, PresetFacts preset) {
+    return new StagingRequest(spec.dataUri(), spec.imageSize(), preset.contextLength());
+  }
+
+  /** Masked pretraining at the spec's ratio for its schedule. */
+  public static TrainConfig pretrainingConfig(RunSpec spec) {
+    return new TrainConfig(
+        spec.modelPreset(),
+        spec.maskRatio(),
+        spec.batchSize(),
+        spec.scheduleSteps(),
+        spec.baseLr(),
+        spec.warmupSamples() / spec.batchSize(),
+        spec.weightDecay(),
+        ADAMW_BETA1,
+        ADAMW_BETA2,
+        ADAMW_EPSILON,
+        GRAD_CLIP_NORM,
+        spec.seed(),
+        spec.checkpointIntervalSteps(),
+        METRICS_EVERY,
+        spec.precision());
+  }
+
+  /**
+   * FLIP's unmasked tuning after pretraining: mask 0, {@code tuning.sampleFraction()} of the
+   * samples pretraining saw, at {@code tuning.lrFactor()} of its learning rate, warmup at most a
+   * tenth of the stage, and a seed of its own.
+   */
+  public static TrainConfig tuningConfig(
+      TrainConfig pretraining, long pretrainedSamples, UnmaskedTuning tuning) {
+    long steps =
+        Math.max(
+            1, Math.round(pretrainedSamples * tuning.sampleFraction() / pretraining.batchSize()));
+    return pretraining
+        .with()
+        .maskRatio(0.0)
+        .totalSteps(steps)
+        .baseLearningRate(pretraining.baseLearningRate() * tuning.lrFactor())
+        .warmupSteps(Math.min(pretraining.warmupSteps(), steps / 10))
+        .seed(pretraining.seed() + 1)
+        .checkpointEvery(Math.max(1, Math.min(pretraining.checkpointEvery(), steps)))
+        .build();
+  }
+
+  public static TrainingPlan pretraining(RunSpec spec, StagedDataset data) {
+    return new TrainingPlan(
+        Stage.PRETRAIN,
+        pretrainingConfig(spec),
+        data,
+        null,
+        spec.device(),
+        spec.wallClockBudgetSeconds(),
+        spec.dataSamples());
+  }
+
+  /** Tuning from {@code pretrained}, sized by the samples pretraining actually saw. */
+  public static TrainingPlan tuning(RunSpec spec, StagedDataset data, CheckpointRef pretrained) {
+    return new TrainingPlan(
+        Stage.UNMASKED_TUNE,
+        tuningConfig(pretrainingConfig(spec), pretrained.samplesSeen(), spec.unmaskedTuning()),
+        data,
+        pretrained,
+        spec.device(),
+        null,
+        spec.dataSamples());
+  }
+
+  public static EvaluationRequest evaluation(
+      RunSpec spec, StagedDataset data, CheckpointRef checkpoint, String phase) {
+    return new EvaluationRequest(
+        phase,
+        checkpoint,
+        spec.evalSetUris(),
+        data.tokenizerUri(),
+        spec.modelPreset(),
+        spec.device(),
+        spec.seed());
+  }
+
+  /** The size of the training set a run uses: its data-size subset, or all staged samples. */
+  public static long samplesUsed(RunSpec spec, StagedDataset data) {
+    return spec.dataSamples() == null
+        ? data.sampleCount()
+        : Math.min(spec.dataSamples(), data.sampleCount());
+  }
+}

@@ -1,0 +1,33 @@
+package io.flipflow.workflows.plan;
+
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StagedDataset;
+
+/**
+ * One training stage as the pipeline plans it (see {@link RunPlans}).
+ *
+ * @param stage {@link Stage#PRETRAIN} or {@link Stage#UNMASKED_TUNE}
+ * @param config the optimisation of this stage
+ * @param data the staged training set
+ * @param initFrom the checkpoint whose weights the stage starts from (fresh optimizer, step 0):
+ *     unmasked tuning starts from pretraining's; null to start from the config's seed
+ * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}
+ * @param wallClockBudgetSeconds when set, the stage is fitted to train about this long; null for
+ *     none
+ * @param dataSamples train on a fixed subset of this many staged samples; null for all
+ */
+public record TrainingPlan(
+    Stage stage,
+    TrainConfig config,
+    StagedDataset data,
+    CheckpointRef initFrom,
+    String device,
+    Long wallClockBudgetSeconds,
+    Long dataSamples) {
+
+  /** The name of the stage in the record ({@code stages.stage}, checkpoint keys). */
+  public String stageName() {
+    return stage.name().toLowerCase(java.util.Locale.ROOT);
+  }
+}
