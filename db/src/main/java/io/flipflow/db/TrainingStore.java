@@ -84,6 +84,16 @@ public final class TrainingStore {
         r.isFinal());
   }
 
+  /** Marks a recorded checkpoint as its stage's final one. */
+  public void markFinal(String workflowId, String stage, long step) throws SQLException {
+    Sql.update(
+        db,
+        "UPDATE checkpoints SET is_final = TRUE WHERE run_id = ? AND stage = ? AND step = ?",
+        workflowId,
+        stage,
+        step);
+  }
+
   /** The newest complete checkpoint of a stage, for a retried attempt to resume from. */
   public Optional<CheckpointRow> newestCheckpoint(String workflowId, String stage)
       throws SQLException {

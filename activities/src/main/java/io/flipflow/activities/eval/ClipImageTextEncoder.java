@@ -26,10 +26,10 @@ public final class ClipImageTextEncoder implements ImageTextEncoder {
   }
 
   @Override
-  public float[][] encodeImages(List<float[]> images, double maskRatio, long seed) {
+  public float[][] encodeImages(List<byte[]> images, double maskRatio, long seed) {
     int size = imageSize();
     int pixels = 3 * size * size;
-    float[] flat = new float[images.size() * pixels];
+    byte[] flat = new byte[images.size() * pixels];
     for (int i = 0; i < images.size(); i++) {
       System.arraycopy(images.get(i), 0, flat, i * pixels, pixels);
     }
@@ -38,7 +38,7 @@ public final class ClipImageTextEncoder implements ImageTextEncoder {
       Engine.getInstance().setRandomSeed((int) (seed ^ (seed >>> 32)));
     }
     try (NDManager m = model.manager().newSubManager()) {
-      NDArray batch = ImageNormalization.fromUnitFloats(m, flat, images.size(), size);
+      NDArray batch = ImageNormalization.fromUint8(m, flat, images.size(), size);
       return rows(model.encodeImages(batch, maskRatio));
     }
   }

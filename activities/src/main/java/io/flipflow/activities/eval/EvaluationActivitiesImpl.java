@@ -151,7 +151,6 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           ZeroShotEvaluator evaluator =
               new ZeroShotEvaluator(
                   encoder,
-                  ImagePreprocessor.defaults(),
                   BATCH,
                   (what, done, total) -> {
                     if (heartbeat != null) {

@@ -1,5 +1,6 @@
 package io.flipflow.activities.eval;
 
+import io.flipflow.activities.data.image.ImagePreprocessor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -20,22 +21,18 @@ public final class ZeroShotEvaluator {
   private final int batchSize;
   private final ProgressListener progress;
 
-  public ZeroShotEvaluator(
-      ImageTextEncoder encoder,
-      ImagePreprocessor preprocessor,
-      int batchSize,
-      ProgressListener progress) {
+  public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize, ProgressListener progress) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
     }
     this.encoder = encoder;
-    this.preprocessor = preprocessor;
+    this.preprocessor = new ImagePreprocessor(encoder.imageSize());
     this.batchSize = batchSize;
     this.progress = progress;
   }
 
   public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize) {
-    this(encoder, ImagePreprocessor.defaults(), batchSize, ProgressListener.none());
+    this(encoder, batchSize, ProgressListener.none());
   }
 
   /**
@@ -140,10 +137,9 @@ public final class ZeroShotEvaluator {
     for (int v = 0; v < views.size(); v++) {
       out.add(new float[images.size()][]);
     }
-    int size = encoder.imageSize();
     for (int from = 0; from < images.size(); from += batchSize) {
       int to = Math.min(images.size(), from + batchSize);
-      List<float[]> pixels = preprocess(images.subList(from, to), size);
+      List<byte[]> pixels = preprocess(images.subList(from, to));
       for (int v = 0; v < views.size(); v++) {
         InferenceView view = views.get(v);
         List<List<float[]>> viewEmbeddings = new ArrayList<>();
@@ -179,14 +175,14 @@ public final class ZeroShotEvaluator {
     return z ^ (z >>> 31);
   }
 
-  private List<float[]> preprocess(List<ImageRef> batch, int size) {
+  private List<byte[]> preprocess(List<ImageRef> batch) {
     return IntStream.range(0, batch.size())
         .parallel()
         .mapToObj(
             i -> {
               ImageRef ref = batch.get(i);
               try {
-                return preprocessor.toChw(ref.decode(), size);
+                return preprocessor.toChw(ref.decode());
               } catch (IOException e) {
                 // The readers decoded every image once already: failing now means the file changed
                 // or vanished under us, which a retry may fix.

@@ -5,9 +5,9 @@
  * package is its one writer) and, as clip_benchmark JSON, beside the checkpoint. The model is
  * loaded for inference alone from its checkpoint.
  *
- * <p>May import: {@code model}, {@code checkpoint}, {@code device}, {@code data} (readers,
- * tokenizer, S3, staging's tokenizer lookup for old pipelines), {@code support}, the db stores, the
- * workflows' records, DJL. Not {@code train}: evaluation needs a model and a checkpoint, not a
- * trainer.
+ * <p>May import: {@code model}, {@code checkpoint}, {@code device}, {@code data} (the image
+ * preprocessing staging uses, readers, tokenizer, S3, staging's tokenizer lookup for old
+ * pipelines), {@code support}, the db stores, the workflows' records, DJL. Not {@code train}:
+ * evaluation needs a model and a checkpoint, not a trainer.
  */
 package io.flipflow.activities.eval;

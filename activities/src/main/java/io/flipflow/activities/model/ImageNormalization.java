@@ -24,11 +24,6 @@ public final class ImageNormalization {
     return normalise(manager, raw.toType(DataType.FLOAT32, false).div(255f));
   }
 
-  /** Float CHW images already in [0, 1] (the evaluation's preprocessor output). */
-  public static NDArray fromUnitFloats(NDManager manager, float[] pixels, int batch, int size) {
-    return normalise(manager, manager.create(pixels, new Shape(batch, 3, size, size)));
-  }
-
   private static NDArray normalise(NDManager manager, NDArray unit) {
     NDArray mean = manager.create(MEAN, new Shape(1, 3, 1, 1));
     NDArray std = manager.create(STD, new Shape(1, 3, 1, 1));

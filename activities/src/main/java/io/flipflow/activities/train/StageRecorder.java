@@ -167,21 +167,7 @@ final class StageRecorder {
 
   /** Marks the recorded row of {@code c} final (a stage that ended at a checkpoint it resumed). */
   void markFinal(CheckpointRef c) throws SQLException {
-    Optional<TrainingStore.CheckpointRow> row =
-        db.newestCheckpoint(workflowId, stageName).filter(r -> r.step() == c.step());
-    if (row.isPresent()) {
-      TrainingStore.CheckpointRow r = row.get();
-      db.recordCheckpoint(
-          new TrainingStore.CheckpointRow(
-              r.workflowId(),
-              r.stage(),
-              r.step(),
-              r.samplesSeen(),
-              r.uri(),
-              r.sizeBytes(),
-              r.sha256(),
-              true));
-    }
+    db.markFinal(workflowId, stageName, c.step());
   }
 
   /** Metrics that fail to reach Postgres stay queued for the next flush; nothing is dropped. */

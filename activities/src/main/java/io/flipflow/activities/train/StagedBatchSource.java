@@ -20,7 +20,7 @@ public final class StagedBatchSource implements BatchSource, AutoCloseable {
 
   @Override
   public Batch next(NDManager manager, int batchSize) {
-    StagedDataReader.Batch b = reader.next();
+    StagedDataReader.RawBatch b = reader.next();
     if (b.size() != batchSize) {
       throw new IllegalStateException(
           "the staged reader was opened for batches of " + b.size() + ", not " + batchSize);

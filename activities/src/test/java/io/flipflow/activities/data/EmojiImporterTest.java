@@ -165,8 +165,7 @@ class EmojiImporterTest {
             perStyle.merge(style, 1, Integer::sum);
             if (position < 100) firstStyles.add(style);
             var img =
-                io.flipflow.activities.data.staging.ImagePreprocessor.decode(
-                    s.members().get("png"));
+                io.flipflow.activities.data.image.ImagePreprocessor.decode(s.members().get("png"));
             assertEquals(64, img.getWidth());
             if (style.equals("openmoji")) {
               int opaque = 0;

@@ -111,7 +111,7 @@ class StageDataTest {
     // the reader: pixels are the colours, tokens follow the contract, resume is exact
     try (CaptionTokenizer tok = CaptionTokenizer.load(store.getBytes(req.tokenizer()), 6, "t")) {
       try (var reader = new StagedDataReader(store, m, work.resolve("cache"), 7, 42, 2, 2)) {
-        List<StagedDataReader.Batch> batches = new ArrayList<>();
+        List<StagedDataReader.RawBatch> batches = new ArrayList<>();
         for (int i = 0; i < 6; i++) batches.add(reader.next()); // 42 samples: crosses an epoch
         assertEquals(42, reader.position());
         int px = 3 * 8 * 8;

@@ -2,7 +2,7 @@ package io.flipflow.activities.data;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.flipflow.activities.data.staging.ImagePreprocessor;
+import io.flipflow.activities.data.image.ImagePreprocessor;
 import java.awt.image.BufferedImage;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;

@@ -82,19 +82,19 @@ final class Fixtures {
     }
 
     @Override
-    public float[][] encodeImages(List<float[]> images, double maskRatio, long seed) {
+    public float[][] encodeImages(List<byte[]> images, double maskRatio, long seed) {
       imageBatchSizes.add(images.size());
       seeds.add(seed);
       ratios.add(maskRatio);
       Random noise = new Random(seed);
       float[][] out = new float[images.size()][];
       for (int i = 0; i < images.size(); i++) {
-        float[] chw = images.get(i);
+        byte[] chw = images.get(i);
         int plane = chw.length / 3;
         float[] v = new float[3];
         for (int c = 0; c < 3; c++) {
           for (int p = 0; p < plane; p++) {
-            v[c] += chw[c * plane + p] / plane;
+            v[c] += (chw[c * plane + p] & 0xff) / 255f / plane;
           }
           v[c] += (float) (maskRatio * noise.nextGaussian());
         }

@@ -25,7 +25,7 @@ class TemplateAveragingTest {
     }
 
     @Override
-    public float[][] encodeImages(List<float[]> images, double maskRatio, long seed) {
+    public float[][] encodeImages(List<byte[]> images, double maskRatio, long seed) {
       throw new UnsupportedOperationException();
     }
 

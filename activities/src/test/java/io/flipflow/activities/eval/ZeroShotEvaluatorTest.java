@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flipflow.activities.data.image.ImagePreprocessor;
 import java.awt.Color;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,10 +40,7 @@ class ZeroShotEvaluatorTest {
     List<String> progress = new ArrayList<>();
     ZeroShotEvaluator evaluator =
         new ZeroShotEvaluator(
-            encoder,
-            ImagePreprocessor.defaults(),
-            2,
-            (phase, done, total) -> progress.add(phase + " " + done + "/" + total));
+            encoder, 2, (phase, done, total) -> progress.add(phase + " " + done + "/" + total));
 
     List<EvalResult> results =
         evaluator.classification(
@@ -94,9 +92,9 @@ class ZeroShotEvaluatorTest {
     float[][] got = evaluator.encodeImages(images, List.of(ensemble)).get(0);
 
     // by hand for the first batch (images 0..3): the same three seeded views, averaged
-    List<float[]> pixels = new ArrayList<>();
+    List<byte[]> pixels = new ArrayList<>();
     for (ImageRef ref : images.subList(0, 4)) {
-      pixels.add(ImagePreprocessor.defaults().toChw(ref.decode(), 8));
+      pixels.add(new ImagePreprocessor(8).toChw(ref.decode()));
     }
     Fixtures.ColourEncoder reference = new Fixtures.ColourEncoder();
     for (int i = 0; i < 4; i++) {

@@ -3,6 +3,7 @@ package io.flipflow.infra.bench;
 import io.flipflow.activities.data.s3.S3Settings;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.ShardStager;
 import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.data.staging.StagedManifest;
@@ -198,7 +199,7 @@ public final class StagingBenchmark {
   /** Seconds to download and verify every shard on {@code threads} threads, as staging does. */
   static double timeDownload(
       S3Store store, List<S3Store.ObjectInfo> shards, Path dir, int threads) {
-    StageData verifier = new StageData(store, dir);
+    ShardStager verifier = new ShardStager(store);
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     long t0 = System.nanoTime();
     try {

@@ -37,9 +37,9 @@ public interface FlipPipelineWorkflow {
   void cancel(String reason);
 
   /**
-   * Sent by the training activities (throttled to about one per 30 s) so {@link #progress} can show
-   * training progress; workflows cannot read heartbeats. A report for another stage than the
-   * current one (a late signal) is ignored.
+   * Sent by the training activities (every 10 s at first, then a tenth of the elapsed time, at most
+   * once a minute) so {@link #progress} can show training progress; workflows cannot read
+   * heartbeats. A report for another stage than the current one (a late signal) is ignored.
    */
   @SignalMethod
   void reportProgress(Progress progress);

@@ -50,8 +50,8 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
                       .setDoNotRetry(FailureTypes.NON_RETRYABLE.toArray(new String[0]))
                       .build())
               .build());
-  private final RecordActivities record =
-      Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
+  private final PipelineStubs stubs = PipelineStubs.create();
+  private final RecordActivities record = stubs.record();
 
   /** Narrow stage requests, the preset's image size as default, one writer of eval_results. */
   static final String STAGE_REQUESTS = "stage-requests";
@@ -195,11 +195,11 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     if (Workflow.getVersion(STAGE_REQUESTS, Workflow.DEFAULT_VERSION, 1) == 1) {
       PresetFacts preset = specChecks.presetFacts(spec);
       failIfAny(preset.problems());
-      calls = new PlannedStageCalls(workflowId, preset);
+      calls = new PlannedStageCalls(stubs, workflowId, preset);
       return spec.imageSize() == null ? spec.withImageSize(preset.imageSize()) : spec;
     }
     checkAgainstPresetAsBefore(spec);
-    calls = new LegacyStageCalls(workflowId);
+    calls = new LegacyStageCalls(stubs, workflowId);
     return spec;
   }
 

@@ -9,7 +9,6 @@ import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.spec.RunSpec;
-import io.temporal.workflow.Workflow;
 
 /**
  * The calls of pipelines started before version {@code stage-requests}: every stage got the whole
@@ -18,17 +17,17 @@ import io.temporal.workflow.Workflow;
  */
 @SuppressWarnings("deprecation")
 final class LegacyStageCalls implements StageCalls {
-  private final DataActivities data =
-      Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging());
-  private final TrainingActivities training =
-      Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
-  private final EvaluationActivities evaluation =
-      Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
-  private final RecordActivities record =
-      Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
+  private final DataActivities data;
+  private final TrainingActivities training;
+  private final EvaluationActivities evaluation;
+  private final RecordActivities record;
   private final String workflowId;
 
-  LegacyStageCalls(String workflowId) {
+  LegacyStageCalls(PipelineStubs stubs, String workflowId) {
+    this.data = stubs.data();
+    this.training = stubs.training();
+    this.evaluation = stubs.evaluation();
+    this.record = stubs.record();
     this.workflowId = workflowId;
   }
 

@@ -12,7 +12,7 @@ import java.time.Duration;
  * FailureTypes#NON_RETRYABLE}); transient failures are retried with backoff.
  */
 public final class PipelineActivityOptions {
-  /** Long activities heartbeat from a background thread at least every 30 s. */
+  /** Long activities heartbeat from a background thread at a third of this (every 30 s). */
   public static final Duration LONG_HEARTBEAT_TIMEOUT = Duration.ofSeconds(90);
 
   private PipelineActivityOptions() {}

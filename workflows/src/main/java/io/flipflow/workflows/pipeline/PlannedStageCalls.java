@@ -11,22 +11,21 @@ import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.spec.RunSpec;
-import io.temporal.workflow.Workflow;
 
 /** Each stage gets the request {@link RunPlans} makes for it, and nothing else of the spec. */
 final class PlannedStageCalls implements StageCalls {
-  private final DataActivities data =
-      Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging());
-  private final TrainingActivities training =
-      Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training());
-  private final EvaluationActivities evaluation =
-      Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation());
-  private final RecordActivities record =
-      Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record());
+  private final DataActivities data;
+  private final TrainingActivities training;
+  private final EvaluationActivities evaluation;
+  private final RecordActivities record;
   private final String workflowId;
   private final PresetFacts preset;
 
-  PlannedStageCalls(String workflowId, PresetFacts preset) {
+  PlannedStageCalls(PipelineStubs stubs, String workflowId, PresetFacts preset) {
+    this.data = stubs.data();
+    this.training = stubs.training();
+    this.evaluation = stubs.evaluation();
+    this.record = stubs.record();
     this.workflowId = workflowId;
     this.preset = preset;
   }

@@ -45,6 +45,9 @@ import org.slf4j.LoggerFactory;
  * hold every style's images. Keys are {@code <style>-<code points>} so they stay unique; the json
  * of each sample names its style and licence. Label retrieval is split per style because a label
  * shared by two images would make text->image recall undercount.
+ *
+ * <p>Longer than most classes here: it is one pass over the packages (read, render, caption, split,
+ * write), and its parts that stand alone (catalog, rasteriser, captions) are classes of their own.
  */
 public final class EmojiImporter {
   private static final Logger log = LoggerFactory.getLogger(EmojiImporter.class);

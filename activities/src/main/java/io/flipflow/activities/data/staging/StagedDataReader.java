@@ -35,8 +35,11 @@ import java.util.concurrent.Executors;
  */
 public final class StagedDataReader implements AutoCloseable {
 
-  /** {@code pixels}: B*3*H*W uint8 (CHW per sample); {@code tokens}: B*T. */
-  public record Batch(int size, byte[] pixels, int[] tokens) {}
+  /**
+   * A batch as primitive arrays ({@code pixels}: B*3*H*W uint8, CHW per sample; {@code tokens}:
+   * B*T), before the training loop makes its {@code Batch} of tensors from it.
+   */
+  public record RawBatch(int size, byte[] pixels, int[] tokens) {}
 
   private final S3Store store;
   private final StagedManifest manifest;
@@ -50,7 +53,8 @@ public final class StagedDataReader implements AutoCloseable {
   private final int prefetchBatches;
   // one assembler thread: the window state and open channels below are confined to it
   private final ExecutorService assembler;
-  private final java.util.ArrayDeque<CompletableFuture<Batch>> ahead = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<CompletableFuture<RawBatch>> ahead =
+      new java.util.ArrayDeque<>();
   private final java.util.Map<Integer, FileChannel> channels = new java.util.HashMap<>();
   private long position;
   private long producerPosition;
@@ -99,7 +103,7 @@ public final class StagedDataReader implements AutoCloseable {
     this.manifest = manifest;
     this.kept =
         sampleLimit > 0 && sampleLimit < manifest.samples()
-            ? subset(
+            ? StagedSubset.of(
                 manifest.shards().stream().mapToLong(StagedManifest.Shard::samples).toArray(),
                 sampleLimit)
             : null;
@@ -154,47 +158,6 @@ public final class StagedDataReader implements AutoCloseable {
     return samplesInUse;
   }
 
-  /**
-   * The {@code limit} samples with the smallest hash of (shard, record), as one bit set per shard:
-   * deterministic, independent of the seed, and nested (the samples of a smaller limit are among
-   * those of a larger one). {@code shardSamples[s]} is shard s's sample count.
-   */
-  static java.util.BitSet[] subset(long[] shardSamples, long limit) {
-    long total = java.util.Arrays.stream(shardSamples).sum();
-    if (limit <= 0 || limit > total)
-      throw new IllegalArgumentException("limit must be in [1, " + total + "], got " + limit);
-    long[] keys = new long[Math.toIntExact(total)];
-    int n = 0;
-    for (int s = 0; s < shardSamples.length; s++) {
-      for (long i = 0; i < shardSamples[s]; i++) keys[n++] = sampleHash(s, i);
-    }
-    long[] sorted = keys.clone();
-    java.util.Arrays.sort(sorted);
-    long threshold = sorted[(int) limit - 1];
-    java.util.BitSet[] subset = new java.util.BitSet[shardSamples.length];
-    long taken = 0;
-    n = 0;
-    for (int s = 0; s < subset.length; s++) {
-      subset[s] = new java.util.BitSet();
-      for (int i = 0; i < shardSamples[s]; i++) {
-        // ties at the threshold (64-bit hashes: practically never) are taken in order up to limit
-        if (keys[n++] <= threshold && taken < limit) {
-          subset[s].set(i);
-          taken++;
-        }
-      }
-    }
-    return subset;
-  }
-
-  /** SplitMix64's finaliser over the sample's place: a fixed, well-mixed order of the set. */
-  static long sampleHash(int shard, long record) {
-    long z = (((long) shard << 32) | record) + 0x9E3779B97F4A7C15L;
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
-  }
-
   public StagedManifest manifest() {
     return manifest;
   }
@@ -218,13 +181,13 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
-  public Batch next() {
+  public RawBatch next() {
     while (ahead.size() < prefetchBatches) {
       long start = producerPosition;
       ahead.add(CompletableFuture.supplyAsync(() -> assemble(start), assembler));
       producerPosition += batchSize;
     }
-    Batch batch;
+    RawBatch batch;
     try {
       batch = ahead.poll().join();
     } catch (java.util.concurrent.CompletionException e) {
@@ -240,7 +203,7 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   /** The batch of samples {@code start .. start + batchSize - 1}; runs on the assembler thread. */
-  private Batch assemble(long start) {
+  private RawBatch assemble(long start) {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
     byte[] pixels = new byte[batchSize * px];
@@ -266,7 +229,7 @@ public final class StagedDataReader implements AutoCloseable {
       record.get(pixels, b * px, px);
       record.asIntBuffer().get(tokens, b * t, t);
     }
-    return new Batch(batchSize, pixels, tokens);
+    return new RawBatch(batchSize, pixels, tokens);
   }
 
   private FileChannel channel(int shard) throws IOException {

@@ -16,7 +16,7 @@ class StagedSubsetTest {
   void subsetsHaveTheLimitsSizeAndSmallerOnesNestInLarger() {
     BitSet[] previous = null;
     for (long limit : new long[] {4437, 3000, 1000, 100, 10, 1}) {
-      BitSet[] subset = StagedDataReader.subset(SHARDS, limit);
+      BitSet[] subset = StagedSubset.of(SHARDS, limit);
       long size = 0;
       for (BitSet s : subset) size += s.cardinality();
       assertEquals(limit, size);
@@ -34,8 +34,8 @@ class StagedSubsetTest {
 
   @Test
   void aSubsetIsSpreadOverEveryShardAndTheSameEachTime() {
-    BitSet[] a = StagedDataReader.subset(SHARDS, 1000);
-    BitSet[] b = StagedDataReader.subset(SHARDS, 1000);
+    BitSet[] a = StagedSubset.of(SHARDS, 1000);
+    BitSet[] b = StagedSubset.of(SHARDS, 1000);
     for (int s = 0; s < SHARDS.length; s++) {
       assertEquals(a[s], b[s]);
       // a first-N cut would take shard 0 only; a hash spreads in proportion (about 22.5% each)
@@ -48,8 +48,7 @@ class StagedSubsetTest {
 
   @Test
   void aLimitOutsideTheSetIsRefusedByName() {
-    var e =
-        assertThrows(IllegalArgumentException.class, () -> StagedDataReader.subset(SHARDS, 5000));
+    var e = assertThrows(IllegalArgumentException.class, () -> StagedSubset.of(SHARDS, 5000));
     assertTrue(e.getMessage().contains("limit"), e.getMessage());
   }
 }

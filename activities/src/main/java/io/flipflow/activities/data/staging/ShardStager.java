@@ -1,0 +1,224 @@
+package io.flipflow.activities.data.staging;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import io.flipflow.activities.data.image.ImagePreprocessor;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
+import io.flipflow.activities.data.webdataset.WdsReader;
+import io.flipflow.activities.data.webdataset.WdsSample;
+import java.awt.image.BufferedImage;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stages one shard: downloads it verified (size, and MD5 for single-part ETags; once more on a
+ * mismatch), decodes and preprocesses every image, tokenizes every caption, writes the fixed
+ * records to {@code shards/NNNNN.bin} and then the marker {@code shards/NNNNN.json} that makes a
+ * retry skip it.
+ */
+public final class ShardStager {
+  private static final Logger log = LoggerFactory.getLogger(ShardStager.class);
+  private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+
+  /** How one shard was staged; also its done-marker in S3 (JSON). */
+  record ShardResult(
+      String source,
+      long samples,
+      long bad,
+      List<StageData.DataIssue> issues,
+      String bin,
+      long bytes,
+      String etag) {}
+
+  private final S3Store store;
+
+  public ShardStager(S3Store store) {
+    this.store = store;
+  }
+
+  ShardResult stage(
+      int index,
+      S3Store.ObjectInfo src,
+      S3Uri root,
+      Path dir,
+      ImagePreprocessor pre,
+      CaptionTokenizer tokenizer,
+      StageData.Listener listener)
+      throws IOException {
+    String name = String.format("%05d", index);
+    S3Uri marker = root.resolve("shards/" + name + ".json");
+    if (store.exists(marker)) { // finished by an earlier attempt
+      ShardResult r =
+          GSON.fromJson(
+              new String(store.getBytes(marker), StandardCharsets.UTF_8), ShardResult.class);
+      r.issues().forEach(listener::issue);
+      return r;
+    }
+    String shardName = src.uri().toString();
+    List<StageData.DataIssue> issues = new ArrayList<>();
+    Path tar = dir.resolve(name + ".tar");
+    Path bin = dir.resolve(name + ".bin");
+    try {
+      boolean verified = downloadVerified(src, tar) || downloadVerified(src, tar);
+      long samples = 0;
+      long bad = 0;
+      if (!verified) {
+        issues.add(
+            new StageData.DataIssue(
+                shardName,
+                "",
+                "size or checksum mismatch after re-download ("
+                    + src.size()
+                    + " bytes, ETag "
+                    + src.etag()
+                    + " expected)"));
+        bad++;
+      } else {
+        int pixels = 3 * pre.resolution() * pre.resolution();
+        int recordBytes = pixels + 4 * tokenizer.contextLength();
+        byte[] record = new byte[recordBytes];
+        int[] tokens = new int[tokenizer.contextLength()];
+        ByteBuffer recordView = ByteBuffer.wrap(record).order(ByteOrder.LITTLE_ENDIAN);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(tar), 1 << 16);
+            WdsReader reader = new WdsReader(in);
+            OutputStream out = new BufferedOutputStream(Files.newOutputStream(bin), 1 << 16)) {
+          String lastKey = "";
+          while (true) {
+            WdsSample s;
+            try {
+              s = reader.next();
+            } catch (IOException e) {
+              issues.add(
+                  new StageData.DataIssue(
+                      shardName, lastKey, "truncated tar after this key: " + e.getMessage()));
+              bad++;
+              break;
+            }
+            if (s == null) {
+              if (!endsWithEofMarker(tar)) { // a cut inside a header reads as a clean end otherwise
+                issues.add(
+                    new StageData.DataIssue(
+                        shardName,
+                        lastKey,
+                        "truncated tar after this key: no end-of-archive blocks"));
+                bad++;
+              }
+              break;
+            }
+            lastKey = s.key();
+            String problem = null;
+            var image = s.image();
+            var caption = s.caption();
+            if (image.isEmpty()) {
+              problem = "no image member (jpg, png or webp) among " + s.members().keySet();
+            } else if (caption.isEmpty()) {
+              problem = "missing caption (.txt)";
+            } else if (caption.get().isEmpty()) {
+              problem = "empty caption";
+            }
+            if (problem == null) {
+              try {
+                BufferedImage img = ImagePreprocessor.decode(image.get().getValue());
+                pre.toChw(img, record, 0);
+              } catch (IllegalArgumentException e) {
+                problem = e.getMessage() + " (" + s.key() + "." + image.get().getKey() + ")";
+              }
+            }
+            if (problem != null) {
+              issues.add(new StageData.DataIssue(shardName, s.key(), problem));
+              bad++;
+              continue;
+            }
+            synchronized (tokenizer) { // one native tokenizer shared by the shard threads
+              tokenizer.encodeInto(caption.get(), tokens, 0);
+            }
+            for (int i = 0; i < tokens.length; i++) {
+              recordView.putInt(pixels + 4 * i, tokens[i]);
+            }
+            out.write(record);
+            samples++;
+          }
+        }
+      }
+      issues.forEach(listener::issue);
+      String binUri = "";
+      long bytes = 0;
+      String etag = "";
+      if (samples > 0) {
+        S3Store.ObjectInfo put = store.put(root.resolve("shards/" + name + ".bin"), bin);
+        binUri = put.uri().toString();
+        bytes = put.size();
+        etag = put.etag();
+      }
+      ShardResult r = new ShardResult(shardName, samples, bad, issues, binUri, bytes, etag);
+      store.put(
+          marker, GSON.toJson(r).getBytes(StandardCharsets.UTF_8)); // after the .bin: marks it done
+      return r;
+    } finally {
+      Files.deleteIfExists(tar);
+      Files.deleteIfExists(bin);
+    }
+  }
+
+  /** Downloads and checks size and, for single-part ETags (hex MD5), the MD5. */
+  public boolean downloadVerified(S3Store.ObjectInfo src, Path target) throws IOException {
+    store.download(src.uri(), target);
+    long size = Files.size(target);
+    if (size != src.size()) {
+      log.warn("{}: {} bytes downloaded, {} listed", src.uri(), size, src.size());
+      return false;
+    }
+    if (src.etag().matches("[0-9a-fA-F]{32}")) {
+      String md5 = md5(target);
+      if (!md5.equalsIgnoreCase(src.etag())) {
+        log.warn("{}: MD5 {} differs from ETag {}", src.uri(), md5, src.etag());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A complete tar ends in (at least) two zero 512-byte blocks and is a whole number of blocks. */
+  static boolean endsWithEofMarker(Path tar) throws IOException {
+    long size = Files.size(tar);
+    if (size < 1024 || size % 512 != 0) {
+      return false;
+    }
+    try (var ch = java.nio.channels.FileChannel.open(tar)) {
+      ByteBuffer tail = ByteBuffer.allocate(1024);
+      while (tail.hasRemaining() && ch.read(tail, size - 1024 + tail.position()) > 0) {}
+      for (byte b : tail.array()) {
+        if (b != 0) return false;
+      }
+      return true;
+    }
+  }
+
+  private static String md5(Path file) throws IOException {
+    try (DigestInputStream in =
+        new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("MD5"))) {
+      in.transferTo(OutputStream.nullOutputStream());
+      return HexFormat.of().formatHex(in.getMessageDigest().digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
