@@ -37,7 +37,17 @@ public final class RunStore {
       boolean unmaskedTuning,
       long seed,
       String device,
-      String specJson) {}
+      String specJson,
+      String specFingerprint) {}
+
+  /** What the record already holds of a run: enough to tell whether a new start may reuse it. */
+  public record ExistingRun(
+      String workflowId,
+      String temporalRunId,
+      String status,
+      String specJson,
+      String specFingerprint,
+      java.time.Instant startedAt) {}
 
   /**
    * A stage's row, stamped with the workflow's own clock, so a replayed or retried record writes
@@ -59,10 +69,12 @@ public final class RunStore {
         db,
         """
         INSERT INTO runs (run_id, workflow_run_id, study_id, name, model_preset, image_size,
-          mask_ratio, batch_size, schedule_samples, data_uri, unmasked_tuning, seed, device, spec)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
+          mask_ratio, batch_size, schedule_samples, data_uri, unmasked_tuning, seed, device, spec,
+          spec_fingerprint)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)
         ON CONFLICT (run_id) DO UPDATE SET workflow_run_id = EXCLUDED.workflow_run_id,
-          status = 'RUNNING', error = NULL, finished_at = NULL
+          status = 'RUNNING', error = NULL, finished_at = NULL, device = EXCLUDED.device,
+          spec = EXCLUDED.spec, spec_fingerprint = EXCLUDED.spec_fingerprint
         """,
         r.workflowId(),
         r.temporalRunId(),
@@ -77,7 +89,25 @@ public final class RunStore {
         r.unmaskedTuning(),
         r.seed(),
         r.device(),
-        r.specJson());
+        r.specJson(),
+        r.specFingerprint());
+  }
+
+  /** The run's row as far as identity goes, if it has one. */
+  public Optional<ExistingRun> find(String workflowId) throws SQLException {
+    return Sql.first(
+        db,
+        "SELECT run_id, workflow_run_id, status, spec::text, spec_fingerprint, started_at"
+            + " FROM runs WHERE run_id = ?",
+        rs ->
+            new ExistingRun(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getString(5),
+                rs.getTimestamp(6).toInstant()),
+        workflowId);
   }
 
   /** The size of the training set the run uses, once staging knows it. */

@@ -36,6 +36,11 @@ public final class StudyStore {
       Double wallSeconds,
       String message) {}
 
+  public boolean exists(String studyId) throws SQLException {
+    return Sql.first(db, "SELECT 1 FROM studies WHERE study_id = ?", rs -> true, studyId)
+        .isPresent();
+  }
+
   public void upsertStudy(StudyRow s) throws SQLException {
     Sql.update(
         db,

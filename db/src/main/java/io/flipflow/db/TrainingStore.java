@@ -2,7 +2,6 @@ package io.flipflow.db;
 
 import java.sql.SQLException;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Tables {@code metrics} and {@code checkpoints}, written by the training activity on the gpu
@@ -35,7 +34,9 @@ public final class TrainingStore {
       String uri,
       long sizeBytes,
       String sha256,
-      boolean isFinal) {}
+      boolean isFinal,
+      String specFingerprint,
+      Integer attempt) {}
 
   /** Appends a batch in one transaction; steps already recorded are left as they are. */
   public int appendMetrics(List<MetricRow> rows) throws SQLException {
@@ -68,11 +69,13 @@ public final class TrainingStore {
     Sql.update(
         db,
         """
-        INSERT INTO checkpoints (run_id, stage, step, samples_seen, uri, size_bytes, sha256, is_final)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO checkpoints (run_id, stage, step, samples_seen, uri, size_bytes, sha256, is_final,
+          spec_fingerprint, attempt)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (run_id, stage, step) DO UPDATE SET uri = EXCLUDED.uri,
           size_bytes = EXCLUDED.size_bytes, sha256 = EXCLUDED.sha256,
-          is_final = checkpoints.is_final OR EXCLUDED.is_final
+          is_final = checkpoints.is_final OR EXCLUDED.is_final,
+          spec_fingerprint = EXCLUDED.spec_fingerprint, attempt = EXCLUDED.attempt
         """,
         r.workflowId(),
         r.stage(),
@@ -81,7 +84,9 @@ public final class TrainingStore {
         r.uri(),
         r.sizeBytes(),
         r.sha256(),
-        r.isFinal());
+        r.isFinal(),
+        r.specFingerprint(),
+        r.attempt());
   }
 
   /** Marks a recorded checkpoint as its stage's final one. */
@@ -94,14 +99,20 @@ public final class TrainingStore {
         step);
   }
 
-  /** The newest complete checkpoint of a stage, for a retried attempt to resume from. */
-  public Optional<CheckpointRow> newestCheckpoint(String workflowId, String stage)
+  /**
+   * The recorded checkpoints of a stage, newest first, for a retried attempt to resume from: those
+   * of {@code specFingerprint} only, or all of them when it is null.
+   */
+  public List<CheckpointRow> checkpoints(String workflowId, String stage, String specFingerprint)
       throws SQLException {
-    return Sql.first(
+    return Sql.list(
         db,
         """
-        SELECT run_id, stage, step, samples_seen, uri, size_bytes, sha256, is_final
-        FROM checkpoints WHERE run_id = ? AND stage = ? ORDER BY step DESC LIMIT 1
+        SELECT run_id, stage, step, samples_seen, uri, size_bytes, sha256, is_final,
+          spec_fingerprint, attempt
+        FROM checkpoints WHERE run_id = ? AND stage = ?
+          AND (?::text IS NULL OR spec_fingerprint = ?::text)
+        ORDER BY step DESC
         """,
         rs ->
             new CheckpointRow(
@@ -112,8 +123,12 @@ public final class TrainingStore {
                 rs.getString(5),
                 rs.getLong(6),
                 rs.getString(7),
-                rs.getBoolean(8)),
+                rs.getBoolean(8),
+                rs.getString(9),
+                (Integer) rs.getObject(10)),
         workflowId,
-        stage);
+        stage,
+        specFingerprint,
+        specFingerprint);
   }
 }

@@ -76,7 +76,8 @@ class MigrationsTest {
             true,
             7,
             "cpu",
-            "{}");
+            "{}",
+            "f1");
     runs.upsertRun(run);
     runs.upsertRun(run);
     RunStore.StageRow stage =
@@ -95,12 +96,12 @@ class MigrationsTest {
     assertEquals(1, pg.countForRun("stages", "run-idem"));
     store.recordCheckpoint(
         new TrainingStore.CheckpointRow(
-            "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", false));
+            "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", false, "f1", 1));
     store.recordCheckpoint(
         new TrainingStore.CheckpointRow(
-            "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", true));
+            "run-idem", "pretrain", 20, 640, "s3://b/c/20", 10, "ab", true, "f1", 1));
     assertEquals(1, pg.countForRun("checkpoints", "run-idem"));
-    assertEquals(20, store.newestCheckpoint("run-idem", "pretrain").orElseThrow().step());
+    assertEquals(20, store.checkpoints("run-idem", "pretrain", null).get(0).step());
   }
 
   @Test

@@ -48,7 +48,8 @@ class PaperViewsTest {
               r[2] > 0,
               1,
               "cpu",
-              "{}"));
+              "{}",
+              null));
       store.upsertStage(
           new RunStore.StageRow(
               id, "pretrain", "FINISHED", 0, (long) (r[1] * 1000), 10_000L, 100.0, null));

@@ -23,12 +23,14 @@ import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.StudyRunResult;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.result.TrainingHeartbeat;
+import io.flipflow.workflows.spec.RunIdentity;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudySpec;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.client.ActivityCompletionException;
 import io.temporal.client.WorkflowClient;
+import io.temporal.failure.ApplicationFailure;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -175,6 +177,19 @@ public final class FakeActivities
             new EvalMetric("zeroshot_classification", "emoji-subgroup", "seen", "acc1", 0.9),
             new EvalMetric("zeroshot_classification", "emoji-subgroup", "unseen", "acc1", top1)),
         checkpoint.uri() + "/eval-" + phase + ".json");
+  }
+
+  /** Claims of run ids that are refused (as a run of that id with another spec would be). */
+  public volatile Predicate<RunIdentity> refuseClaim = identity -> false;
+
+  @Override
+  public void claimRun(RunIdentity identity, RunSpec spec) {
+    calls.add("claimRun " + identity.workflowId());
+    if (refuseClaim.test(identity)) {
+      throw ApplicationFailure.newNonRetryableFailure(
+          "run '" + identity.workflowId() + "' already exists with another spec: maskRatio",
+          FailureTypes.BAD_INPUT);
+    }
   }
 
   @Override

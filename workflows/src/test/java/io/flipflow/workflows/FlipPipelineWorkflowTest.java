@@ -59,6 +59,7 @@ class FlipPipelineWorkflowTest {
     assertEquals(RunStatus.FINISHED, summary.status());
     assertEquals(
         List.of(
+            "claimRun happy",
             "recordRunStarted happy",
             "stageData happy",
             "recordDataSamples happy 1000",
@@ -191,6 +192,51 @@ class FlipPipelineWorkflowTest {
         failure.getOriginalMessage().contains("modelPreset: unknown"),
         failure.getOriginalMessage());
     assertTrue(stack.activities.calls.isEmpty(), "no activity ran: " + stack.activities.calls);
+  }
+
+  @Test
+  void aNameTakenByAnotherSpecIsRefusedBeforeAnythingIsRecorded() {
+    stack.activities.refuseClaim = identity -> identity.workflowId().equals("taken");
+    WorkflowFailedException e =
+        assertThrows(
+            WorkflowFailedException.class,
+            () -> newPipeline("taken").run(TestStack.tinyRun("taken", 0.75)));
+    ApplicationFailure failure = assertInstanceOf(ApplicationFailure.class, e.getCause());
+    assertEquals(FailureTypes.BAD_INPUT, failure.getType());
+    assertTrue(
+        failure.getOriginalMessage().startsWith("run 'taken' already exists with another spec"),
+        failure.getOriginalMessage());
+    assertEquals(List.of("claimRun taken"), stack.activities.calls, "nothing else ran");
+    assertTrue(stack.activities.stages.isEmpty(), "no stage row");
+    assertTrue(stack.activities.finishedRuns.isEmpty(), "the existing run's row is left alone");
+  }
+
+  @Test
+  void aWorkflowIdThatCannotBeAKeyIsRefused() {
+    WorkflowFailedException e =
+        assertThrows(
+            WorkflowFailedException.class,
+            () -> newPipeline("../escape").run(TestStack.tinyRun("escape", 0.5)));
+    ApplicationFailure failure = assertInstanceOf(ApplicationFailure.class, e.getCause());
+    assertTrue(failure.getOriginalMessage().contains("workflow id: '../escape'"));
+    assertTrue(stack.activities.calls.isEmpty(), "no activity ran: " + stack.activities.calls);
+  }
+
+  @Test
+  void aCancelReasonReachesTheRecordPrintable() throws Exception {
+    stack.activities.pretrainUntilCancelled = true;
+    FlipPipelineWorkflow pipeline = newPipeline("nulreason");
+    WorkflowClient.start(pipeline::run, TestStack.tinyRun("nulreason", 0.5));
+    assertTrue(stack.activities.pretrainStarted.await(30, TimeUnit.SECONDS));
+    awaitProgressStep(pipeline);
+    // Postgres refuses NUL in text: the reason is cleaned before it reaches the record
+    pipeline.cancel("stop\u0000now" + "!".repeat(5000));
+    RunSummary summary = WorkflowStub.fromTyped(pipeline).getResult(RunSummary.class);
+    assertEquals(RunStatus.CANCELLED, summary.status());
+    assertTrue(summary.message().startsWith("stop now!!!"), summary.message());
+    assertTrue(summary.message().length() <= 1003, "bounded: " + summary.message().length());
+    StageRecord last = stack.activities.stages.get(stack.activities.stages.size() - 1);
+    assertEquals(summary.message(), last.message());
   }
 
   @Test

@@ -50,7 +50,8 @@ class ScalingStudyWorkflowTest {
         parallelism,
         StudyBudget.EQUAL_SAMPLES,
         null,
-        maxRunsPerExecution);
+        maxRunsPerExecution,
+        null);
   }
 
   private ScalingStudyWorkflow newStudy(String id) {
@@ -147,6 +148,7 @@ class ScalingStudyWorkflowTest {
             new StudyAxes(null, null, null, List.of(0.0, 1.5), null),
             0,
             StudyBudget.EQUAL_WALL_CLOCK,
+            null,
             null,
             null);
     WorkflowFailedException e =

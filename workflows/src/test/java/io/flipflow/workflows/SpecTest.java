@@ -63,7 +63,8 @@ class SpecTest {
             "gpu",
             new UnmaskedTuning(true, 0.0, 2.0),
             0L,
-            "fp16");
+            "fp16",
+            null);
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -139,6 +140,7 @@ class SpecTest {
             null,
             StudyBudget.EQUAL_WALL_CLOCK,
             120L,
+            null,
             null);
     assertEquals(List.of(), study.validate());
     List<StudyCell> cells = study.expand();
@@ -158,7 +160,7 @@ class SpecTest {
     assertEquals(120L, last.wallClockBudgetSeconds());
 
     StudySpec equalSamples =
-        new StudySpec("s", null, study.baseRun(), study.axes(), null, null, null, null);
+        new StudySpec("s", null, study.baseRun(), study.axes(), null, null, null, null, null);
     assertNull(equalSamples.expand().get(0).spec().wallClockBudgetSeconds());
   }
 
@@ -171,6 +173,7 @@ class SpecTest {
             TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
             new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null),
             1,
+            null,
             null,
             null,
             null);
@@ -222,5 +225,30 @@ class SpecTest {
 
   private static <T> T roundTrip(T value, Class<T> type) {
     return CONVERTER.fromPayload(CONVERTER.toPayload(value).orElseThrow(), type, type);
+  }
+
+  @Test
+  void whatCanBeCheckedAtStartIsRefusedThere() {
+    RunSpec ok = TestStack.tinyRun("ok", 0.5);
+    assertEquals(List.of(), ok.validate());
+    for (String name : List.of("a/b", "..", "x\u0000y", "with space", ".hidden")) {
+      List<String> p = ok.withName(name).validate();
+      assertEquals(1, p.size(), name + ": " + p);
+      assertTrue(p.get(0).startsWith("name: "), p.get(0));
+    }
+    assertTrue(ok.withName("n".repeat(201)).validate().get(0).contains("at most 200"));
+    assertTrue(ok.withStudyId("s".repeat(101)).validate().get(0).startsWith("studyId: at most"));
+    List<String> warmup = ok.withWarmupSamples(6401L).validate();
+    assertEquals(
+        List.of("warmupSamples: 6401 is longer than the whole schedule of 6400 samples"), warmup);
+    assertTrue(
+        ok.withWallClockBudgetSeconds(Long.MAX_VALUE / 1000)
+            .validate()
+            .get(0)
+            .startsWith("wallClockBudgetSeconds: must be in [1, 31622400]"));
+    List<String> huge =
+        ok.withDataUri("s3://flipflow/x/{000000..999999}{000000..999999}.tar").validate();
+    assertEquals(1, huge.size(), "" + huge);
+    assertTrue(huge.get(0).contains("names 1.00e+12 shards, at most 1,000,000"), huge.get(0));
   }
 }

@@ -32,9 +32,26 @@ public final class CheckpointStore {
     this.store = store;
   }
 
-  /** {@code root/<run>/<stage>/step-000000123.tar}. */
-  public static S3Uri uriFor(S3Uri root, String workflowId, String stage, long step) {
-    return root.resolve(workflowId + "/" + stage + "/" + String.format("step-%09d.tar", step));
+  /**
+   * {@code root/<run>/<stage>/attempt-N/step-000000123.tar}: attempt-scoped, so an attempt that
+   * timed out but still runs (a zombie) never overwrites what its successor wrote.
+   */
+  public static S3Uri uriFor(S3Uri root, String workflowId, String stage, int attempt, long step) {
+    return root.resolve(
+        workflowId
+            + "/"
+            + stage
+            + "/attempt-"
+            + attempt
+            + "/"
+            + String.format("step-%09d.tar", step));
+  }
+
+  /** A downloaded checkpoint that is not what was uploaded: size or checksum differ. */
+  public static final class CorruptCheckpoint extends RuntimeException {
+    CorruptCheckpoint(String message) {
+      super(message);
+    }
   }
 
   public Stored upload(Path checkpointDir, S3Uri target) {
@@ -68,6 +85,15 @@ public final class CheckpointStore {
 
   /** Downloads and unpacks {@code uri} into {@code dir}; a missing object is bad input. */
   public Path download(S3Uri uri, Path dir) {
+    return download(uri, dir, null, null);
+  }
+
+  /**
+   * As {@link #download(S3Uri, Path)}, first checking the tar against what the upload recorded
+   * ({@code sizeBytes}, {@code sha256}; either may be null when unknown): a mismatch is a {@link
+   * CorruptCheckpoint} naming both.
+   */
+  public Path download(S3Uri uri, Path dir, Long sizeBytes, String sha256) {
     if (!store.exists(uri)) {
       throw new IllegalArgumentException("checkpoint " + uri + " does not exist");
     }
@@ -75,6 +101,20 @@ public final class CheckpointStore {
       Files.createDirectories(dir);
       Path tar = dir.resolveSibling(dir.getFileName() + ".download.tar");
       store.download(uri, tar);
+      long size = Files.size(tar);
+      if (sizeBytes != null && size != sizeBytes) {
+        Files.deleteIfExists(tar);
+        throw new CorruptCheckpoint(
+            "checkpoint " + uri + " is " + size + " bytes, " + sizeBytes + " were uploaded");
+      }
+      if (sha256 != null) {
+        String got = sha256(tar);
+        if (!got.equalsIgnoreCase(sha256)) {
+          Files.deleteIfExists(tar);
+          throw new CorruptCheckpoint(
+              "checkpoint " + uri + " has SHA-256 " + got + ", " + sha256 + " was uploaded");
+        }
+      }
       try (InputStream in = Files.newInputStream(tar);
           TarArchiveInputStream tin = new TarArchiveInputStream(in)) {
         TarArchiveEntry e;
@@ -91,6 +131,18 @@ public final class CheckpointStore {
       return dir;
     } catch (IOException e) {
       throw new UncheckedIOException("checkpoint: cannot unpack " + uri, e);
+    }
+  }
+
+  private static String sha256(Path file) throws IOException {
+    try (InputStream in =
+        new java.security.DigestInputStream(
+            Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+      in.transferTo(OutputStream.nullOutputStream());
+      return HexFormat.of()
+          .formatHex(((java.security.DigestInputStream) in).getMessageDigest().digest());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.flipflow.activities.record;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.db.Database;
@@ -12,8 +13,11 @@ import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StudyRunResult;
+import io.flipflow.workflows.spec.RunIdentity;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudySpec;
+import io.temporal.failure.ApplicationFailure;
+import java.util.Optional;
 
 /** Writes the run record to Postgres; every call is an idempotent upsert (see the db stores). */
 public final class RecordActivitiesImpl implements RecordActivities {
@@ -29,6 +33,86 @@ public final class RecordActivitiesImpl implements RecordActivities {
   /** The pipeline stage name as stored in {@code stages.stage}: PRETRAIN -> pretrain. */
   public static String stageName(io.flipflow.workflows.result.Stage stage) {
     return stage.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  @Override
+  public void claimRun(RunIdentity identity, RunSpec spec) {
+    ActivityFailures.run(
+        () -> {
+          String refusal = refusal(identity, spec);
+          if (refusal != null) {
+            throw ApplicationFailure.newNonRetryableFailure(refusal, ActivityFailures.BAD_INPUT);
+          }
+          return null;
+        });
+  }
+
+  /** Why this execution may not be the run its id names; null when it may. */
+  private String refusal(RunIdentity identity, RunSpec spec) throws Exception {
+    String id = identity.workflowId();
+    if (spec.studyId() != null && !studies.exists(spec.studyId())) {
+      return "studyId: study '"
+          + spec.studyId()
+          + "' does not exist; a run names a study that recorded it, leave it out for a lone run";
+    }
+    Optional<RunStore.ExistingRun> found = store.find(id);
+    if (found.isEmpty()) {
+      return identity.resume()
+          ? "run '" + id + "' does not exist, so there is nothing to resume; leave out resume"
+          : null;
+    }
+    RunStore.ExistingRun existing = found.get();
+    if (identity.temporalRunId().equals(existing.temporalRunId())) {
+      return null; // this execution's own claim, retried
+    }
+    boolean sameSpec =
+        existing.specFingerprint() != null
+            ? existing.specFingerprint().equals(identity.specFingerprint())
+            : differences(existing.specJson(), spec).isEmpty();
+    if (sameSpec) {
+      return null; // the same work: it continues from its checkpoints
+    }
+    return "run '"
+        + id
+        + "' already exists ("
+        + existing.status()
+        + ", started "
+        + existing.startedAt()
+        + ") with another spec: "
+        + String.join(", ", differences(existing.specJson(), spec))
+        + ". Give this spec a new name to start a new run, or run the spec that run was"
+        + " started with (with resume: true, or flipflow run --resume) to continue it";
+  }
+
+  /** The top-level fields (and nested ones, dotted) in which two specs differ, old -> new. */
+  static java.util.List<String> differences(String existingJson, RunSpec spec) throws Exception {
+    JsonNode old = JSON.readTree(existingJson == null ? "{}" : existingJson);
+    JsonNode now = JSON.valueToTree(spec);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    diff("", old, now, out);
+    out.removeIf(d -> d.startsWith("name ") || d.startsWith("device ") || d.startsWith("resume "));
+    return out;
+  }
+
+  private static void diff(String path, JsonNode a, JsonNode b, java.util.List<String> out) {
+    java.util.Set<String> fields = new java.util.TreeSet<>();
+    a.fieldNames().forEachRemaining(fields::add);
+    b.fieldNames().forEachRemaining(fields::add);
+    for (String f : fields) {
+      JsonNode x = a.path(f);
+      JsonNode y = b.path(f);
+      if (x.isObject() && y.isObject()) {
+        diff(path + f + ".", x, y, out);
+      } else if (!(x.isNumber() && y.isNumber() && x.asDouble() == y.asDouble())
+          && !nullish(x).equals(nullish(y))) {
+        // numbers compare by value: Postgres's JSONB writes 1.0E-4 back as 0.00010
+        out.add(path + f + " " + nullish(x) + " -> " + nullish(y));
+      }
+    }
+  }
+
+  private static String nullish(JsonNode n) {
+    return n.isMissingNode() || n.isNull() ? "null" : n.toString();
   }
 
   @Override
@@ -51,7 +135,8 @@ public final class RecordActivitiesImpl implements RecordActivities {
                   !Boolean.FALSE.equals(spec.unmaskedTuning().enabled()),
                   spec.seed(),
                   spec.device(),
-                  JSON.writeValueAsString(spec)));
+                  JSON.writeValueAsString(spec),
+                  spec.fingerprint()));
           return null;
         });
   }

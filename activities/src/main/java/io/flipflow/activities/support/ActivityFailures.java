@@ -24,6 +24,10 @@ public final class ActivityFailures {
     if (e instanceof IllegalArgumentException) {
       return ApplicationFailure.newNonRetryableFailureWithCause(e.getMessage(), BAD_INPUT, e);
     }
+    if (e instanceof SQLException sql && isDeterministic(sql)) {
+      return ApplicationFailure.newNonRetryableFailureWithCause(
+          "the database refused the write: " + sql.getMessage(), BAD_INPUT, e);
+    }
     if (e instanceof IOException
         || e instanceof UncheckedIOException
         || e instanceof SQLException) {
@@ -33,6 +37,22 @@ public final class ActivityFailures {
       return re;
     }
     return ApplicationFailure.newFailureWithCause(String.valueOf(e.getMessage()), TRANSIENT, e);
+  }
+
+  /**
+   * Whether the database refused a statement for what it says, so that running it again gives the
+   * same answer: SQLSTATE classes 22 (data exception, e.g. a NUL byte in text), 23 (integrity
+   * constraint: a missing foreign key, a check), 42 (syntax or access rule). Everything else (a
+   * lost connection, a timeout, a serialization failure) may pass on retry.
+   */
+  public static boolean isDeterministic(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException s && s.getSQLState() != null) {
+        String state = s.getSQLState();
+        return state.startsWith("22") || state.startsWith("23") || state.startsWith("42");
+      }
+    }
+    return false;
   }
 
   /** Runs the work, translating its failures. */

@@ -1,6 +1,7 @@
 package io.flipflow.activities.support;
 
 import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.client.ActivityCanceledException;
 import io.temporal.client.ActivityCompletionException;
 import io.temporal.client.ActivityWorkerShutdownException;
 import java.time.Duration;
@@ -8,13 +9,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Heartbeats the latest progress from a background thread, so loading, checkpointing and evaluation
- * never go quiet, and turns what the heartbeat learns (cancellation, a timed-out attempt, worker
- * shutdown) into a flag the work checks at its next step boundary.
+ * never go quiet, and turns what the heartbeat learns (cancellation, an attempt that timed out and
+ * was superseded, worker shutdown) into a flag the work checks at its next step boundary. A work
+ * that stops making progress (see {@link #watch}) stops being heartbeated, so Temporal times the
+ * attempt out and retries it instead of seeing it alive for hours.
  */
 public final class Heartbeater implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Heartbeater.class);
@@ -22,13 +26,20 @@ public final class Heartbeater implements AutoCloseable {
   /** Why the work should stop; NONE while it may go on. */
   public enum StopReason {
     NONE,
+    /** The workflow cancelled the activity. */
     CANCELLED,
-    WORKER_SHUTDOWN
+    /** This attempt timed out: Temporal has retried it, this one must not finish the stage. */
+    SUPERSEDED,
+    /** The worker is shutting down: stop with a checkpoint for another worker. */
+    WORKER_SHUTDOWN,
+    /** No progress for too long: heartbeats stopped, the attempt will time out and be retried. */
+    STALLED
   }
 
   private final ActivityExecutionContext context;
   private final AtomicReference<Object> latest = new AtomicReference<>();
   private final AtomicReference<StopReason> stop = new AtomicReference<>(StopReason.NONE);
+  private final AtomicReference<Supplier<String>> stallCheck = new AtomicReference<>(() -> null);
   private final ScheduledExecutorService thread;
 
   private Heartbeater(ActivityExecutionContext context, Object initial, Duration interval) {
@@ -58,6 +69,15 @@ public final class Heartbeater implements AutoCloseable {
     latest.set(details);
   }
 
+  /**
+   * Before each heartbeat, asks {@code stalled} whether the work has stalled (a reason, or null
+   * while it makes progress); once it answers, heartbeats stop for good and the work is asked to
+   * stop with {@link StopReason#STALLED}.
+   */
+  public void watch(Supplier<String> stalled) {
+    stallCheck.set(stalled);
+  }
+
   public StopReason stopReason() {
     return stop.get();
   }
@@ -71,23 +91,63 @@ public final class Heartbeater implements AutoCloseable {
     stop.compareAndSet(StopReason.NONE, reason);
   }
 
-  private void beat() {
+  /**
+   * Heartbeats now, synchronously, and answers whether this attempt is still the current one: an
+   * attempt that timed out (and was retried) or was cancelled learns it here before it marks
+   * anything final.
+   */
+  public boolean confirmCurrent() {
+    if (stop.get() == StopReason.SUPERSEDED || stop.get() == StopReason.STALLED) {
+      return false;
+    }
     try {
       context.heartbeat(latest.get());
-    } catch (ActivityWorkerShutdownException e) {
-      requestStop(StopReason.WORKER_SHUTDOWN);
+      return true;
     } catch (ActivityCompletionException e) {
-      // cancelled by the workflow, or this attempt timed out and another may start:
-      // either way this attempt must let go of its device at the next step boundary
-      if (stop.compareAndSet(StopReason.NONE, StopReason.CANCELLED)) {
-        log.info("activity {} asked to stop: {}", context.getInfo().getActivityId(), e.toString());
-      }
+      record(e);
+      return stop.get() != StopReason.SUPERSEDED;
+    }
+  }
+
+  private void beat() {
+    StopReason now = stop.get();
+    if (now == StopReason.STALLED || now == StopReason.SUPERSEDED) {
+      return; // nothing left to tell Temporal: the attempt is over for it
+    }
+    String stalled = stallCheck.get().get();
+    if (stalled != null) {
+      stop.set(StopReason.STALLED);
+      log.error(
+          "activity {} stalled, no more heartbeats so Temporal retries it: {}",
+          context.getInfo().getActivityId(),
+          stalled);
+      return;
+    }
+    try {
+      context.heartbeat(latest.get());
+    } catch (ActivityCompletionException e) {
+      record(e);
     } catch (RuntimeException e) {
       log.warn("heartbeat failed, will try again: {}", e.toString());
     }
   }
 
-  /** Sends one last heartbeat with the final details and stops the thread. */
+  private void record(ActivityCompletionException e) {
+    StopReason reason;
+    if (e instanceof ActivityWorkerShutdownException) {
+      reason = StopReason.WORKER_SHUTDOWN;
+    } else if (e instanceof ActivityCanceledException) {
+      reason = StopReason.CANCELLED;
+    } else {
+      // not found: this attempt timed out and another may run; it must let go of its device
+      reason = StopReason.SUPERSEDED;
+    }
+    if (stop.compareAndSet(StopReason.NONE, reason)) {
+      log.info("activity {} asked to stop ({}): {}", context.getInfo().getActivityId(), reason, e);
+    }
+  }
+
+  /** Stops the heartbeat thread. */
   @Override
   public void close() {
     thread.shutdownNow();

@@ -54,6 +54,7 @@ public final class ClipTrainer implements AutoCloseable {
   private long dataPosition;
   private float lastLoss = Float.NaN;
   private volatile Path lastCheckpoint;
+  private CheckpointState.Origin origin;
 
   private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
     config.validate();
@@ -173,6 +174,12 @@ public final class ClipTrainer implements AutoCloseable {
     if (replicas != null) {
       replicas.copyWeightsFromMaster();
     }
+  }
+
+  /** Names where this trainer's checkpoints come from (written into each state.json). */
+  public ClipTrainer withOrigin(CheckpointState.Origin origin) {
+    this.origin = origin;
+    return this;
   }
 
   public ClipModel model() {
@@ -336,7 +343,8 @@ public final class ClipTrainer implements AutoCloseable {
             config.seed(),
             CheckpointState.RNG_SCHEME,
             optimizer.updates(),
-            lastLoss);
+            lastLoss,
+            origin);
     Path target = CheckpointDir.write(checkpointRoot, state, model::save, optimizer::save);
     lastCheckpoint = target;
     LOG.debug("checkpoint at step {}: {}", step, target);

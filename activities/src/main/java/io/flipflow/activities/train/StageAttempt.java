@@ -1,9 +1,12 @@
 package io.flipflow.activities.train;
 
 import ai.djl.Device;
+import io.flipflow.activities.checkpoint.CheckpointDir;
+import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.model.PresetChecks;
@@ -29,9 +32,29 @@ import org.slf4j.LoggerFactory;
 final class StageAttempt {
   private static final Logger log = LoggerFactory.getLogger(StageAttempt.class);
 
+  /** How long the end of a stage waits for Postgres to take what is still queued. */
+  static final java.time.Duration FLUSH_PATIENCE = java.time.Duration.ofMinutes(2);
+
   /** The worker is shutting down: the stage stopped with a checkpoint for another to resume. */
   static final class StoppedForShutdown extends RuntimeException {
     StoppedForShutdown(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * This attempt is no longer the one Temporal waits for (it timed out, or its heartbeats stopped
+   * because it stalled): it stopped with a checkpoint, and marked nothing final.
+   */
+  static final class Superseded extends RuntimeException {
+    Superseded(String message) {
+      super(message);
+    }
+  }
+
+  /** What the record could not take before the stage ended; the retry records it again. */
+  static final class Unrecorded extends RuntimeException {
+    Unrecorded(String message) {
       super(message);
     }
   }
@@ -51,13 +74,14 @@ final class StageAttempt {
   private final StageRecorder recorder;
   private final S3Store store;
   private final CheckpointStore checkpoints;
-  private final Path stagedCache;
+  private final StagedCache stagedCache;
   private final Optional<TrainingHeartbeat> lastHeartbeat;
+  private final int attempt;
   private long startNanos;
 
   /**
    * @param dir this attempt's scratch folder (checkpoints being written, downloads)
-   * @param stagedCache the worker's local cache of staged shards
+   * @param stagedCache the worker's bounded local cache of staged shards
    * @param lastHeartbeat the previous attempt's last heartbeat details, if any
    */
   StageAttempt(
@@ -68,8 +92,9 @@ final class StageAttempt {
       Heartbeater heartbeat,
       StageRecorder recorder,
       S3Store store,
-      Path stagedCache,
-      Optional<TrainingHeartbeat> lastHeartbeat) {
+      StagedCache stagedCache,
+      Optional<TrainingHeartbeat> lastHeartbeat,
+      int attempt) {
     this.plan = plan;
     this.workflowId = workflowId;
     this.dir = dir;
@@ -80,6 +105,7 @@ final class StageAttempt {
     this.checkpoints = new CheckpointStore(store);
     this.stagedCache = stagedCache;
     this.lastHeartbeat = lastHeartbeat;
+    this.attempt = attempt;
   }
 
   TrainResult run() throws Exception {
@@ -87,7 +113,8 @@ final class StageAttempt {
     PresetChecks.checkData(preset, plan.data());
     log.info("{} {}: on {}", workflowId, plan.stageName(), devices);
     Files.createDirectories(dir);
-    try (ClipTrainer trainer = openTrainer(preset);
+    try (AutoCloseable cached = stagedCache.take(contentKey());
+        ClipTrainer trainer = openTrainer(preset);
         StagedBatchSource data = openData(trainer.config())) {
       long totalSteps = trainer.config().totalSteps();
       startNanos = System.nanoTime();
@@ -111,13 +138,41 @@ final class StageAttempt {
             e);
       }
       double wall = (System.nanoTime() - startNanos) / 1e9;
+      // only the attempt Temporal still waits for may call its last checkpoint final: one that
+      // timed out and was retried (a zombie) must not mark a mid-run checkpoint final
+      boolean current = heartbeat.confirmCurrent();
+      // a stage stopped by its worker's shutdown goes on elsewhere: its checkpoint is not final
+      boolean ended = current && heartbeat.stopReason() != Heartbeater.StopReason.WORKER_SHUTDOWN;
       CheckpointRef last = recorder.lastUploaded();
       if (result.checkpoint() != null && (last == null || last.step() != result.step())) {
-        last = recorder.upload(result.checkpoint(), true);
-      } else if (last != null) {
+        last = recorder.upload(result.checkpoint(), ended);
+      } else if (last != null && ended) {
         recorder.markFinal(last);
       }
-      recorder.flushMetrics();
+      if (!current) {
+        recorder.flushMetrics();
+        throw new Superseded(
+            plan.stageName()
+                + " attempt stopped ("
+                + heartbeat.stopReason()
+                + ") at step "
+                + result.step()
+                + " with checkpoint "
+                + (last == null ? "none" : last.uri())
+                + "; it is not the current attempt, so nothing was marked final");
+      }
+      if (!recorder.flushAll(FLUSH_PATIENCE)) {
+        throw new Unrecorded(
+            "Postgres did not take "
+                + recorder.unrecorded()
+                + " of "
+                + plan.stageName()
+                + " within "
+                + FLUSH_PATIENCE.toSeconds()
+                + " s; the retry resumes from "
+                + (last == null ? "the start" : last.uri())
+                + " and records it");
+      }
       if (heartbeat.stopReason() == Heartbeater.StopReason.WORKER_SHUTDOWN) {
         throw new StoppedForShutdown(
             "worker shutting down: "
@@ -149,15 +204,53 @@ final class StageAttempt {
     }
   }
 
-  /** Resume if any checkpoint of this stage exists, else start from the plan. */
+  /**
+   * Resume from the newest usable checkpoint of this stage and spec, else start from the plan. A
+   * candidate that does not download whole (size or SHA-256 differ from its upload) or does not
+   * load is passed over for the previous one, with a log line.
+   */
   private ClipTrainer openTrainer(ModelPreset preset) throws Exception {
-    Optional<CheckpointRef> newest = recorder.newestCheckpoint(lastHeartbeat);
-    if (newest.isPresent()) {
-      CheckpointRef c = newest.get();
-      log.info(
-          "{} {}: resuming from {} (step {})", workflowId, plan.stageName(), c.uri(), c.step());
-      return ClipTrainer.resume(
-          checkpoints.download(S3Uri.parse(c.uri()), dir.resolve("resume-" + c.step())), devices);
+    List<StageRecorder.Candidate> candidates = recorder.resumeCandidates(lastHeartbeat);
+    List<String> unusable = new java.util.ArrayList<>();
+    for (StageRecorder.Candidate candidate : candidates) {
+      CheckpointRef c = candidate.ref();
+      try {
+        Path local =
+            checkpoints.download(
+                S3Uri.parse(c.uri()),
+                dir.resolve("resume-" + c.step()),
+                candidate.sizeBytes(),
+                candidate.sha256());
+        String written = CheckpointDir.readState(local).specFingerprint();
+        if (written != null
+            && plan.specFingerprint() != null
+            && !written.equals(plan.specFingerprint())) {
+          throw new IllegalStateException(
+              "it was written for spec " + written + ", this run's is " + plan.specFingerprint());
+        }
+        ClipTrainer trainer = ClipTrainer.resume(local, devices);
+        recorder.resumedFrom(c);
+        log.info(
+            "{} {}: resuming from {} (step {})", workflowId, plan.stageName(), c.uri(), c.step());
+        return trainer.withOrigin(origin());
+      } catch (CheckpointStore.CorruptCheckpoint
+          | IllegalArgumentException
+          | IllegalStateException
+          | java.io.UncheckedIOException e) {
+        log.warn(
+            "{} {}: checkpoint {} (step {}) is not usable, falling back to the one before: {}",
+            workflowId,
+            plan.stageName(),
+            c.uri(),
+            c.step(),
+            e.getMessage());
+        unusable.add(c.uri() + ": " + e.getMessage());
+      }
+    }
+    if (!unusable.isEmpty()) {
+      // never silently start over: the steps behind those checkpoints would be trained twice
+      throw new IllegalArgumentException(
+          plan.stageName() + ": no usable checkpoint to resume from: " + unusable);
     }
     if (plan.stage() == Stage.UNMASKED_TUNE
         && (plan.initFrom() == null || plan.initFrom().uri() == null)) {
@@ -165,7 +258,7 @@ final class StageAttempt {
     }
     if (plan.initFrom() != null) {
       Path weights = checkpoints.download(S3Uri.parse(plan.initFrom().uri()), dir.resolve("from"));
-      return ClipTrainer.fromWeights(weights, plan.config(), devices);
+      return ClipTrainer.fromWeights(weights, plan.config(), devices).withOrigin(origin());
     }
     TrainConfig config = plan.config();
     if (plan.wallClockBudgetSeconds() != null) {
@@ -179,7 +272,13 @@ final class StageAttempt {
               dir.resolve("calibration"),
               heartbeat::stopRequested);
     }
-    return ClipTrainer.create(config, preset, devices);
+    return ClipTrainer.create(config, preset, devices).withOrigin(origin());
+  }
+
+  /** Where this attempt's checkpoints come from, as their state.json says. */
+  private CheckpointState.Origin origin() {
+    return new CheckpointState.Origin(
+        workflowId, plan.stageName(), plan.specFingerprint(), attempt);
   }
 
   private StagedBatchSource openData(TrainConfig config) {
@@ -187,10 +286,16 @@ final class StageAttempt {
         StagedDataReader.open(
             store,
             S3Uri.parse(plan.data().manifestUri()),
-            stagedCache,
+            stagedCache.root(),
             config.batchSize(),
             config.seed(),
             plan.dataSamples() == null ? 0 : plan.dataSamples()));
+  }
+
+  /** The staged set's content key: the folder of its manifest. */
+  private String contentKey() {
+    S3Uri manifest = S3Uri.parse(plan.data().manifestUri());
+    return manifest.parent().fileName();
   }
 
   private boolean shouldStop() {

@@ -4,6 +4,7 @@ import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.db.Database;
 import io.flipflow.db.TrainingStore;
@@ -24,8 +25,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Everything one attempt of a training stage tells the world: each step's progress goes into the
  * heartbeat and, batched, into {@code metrics}; each checkpoint goes to S3 and then into {@code
- * checkpoints}; the workflow hears about progress by signal now and then. It also reads back the
- * newest checkpoint a retry can resume from, from the same two places it writes them.
+ * checkpoints} (a row that cannot be written now is written at the next chance, never dropped); the
+ * workflow hears about progress by signal now and then. It also reads back the checkpoints a retry
+ * can resume from, from the same two places it writes them, and keeps only the newest few local
+ * checkpoint folders.
  */
 final class StageRecorder {
   private static final Logger log = LoggerFactory.getLogger(StageRecorder.class);
@@ -38,6 +41,11 @@ final class StageRecorder {
   private static final long PROGRESS_SIGNAL_MAX_MILLIS = 60_000;
 
   private final TrainingStore db;
+  private final String specFingerprint;
+  private final int attempt;
+  private final int localCheckpoints;
+  private final StallWatch stall;
+  private final List<TrainingStore.CheckpointRow> pendingCheckpointRows = new ArrayList<>();
   private final CheckpointStore checkpoints;
   private final S3Uri checkpointRoot;
   private final String workflowId;
@@ -53,6 +61,8 @@ final class StageRecorder {
   /**
    * @param client reaches the workflow for progress signals
    * @param checkpointRoot where this run's checkpoints go, e.g. {@code s3://flipflow/checkpoints/}
+   * @param specFingerprint the run's spec fingerprint, written with every checkpoint row
+   * @param attempt this activity attempt: checkpoint keys are scoped by it
    */
   StageRecorder(
       Database db,
@@ -60,9 +70,16 @@ final class StageRecorder {
       S3Uri checkpointRoot,
       String workflowId,
       Stage stage,
+      String specFingerprint,
+      int attempt,
+      TrainingSettings settings,
       Heartbeater heartbeat,
       WorkflowClient client) {
     this.db = db.training();
+    this.specFingerprint = specFingerprint;
+    this.attempt = attempt;
+    this.localCheckpoints = settings.localCheckpoints();
+    this.stall = new StallWatch(settings.stallAfterSteps(), settings.stallAtLeast());
     this.checkpoints = checkpoints;
     this.checkpointRoot = checkpointRoot;
     this.workflowId = workflowId;
@@ -70,21 +87,39 @@ final class StageRecorder {
     this.stageName = stage.name().toLowerCase(java.util.Locale.ROOT);
     this.heartbeat = heartbeat;
     this.client = client;
+    heartbeat.watch(() -> stall.stalledReason(System.nanoTime()));
   }
 
-  /** The newer of the last heartbeat's checkpoint and the newest recorded one. */
-  Optional<CheckpointRef> newestCheckpoint(Optional<TrainingHeartbeat> lastHeartbeat)
-      throws SQLException {
-    Optional<CheckpointRef> fromHeartbeat = lastHeartbeat.map(TrainingHeartbeat::lastCheckpoint);
-    Optional<CheckpointRef> fromDb =
-        db.newestCheckpoint(workflowId, stageName)
-            .map(r -> new CheckpointRef(r.uri(), r.step(), r.samplesSeen()));
-    Optional<CheckpointRef> best = fromHeartbeat;
-    if (fromDb.isPresent() && (best.isEmpty() || fromDb.get().step() > best.get().step())) {
-      best = fromDb;
+  /** A checkpoint a retry could resume from, with what its upload recorded (null if unknown). */
+  record Candidate(CheckpointRef ref, Long sizeBytes, String sha256) {}
+
+  /**
+   * Every checkpoint of this stage and spec a retry could resume from, newest first: the last
+   * heartbeat's (this activity's previous attempt, so the same spec) and the recorded ones of the
+   * same spec fingerprint. Rows of another spec are never offered.
+   */
+  List<Candidate> resumeCandidates(Optional<TrainingHeartbeat> lastHeartbeat) throws SQLException {
+    List<TrainingStore.CheckpointRow> rows =
+        db.checkpoints(workflowId, stageName, specFingerprint).stream()
+            .filter(r -> specFingerprint == null || specFingerprint.equals(r.specFingerprint()))
+            .toList();
+    List<Candidate> out = new ArrayList<>();
+    for (TrainingStore.CheckpointRow r : rows) {
+      out.add(
+          new Candidate(
+              new CheckpointRef(r.uri(), r.step(), r.samplesSeen()), r.sizeBytes(), r.sha256()));
     }
-    best.ifPresent(lastUploaded::set);
-    return best;
+    lastHeartbeat
+        .map(TrainingHeartbeat::lastCheckpoint)
+        .filter(h -> rows.stream().noneMatch(r -> r.uri().equals(h.uri())))
+        .ifPresent(h -> out.add(new Candidate(h, null, null)));
+    out.sort(java.util.Comparator.comparingLong((Candidate c) -> c.ref().step()).reversed());
+    return out;
+  }
+
+  /** The checkpoint this attempt resumed from: the newest in S3 until it uploads its own. */
+  void resumedFrom(CheckpointRef c) {
+    lastUploaded.set(c);
   }
 
   /** The newest checkpoint in S3 of this stage so far; null before the first. */
@@ -95,6 +130,7 @@ final class StageRecorder {
   /** Starts the clock of the metrics' wall seconds: call it when the training loop starts. */
   void startClock() {
     startNanos = System.nanoTime();
+    stall.alive();
   }
 
   /** Seconds since {@link #startClock()}. */
@@ -103,6 +139,7 @@ final class StageRecorder {
   }
 
   void onStep(StepListener.StepMetrics m, long totalSteps) {
+    stall.progressed(m.stepMillis());
     long remaining = Math.max(0, totalSteps - m.step());
     Long eta = m.stepMillis() > 0 ? (long) (remaining * m.stepMillis() / 1000) : null;
     Progress progress =
@@ -137,28 +174,44 @@ final class StageRecorder {
   void onCheckpoint(Path local) {
     flushMetrics();
     upload(local, false);
+    stall.alive();
+    pruneLocal(local.getParent());
+  }
+
+  /** Deletes all but the newest {@code localCheckpoints} checkpoint folders under {@code root}. */
+  private void pruneLocal(Path root) {
+    try (var dirs = java.nio.file.Files.list(root)) {
+      List<Path> steps =
+          dirs.filter(d -> d.getFileName().toString().matches("step-\\d{9}"))
+              .sorted(java.util.Comparator.comparing(Path::toString).reversed())
+              .toList();
+      for (Path old : steps.subList(Math.min(localCheckpoints, steps.size()), steps.size())) {
+        CheckpointDir.deleteRecursively(old);
+      }
+    } catch (java.io.IOException e) {
+      log.warn("could not prune local checkpoints under {}: {}", root, e.toString());
+    }
   }
 
   /** Uploads a local checkpoint and records it once S3 holds all of it. */
   CheckpointRef upload(Path local, boolean isFinal) {
     CheckpointState state = CheckpointDir.readState(local);
-    S3Uri uri = CheckpointStore.uriFor(checkpointRoot, workflowId, stageName, state.step());
+    S3Uri uri =
+        CheckpointStore.uriFor(checkpointRoot, workflowId, stageName, attempt, state.step());
     CheckpointStore.Stored stored = checkpoints.upload(local, uri);
-    try {
-      db.recordCheckpoint(
-          new TrainingStore.CheckpointRow(
-              workflowId,
-              stageName,
-              state.step(),
-              state.samplesSeen(),
-              uri.toString(),
-              stored.sizeBytes(),
-              stored.sha256(),
-              isFinal));
-    } catch (SQLException e) {
-      // the checkpoint is in S3 and in the heartbeat: a retry still finds it
-      log.warn("checkpoint {} not recorded in Postgres: {}", uri, e.getMessage());
-    }
+    pendingCheckpointRows.add(
+        new TrainingStore.CheckpointRow(
+            workflowId,
+            stageName,
+            state.step(),
+            state.samplesSeen(),
+            uri.toString(),
+            stored.sizeBytes(),
+            stored.sha256(),
+            isFinal,
+            specFingerprint,
+            attempt));
+    flushCheckpointRows();
     CheckpointRef ref = new CheckpointRef(uri.toString(), state.step(), state.samplesSeen());
     lastUploaded.accumulateAndGet(
         ref, (old, now) -> old == null || now.step() >= old.step() ? now : old);
@@ -167,11 +220,97 @@ final class StageRecorder {
 
   /** Marks the recorded row of {@code c} final (a stage that ended at a checkpoint it resumed). */
   void markFinal(CheckpointRef c) throws SQLException {
+    for (int i = 0; i < pendingCheckpointRows.size(); i++) {
+      TrainingStore.CheckpointRow r = pendingCheckpointRows.get(i);
+      if (r.step() == c.step()) {
+        pendingCheckpointRows.set(
+            i,
+            new TrainingStore.CheckpointRow(
+                r.workflowId(),
+                r.stage(),
+                r.step(),
+                r.samplesSeen(),
+                r.uri(),
+                r.sizeBytes(),
+                r.sha256(),
+                true,
+                r.specFingerprint(),
+                r.attempt()));
+        flushCheckpointRows();
+        return;
+      }
+    }
     db.markFinal(workflowId, stageName, c.step());
   }
 
-  /** Metrics that fail to reach Postgres stay queued for the next flush; nothing is dropped. */
+  /**
+   * Writes what is still queued, trying for up to {@code patience} while Postgres is away (a
+   * restart takes seconds); true when nothing is left unrecorded.
+   */
+  boolean flushAll(java.time.Duration patience) {
+    long deadline = System.nanoTime() + patience.toNanos();
+    long pause = 500;
+    while (true) {
+      flushMetrics();
+      if (pendingMetrics.isEmpty() && pendingCheckpointRows.isEmpty()) {
+        return true;
+      }
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      pause = Math.min(10_000, pause * 2);
+    }
+  }
+
+  /**
+   * A write the database refuses for what it is (a run with no {@code runs} row, a value it cannot
+   * hold) will be refused again: the stage fails with the reason instead of queueing it forever.
+   */
+  private static void refuseIfDeterministic(SQLException e) {
+    if (ActivityFailures.isDeterministic(e)) {
+      throw new IllegalArgumentException("the database refused the record: " + e.getMessage(), e);
+    }
+  }
+
+  /** Rows still queued: metrics, checkpoints. */
+  String unrecorded() {
+    return pendingMetrics.size()
+        + " metric rows and "
+        + pendingCheckpointRows.size()
+        + " checkpoint rows";
+  }
+
+  /**
+   * Checkpoint rows that fail to reach Postgres stay queued and go with the next checkpoint or
+   * flush: the checkpoint is in S3 and in the heartbeat meanwhile, so a retry still finds it.
+   */
+  private void flushCheckpointRows() {
+    while (!pendingCheckpointRows.isEmpty()) {
+      TrainingStore.CheckpointRow row = pendingCheckpointRows.get(0);
+      try {
+        db.recordCheckpoint(row);
+        pendingCheckpointRows.remove(0);
+      } catch (SQLException e) {
+        refuseIfDeterministic(e);
+        log.warn(
+            "checkpoint {} not recorded in Postgres yet ({} queued): {}",
+            row.uri(),
+            pendingCheckpointRows.size(),
+            e.getMessage());
+        return;
+      }
+    }
+  }
+
+  /** Metrics (and checkpoint rows) that fail to reach Postgres stay queued; nothing is dropped. */
   void flushMetrics() {
+    flushCheckpointRows();
     if (pendingMetrics.isEmpty()) {
       return;
     }
@@ -179,6 +318,7 @@ final class StageRecorder {
       db.appendMetrics(List.copyOf(pendingMetrics));
       pendingMetrics.clear();
     } catch (SQLException e) {
+      refuseIfDeterministic(e);
       log.warn("metrics not written yet ({} queued): {}", pendingMetrics.size(), e.getMessage());
     }
   }

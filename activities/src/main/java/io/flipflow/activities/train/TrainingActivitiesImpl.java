@@ -4,6 +4,7 @@ import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
@@ -42,12 +43,17 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   /** Failure type of a stage stopped by its worker's shutdown: retried, on another worker. */
   public static final String WORKER_SHUTDOWN = "WorkerShutdown";
 
+  /** Failure type of an attempt that timed out or stalled: Temporal has retried it already. */
+  public static final String SUPERSEDED = "AttemptSuperseded";
+
   private final S3Store store;
   private final CheckpointStore checkpoints;
   private final S3Uri checkpointRoot;
   private final Path workDir;
   private final Database db;
   private final DevicePool devices;
+  private final TrainingSettings settings;
+  private final StagedCache stagedCache;
   private final Set<Heartbeater> running = ConcurrentHashMap.newKeySet();
 
   /**
@@ -55,15 +61,24 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * @param workDir local scratch: checkpoints being written, the staged-data cache
    * @param devices the worker's devices; each attempt leases what its plan's {@code device} asks
    *     for (shared with evaluation on the same worker)
+   * @param settings the worker's training limits (local checkpoints kept, stall detection, cache)
    */
   public TrainingActivitiesImpl(
-      S3Store store, S3Uri checkpointRoot, Path workDir, Database db, DevicePool devices) {
+      S3Store store,
+      S3Uri checkpointRoot,
+      Path workDir,
+      Database db,
+      DevicePool devices,
+      TrainingSettings settings) {
     this.store = store;
     this.checkpoints = new CheckpointStore(store);
     this.checkpointRoot = checkpointRoot;
     this.workDir = workDir;
     this.db = db;
     this.devices = devices;
+    this.settings = settings;
+    this.stagedCache =
+        new StagedCache(workDir.resolve("staged-cache"), settings.stagedCacheBytes());
   }
 
   /**
@@ -78,11 +93,10 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public TrainResult train(TrainingPlan plan) {
     ActivityExecutionContext context = Activity.getExecutionContext();
     String workflowId = context.getInfo().getWorkflowId();
-    Path dir =
-        workDir
-            .resolve(workflowId)
-            .resolve(plan.stageName())
-            .resolve("attempt-" + context.getInfo().getAttempt());
+    int attempt = context.getInfo().getAttempt();
+    Path stageDir = workDir.resolve(workflowId).resolve(plan.stageName());
+    Path dir = stageDir.resolve("attempt-" + attempt);
+    removeStaleAttempts(stageDir, attempt);
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new TrainingHeartbeat(Progress.at(plan.stage()), null))) {
       running.add(heartbeat);
@@ -98,6 +112,9 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
                         checkpointRoot,
                         workflowId,
                         plan.stage(),
+                        plan.specFingerprint(),
+                        attempt,
+                        settings,
                         heartbeat,
                         context.getWorkflowClient());
                 return new StageAttempt(
@@ -108,14 +125,19 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
                         heartbeat,
                         recorder,
                         store,
-                        workDir.resolve("staged-cache"),
-                        context.getHeartbeatDetails(TrainingHeartbeat.class))
+                        stagedCache,
+                        context.getHeartbeatDetails(TrainingHeartbeat.class),
+                        attempt)
                     .run();
               } catch (StageAttempt.Diverged e) {
                 throw ApplicationFailure.newNonRetryableFailureWithCause(
                     e.getMessage(), DIVERGED, e.getCause());
               } catch (StageAttempt.StoppedForShutdown e) {
                 throw ApplicationFailure.newFailure(e.getMessage(), WORKER_SHUTDOWN);
+              } catch (StageAttempt.Superseded e) {
+                throw ApplicationFailure.newFailure(e.getMessage(), SUPERSEDED);
+              } catch (StageAttempt.Unrecorded e) {
+                throw ApplicationFailure.newFailure(e.getMessage(), ActivityFailures.TRANSIENT);
               }
             });
       } finally {
@@ -135,6 +157,27 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Deprecated
   public TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from) {
     return train(RunPlans.tuning(spec, data, from));
+  }
+
+  /**
+   * Folders of earlier attempts of this stage on this worker (a crash, a kill) hold partial
+   * checkpoints and downloads nobody will read: they go before this attempt starts.
+   */
+  private static void removeStaleAttempts(Path stageDir, int attempt) {
+    if (!Files.isDirectory(stageDir)) {
+      return;
+    }
+    try (var dirs = Files.list(stageDir)) {
+      for (Path d : dirs.toList()) {
+        String name = d.getFileName().toString();
+        if (name.startsWith("attempt-") && !name.equals("attempt-" + attempt)) {
+          log.info("removing the folder of an earlier attempt: {}", d);
+          deleteQuietly(d);
+        }
+      }
+    } catch (IOException e) {
+      log.warn("could not list {}: {}", stageDir, e.toString());
+    }
   }
 
   private static void deleteQuietly(Path dir) {

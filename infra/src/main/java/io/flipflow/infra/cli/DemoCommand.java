@@ -58,15 +58,11 @@ public final class DemoCommand implements Runnable {
             + "-demo-"
             + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     StudySpec spec =
-        new StudySpec(
-            studyId,
-            base.description(),
-            base.baseRun(),
-            base.axes(),
-            base.parallelism(),
-            base.budget(),
-            secondsPerRun != null ? secondsPerRun : base.wallClockSecondsPerRun(),
-            base.maxRunsPerExecution());
+        base.with()
+            .studyId(studyId)
+            .wallClockSecondsPerRun(
+                secondsPerRun != null ? secondsPerRun : base.wallClockSecondsPerRun())
+            .build();
 
     long t0 = System.nanoTime();
     LocalStack stack = LocalStack.start(config, FlipflowWorkers.searchAttributes());

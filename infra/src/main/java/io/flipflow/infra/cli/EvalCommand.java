@@ -84,16 +84,21 @@ public final class EvalCommand implements Runnable {
     }
   }
 
-  /** s3://b/checkpoints/RUN/STAGE/step-N.tar -> RUN (the layout CheckpointStore writes). */
+  /**
+   * s3://b/checkpoints/RUN/STAGE/attempt-N/step-N.tar (or, written before checkpoints were
+   * attempt-scoped, RUN/STAGE/step-N.tar) -> RUN: the layout CheckpointStore writes.
+   */
   static String runIdOf(String uri) {
     String[] parts = uri.split("/");
-    if (parts.length < 4 || !uri.endsWith(".tar")) {
+    boolean scoped = parts.length >= 2 && parts[parts.length - 2].startsWith("attempt-");
+    int run = parts.length - (scoped ? 4 : 3);
+    if (run < 3 || !uri.endsWith(".tar")) {
       throw new IllegalArgumentException(
           "--checkpoint "
               + uri
-              + " is not of the form s3://BUCKET/checkpoints/RUN/STAGE/step-N.tar;"
+              + " is not of the form s3://BUCKET/checkpoints/RUN/STAGE/attempt-N/step-N.tar;"
               + " give --run-id");
     }
-    return parts[parts.length - 3];
+    return parts[run];
   }
 }

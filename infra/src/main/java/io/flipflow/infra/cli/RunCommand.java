@@ -7,6 +7,8 @@ import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.SpecFiles;
+import io.temporal.api.enums.v1.WorkflowIdConflictPolicy;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import java.nio.file.Path;
@@ -34,9 +36,18 @@ public final class RunCommand implements Runnable {
   @Option(names = "--no-follow", description = "Start it and return at once.")
   boolean noFollow;
 
+  @Option(
+      names = "--resume",
+      description =
+          "Continue the existing run of this name; it must have been started with the same spec.")
+  boolean resume;
+
   @Override
   public void run() {
     RunSpec spec = SpecFiles.readRun(file);
+    if (resume) {
+      spec = spec.withResume(true);
+    }
     List<String> errors = spec.validate();
     if (!errors.isEmpty()) {
       throw new IllegalArgumentException(file + ": " + String.join("; ", errors));
@@ -59,6 +70,12 @@ public final class RunCommand implements Runnable {
             WorkflowOptions.newBuilder()
                 .setWorkflowId(workflowId)
                 .setTaskQueue(TaskQueues.CONTROL)
+                // as the Temporal CLI does: an ended run's id may start again (the workflow then
+                // checks the spec against the run's record), a running one may not start twice
+                .setWorkflowIdReusePolicy(
+                    WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+                .setWorkflowIdConflictPolicy(
+                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
                 .build());
     WorkflowClient.start(stub::run, spec);
     System.out.println(

@@ -8,6 +8,8 @@ import io.flipflow.workflows.result.StudySummary;
 import io.flipflow.workflows.spec.SpecFiles;
 import io.flipflow.workflows.spec.StudySpec;
 import io.flipflow.workflows.study.ScalingStudyWorkflow;
+import io.temporal.api.enums.v1.WorkflowIdConflictPolicy;
+import io.temporal.api.enums.v1.WorkflowIdReusePolicy;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import java.nio.file.Path;
@@ -37,11 +39,20 @@ public final class StudyCommand implements Runnable {
   @Option(names = "--no-follow", description = "Start it and return at once.")
   boolean noFollow;
 
+  @Option(
+      names = "--resume",
+      description =
+          "Continue the runs of an earlier study of this id; each must have the same spec.")
+  boolean resume;
+
   @Override
   public void run() {
     StudySpec spec = SpecFiles.readStudy(file);
     if (id != null) {
-      spec = withId(spec, id);
+      spec = spec.withStudyId(id);
+    }
+    if (resume) {
+      spec = spec.withResume(true);
     }
     List<String> errors = spec.validate();
     if (!errors.isEmpty()) {
@@ -58,18 +69,6 @@ public final class StudyCommand implements Runnable {
     }
   }
 
-  static StudySpec withId(StudySpec spec, String studyId) {
-    return new StudySpec(
-        studyId,
-        spec.description(),
-        spec.baseRun(),
-        spec.axes(),
-        spec.parallelism(),
-        spec.budget(),
-        spec.wallClockSecondsPerRun(),
-        spec.maxRunsPerExecution());
-  }
-
   static StudySummary startAndFollow(WorkflowClient client, StudySpec spec, boolean follow) {
     ScalingStudyWorkflow stub =
         client.newWorkflowStub(
@@ -77,6 +76,12 @@ public final class StudyCommand implements Runnable {
             WorkflowOptions.newBuilder()
                 .setWorkflowId(spec.studyId())
                 .setTaskQueue(TaskQueues.CONTROL)
+                // as the Temporal CLI does: a new study of an ended id may start (its runs are
+                // checked against their records), a running one may not start twice
+                .setWorkflowIdReusePolicy(
+                    WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+                .setWorkflowIdConflictPolicy(
+                    WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
                 .build());
     WorkflowClient.start(stub::run, spec, null);
     System.out.println(

@@ -8,6 +8,7 @@ import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.activities.model.PresetChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
+import io.flipflow.activities.train.TrainingSettings;
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
@@ -46,6 +47,31 @@ final class WorkerRegistrations implements AutoCloseable {
         config.get(DevicePool.DEVICES_KEY, "cpu"), config.get(DevicePool.PER_RUN_KEY, "1"));
   }
 
+  /**
+   * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes}.
+   */
+  static TrainingSettings trainingSettings(FlipflowConfig config) {
+    TrainingSettings d = TrainingSettings.defaults();
+    return new TrainingSettings(
+        config.getInt("worker.local_checkpoints", d.localCheckpoints()),
+        config.getInt("worker.stall_after_steps", d.stallAfterSteps()),
+        Duration.ofSeconds(
+            number(config, "worker.stall_min_seconds", d.stallAtLeast().toSeconds())),
+        number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()));
+  }
+
+  private static long number(FlipflowConfig config, String key, long fallback) {
+    String v = config.get(key, null);
+    if (v == null || v.isBlank()) {
+      return fallback;
+    }
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": '" + v + "' is not a whole number", e);
+    }
+  }
+
   void register(String queue, WorkerFactory factory) {
     String taskQueue = "flipflow-" + queue;
     // cancellation reaches training through heartbeats: let it through within ~10 s
@@ -71,7 +97,12 @@ final class WorkerRegistrations implements AutoCloseable {
                 taskQueue, options.setMaxConcurrentActivityExecutionSize(devices.slots()).build());
         TrainingActivitiesImpl training =
             new TrainingActivitiesImpl(
-                s3(), bucketFolder("checkpoints"), work.resolve("train"), db(), devices);
+                s3(),
+                bucketFolder("checkpoints"),
+                work.resolve("train"),
+                db(),
+                devices,
+                trainingSettings(config));
         beforeShutdown.add(training::stopAllForShutdown);
         worker.registerActivitiesImplementations(
             training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db(), devices));

@@ -103,7 +103,8 @@ class StudyReportTest {
             tuned,
             1,
             "cpu",
-            "{}"));
+            "{}",
+            null));
     List<MetricRow> metrics = new ArrayList<>();
     for (int step = 1; step <= 20; step++) {
       double seconds = r[1] * step / 20;

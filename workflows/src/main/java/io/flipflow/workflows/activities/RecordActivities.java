@@ -6,6 +6,7 @@ import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StudyRunResult;
+import io.flipflow.workflows.spec.RunIdentity;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudySpec;
 import io.temporal.activity.ActivityInterface;
@@ -18,6 +19,15 @@ import io.temporal.activity.ActivityMethod;
  */
 @ActivityInterface
 public interface RecordActivities {
+  /**
+   * Claims the run's id for this execution before anything is written: refused (type {@code
+   * BadInput}, naming the existing run, what differs and the choices) when a run of this id exists
+   * with another spec, when {@code resume} is asked and there is no run to resume, or when a lone
+   * run names a study that does not exist. A run of the same id and spec may continue.
+   */
+  @ActivityMethod
+  void claimRun(RunIdentity identity, RunSpec spec);
+
   /**
    * Upserts the {@code runs} row by {@code workflowId}: spec as JSONB, the typed axis columns
    * (model, mask ratio, batch size, data), study id, status RUNNING.

@@ -16,10 +16,12 @@ import io.flipflow.workflows.result.Stage;
 import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.spec.RunIdentity;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.LocalActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.common.SearchAttributeUpdate;
+import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
 import io.temporal.workflow.CancellationScope;
@@ -56,6 +58,12 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
   /** Narrow stage requests, the preset's image size as default, one writer of eval_results. */
   static final String STAGE_REQUESTS = "stage-requests";
 
+  /** A run's id is claimed with its spec's fingerprint before anything is recorded. */
+  static final String RUN_IDENTITY = "run-identity";
+
+  /** The longest cancel reason kept (the record and the failure message carry it). */
+  static final int MAX_REASON_CHARS = 1000;
+
   private Progress progress = Progress.at(Stage.STARTING);
   private StageCalls calls;
   private CancellationScope stagesScope;
@@ -77,6 +85,13 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     workflowId = Workflow.getInfo().getWorkflowId();
     RunSpec spec = checkAgainstPreset(requested);
     temporalRunId = Workflow.getInfo().getRunId();
+    if (Workflow.getVersion(RUN_IDENTITY, Workflow.DEFAULT_VERSION, 1) == 1) {
+      String idProblem = RunSpec.idProblem(workflowId, RunSpec.MAX_NAME_LENGTH);
+      if (idProblem != null) {
+        failIfAny(List.of("workflow id: " + idProblem));
+      }
+      claim(spec);
+    }
     startedAtMillis = Workflow.currentTimeMillis();
     List<SearchAttributeUpdate<?>> attributes = new ArrayList<>();
     if (spec.studyId() != null) {
@@ -203,6 +218,23 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
     return spec;
   }
 
+  /**
+   * Claims the id for this spec; a refusal fails the run before anything is recorded, so the
+   * existing run's rows stay as they are.
+   */
+  private void claim(RunSpec spec) {
+    try {
+      record.claimRun(
+          new RunIdentity(workflowId, temporalRunId, spec.fingerprint(), spec.resumeOnly()), spec);
+    } catch (ActivityFailure e) {
+      if (e.getCause() instanceof ApplicationFailure refused) {
+        throw ApplicationFailure.newNonRetryableFailure(
+            refused.getOriginalMessage(), FailureTypes.BAD_INPUT);
+      }
+      throw e;
+    }
+  }
+
   /** Pipelines before {@link #STAGE_REQUESTS}: the list of problems, behind its own version. */
   @SuppressWarnings("deprecation")
   private void checkAgainstPresetAsBefore(RunSpec spec) {
@@ -316,10 +348,21 @@ public class FlipPipelineWorkflowImpl implements FlipPipelineWorkflow {
       return;
     }
     cancelRequested = true;
-    cancelReason = reason == null || reason.isBlank() ? "cancelled" : reason;
+    cancelReason = reason == null || reason.isBlank() ? "cancelled" : printable(reason);
     if (stagesScope != null) {
       stagesScope.cancel(cancelReason);
     }
+  }
+
+  /** A reason as the record can hold it: no control characters (Postgres refuses NUL), bounded. */
+  static String printable(String reason) {
+    String clean = reason.replaceAll("\\p{Cntrl}", " ").strip();
+    if (clean.isEmpty()) {
+      return "cancelled";
+    }
+    return clean.length() <= MAX_REASON_CHARS
+        ? clean
+        : clean.substring(0, MAX_REASON_CHARS) + "...";
   }
 
   @Override

@@ -79,7 +79,8 @@ public final class RunPlans {
         null,
         spec.device(),
         spec.wallClockBudgetSeconds(),
-        spec.dataSamples());
+        spec.dataSamples(),
+        spec.fingerprint());
   }
 
   /** Tuning from {@code pretrained}, sized by the samples pretraining actually saw. */
@@ -91,7 +92,8 @@ public final class RunPlans {
         pretrained,
         spec.device(),
         null,
-        spec.dataSamples());
+        spec.dataSamples(),
+        spec.fingerprint());
   }
 
   public static EvaluationRequest evaluation(

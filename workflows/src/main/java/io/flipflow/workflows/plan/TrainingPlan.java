@@ -16,6 +16,8 @@ import io.flipflow.workflows.result.StagedDataset;
  * @param wallClockBudgetSeconds when set, the stage is fitted to train about this long; null for
  *     none
  * @param dataSamples train on a fixed subset of this many staged samples; null for all
+ * @param specFingerprint the run's spec fingerprint: checkpoints carry it, and a retry resumes only
+ *     from checkpoints of the same one; null in plans made before it existed
  */
 public record TrainingPlan(
     Stage stage,
@@ -24,7 +26,8 @@ public record TrainingPlan(
     CheckpointRef initFrom,
     String device,
     Long wallClockBudgetSeconds,
-    Long dataSamples) {
+    Long dataSamples,
+    String specFingerprint) {
 
   /** The name of the stage in the record ({@code stages.stage}, checkpoint keys). */
   public String stageName() {

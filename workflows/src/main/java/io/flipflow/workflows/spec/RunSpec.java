@@ -41,6 +41,10 @@ import java.util.regex.Pattern;
  * @param precision {@code fp32} or {@code bf16} (mixed precision: matrix products in bfloat16);
  *     null (the default, and every spec written before the field existed) means fp32. Training
  *     refuses bf16 where its engine cannot do it (see the activities' {@code Precision}).
+ * @param resume true to continue an existing run of this name, which must have been started with
+ *     the same spec; refused when there is none. A run of the same name and spec continues anyway;
+ *     one of the same name and another spec is always refused. Not part of the run's identity
+ *     ({@link #fingerprint()}).
  */
 @RecordBuilder
 public record RunSpec(
@@ -63,7 +67,8 @@ public record RunSpec(
     String device,
     UnmaskedTuning unmaskedTuning,
     Long wallClockBudgetSeconds,
-    String precision)
+    String precision,
+    Boolean resume)
     implements RunSpecBuilder.With {
 
   public static final double DEFAULT_WEIGHT_DECAY = 0.2;
@@ -71,6 +76,19 @@ public record RunSpec(
   public static final String DEFAULT_DEVICE = "cpu";
 
   private static final Pattern PRESET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
+  /**
+   * Names of runs and studies: they become workflow ids, S3 keys and folder names, so no '/', no
+   * NUL, no spaces, and not starting with a dot.
+   */
+  public static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+
+  public static final int MAX_NAME_LENGTH = 200;
+  public static final int MAX_STUDY_ID_LENGTH = 100;
+
+  /** A year: budgets beyond it are mistakes, and nanoseconds of it still fit a long. */
+  public static final long MAX_WALL_CLOCK_BUDGET_SECONDS = 366L * 24 * 3600;
+
   private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
   private static final Pattern PRECISION = Pattern.compile("fp32|bf16");
 
@@ -90,13 +108,15 @@ public record RunSpec(
   /** Every problem of this spec, each naming its field; empty when the spec is valid. */
   public List<String> validate() {
     List<String> errors = new ArrayList<>();
-    if (name == null || name.isBlank()) {
-      errors.add("name: is missing");
-    } else if (name.length() > 200) {
-      errors.add("name: at most 200 characters, got " + name.length());
+    String nameProblem = idProblem(name, MAX_NAME_LENGTH);
+    if (nameProblem != null) {
+      errors.add("name: " + nameProblem);
     }
-    if (studyId != null && studyId.isBlank()) {
-      errors.add("studyId: blank; leave it out for a lone run");
+    if (studyId != null) {
+      String studyProblem = idProblem(studyId, MAX_STUDY_ID_LENGTH);
+      if (studyProblem != null) {
+        errors.add("studyId: " + studyProblem + "; leave it out for a lone run");
+      }
     }
     if (modelPreset == null || modelPreset.isBlank()) {
       errors.add("modelPreset: is missing; name a preset of config/models/, e.g. tiny-emoji");
@@ -146,6 +166,18 @@ public record RunSpec(
     }
     if (warmupSamples < 0) {
       errors.add("warmupSamples: must be >= 0, got " + warmupSamples);
+    } else if (hasSteps != hasSamples
+        && batchSize != null
+        && batchSize > 0
+        && scheduleSamples() != null
+        && scheduleSamples() > 0
+        && warmupSamples > scheduleSamples()) {
+      errors.add(
+          "warmupSamples: "
+              + warmupSamples
+              + " is longer than the whole schedule of "
+              + scheduleSamples()
+              + " samples");
     }
     if (!(weightDecay >= 0) || weightDecay.isInfinite()) {
       errors.add("weightDecay: must be >= 0, got " + weightDecay);
@@ -157,15 +189,68 @@ public record RunSpec(
       errors.add("device: must be cpu, cuda, cuda:N or cuda:N,M,..., got '" + device + "'");
     }
     unmaskedTuning.validate("unmaskedTuning.", errors);
-    if (wallClockBudgetSeconds != null && wallClockBudgetSeconds <= 0) {
+    if (wallClockBudgetSeconds != null
+        && (wallClockBudgetSeconds <= 0
+            || wallClockBudgetSeconds > MAX_WALL_CLOCK_BUDGET_SECONDS)) {
       errors.add(
-          "wallClockBudgetSeconds: must be positive or left out, got " + wallClockBudgetSeconds);
+          "wallClockBudgetSeconds: must be in [1, "
+              + MAX_WALL_CLOCK_BUDGET_SECONDS
+              + "] (a year) or left out, got "
+              + wallClockBudgetSeconds);
     }
     if (precision != null && !PRECISION.matcher(precision).matches()) {
       errors.add("precision: must be fp32 or bf16, or left out for fp32, got '" + precision + "'");
     }
     return errors;
   }
+
+  /** Why {@code id} is not a usable run or study name; null when it is. */
+  public static String idProblem(String id, int maxLength) {
+    if (id == null || id.isBlank()) {
+      return "is missing";
+    }
+    if (id.length() > maxLength) {
+      return "at most " + maxLength + " characters, got " + id.length();
+    }
+    if (!ID.matcher(id).matches()) {
+      return "'"
+          + id.replace("\0", "\\0")
+          + "' may hold only letters, digits, '.', '-' and '_', starting with a letter or digit";
+    }
+    return null;
+  }
+
+  /** Whether this start asks to continue an existing run only. */
+  public boolean resumeOnly() {
+    return Boolean.TRUE.equals(resume);
+  }
+
+  /**
+   * The run's identity as far as its spec goes: a SHA-256 of the spec as canonical JSON, without
+   * the fields that do not change what is trained and measured ({@code name}, which is the id
+   * itself; {@code device}, since a run may move between devices at a checkpoint; {@code resume}).
+   * Call it on the spec the workflow resolved (image size taken from the preset), so leaving a
+   * default out and writing it give the same fingerprint.
+   */
+  public String fingerprint() {
+    try {
+      com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
+      tree.remove(List.of("name", "device", "resume"));
+      byte[] canonical = CANONICAL.writeValueAsBytes(CANONICAL.treeToValue(tree, Object.class));
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(canonical);
+      return java.util.HexFormat.of().formatHex(digest);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException
+        | java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("cannot fingerprint run spec " + name, e);
+    }
+  }
+
+  /** Sorted keys, nulls kept: two equal specs give the same bytes whatever the field order. */
+  private static final com.fasterxml.jackson.databind.ObjectMapper CANONICAL =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.databind.MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+          .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+          .build();
 
   /** Schedule length in samples: {@code samples}, or {@code steps * batchSize}; null if unknown. */
   public Long scheduleSamples() {

@@ -1,5 +1,6 @@
 package io.flipflow.workflows.spec;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +21,10 @@ import java.util.regex.Pattern;
  * @param wallClockSecondsPerRun pretraining seconds per run under EQUAL_WALL_CLOCK
  * @param maxRunsPerExecution runs one workflow execution starts before it continues as new, to keep
  *     its history small; default 100
+ * @param resume true to continue the runs of an earlier study of this id (each run's {@code
+ *     resume}): each must have been started with the same spec
  */
+@RecordBuilder
 public record StudySpec(
     String studyId,
     String description,
@@ -29,7 +33,9 @@ public record StudySpec(
     Integer parallelism,
     StudyBudget budget,
     Long wallClockSecondsPerRun,
-    Integer maxRunsPerExecution) {
+    Integer maxRunsPerExecution,
+    Boolean resume)
+    implements StudySpecBuilder.With {
 
   public static final int DEFAULT_PARALLELISM = 1;
   public static final int DEFAULT_MAX_RUNS_PER_EXECUTION = 100;
@@ -150,7 +156,8 @@ public record StudySpec(
                       .maskRatio(mask)
                       .batchSize(batch)
                       .wallClockBudgetSeconds(
-                          budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null);
+                          budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null)
+                      .resume(Boolean.TRUE.equals(resume) ? Boolean.TRUE : baseRun.resume());
               if (schedule != null) {
                 run.samples(schedule).steps(null);
               }

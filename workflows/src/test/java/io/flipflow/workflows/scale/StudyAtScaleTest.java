@@ -148,7 +148,8 @@ class StudyAtScaleTest {
         PARALLELISM,
         StudyBudget.EQUAL_SAMPLES,
         null,
-        maxRunsPerExecution);
+        maxRunsPerExecution,
+        null);
   }
 
   /** The study's largest figures over its executions, from the last {@link #runAndMeasure}. */

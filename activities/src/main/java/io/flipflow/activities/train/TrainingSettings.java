@@ -1,0 +1,43 @@
+package io.flipflow.activities.train;
+
+import java.time.Duration;
+
+/**
+ * A gpu worker's limits for training, from its config ({@code worker.*}).
+ *
+ * @param localCheckpoints local checkpoint folders an attempt keeps (the newest); the rest are in
+ *     S3
+ * @param stallAfterSteps a stage whose loop makes no step for this many times its median step time
+ *     has stalled (see {@link StallWatch})
+ * @param stallAtLeast but never before this long without a step (checkpoint uploads of a big model
+ *     take minutes)
+ * @param stagedCacheBytes the most bytes of staged shards this worker keeps on local disk; the
+ *     least recently used sets go first
+ */
+public record TrainingSettings(
+    int localCheckpoints, int stallAfterSteps, Duration stallAtLeast, long stagedCacheBytes) {
+
+  public TrainingSettings {
+    if (localCheckpoints < 1) {
+      throw new IllegalArgumentException(
+          "worker.local_checkpoints: must be at least 1, got " + localCheckpoints);
+    }
+    if (stallAfterSteps < 2) {
+      throw new IllegalArgumentException(
+          "worker.stall_after_steps: must be at least 2, got " + stallAfterSteps);
+    }
+    if (stallAtLeast.isNegative() || stallAtLeast.isZero()) {
+      throw new IllegalArgumentException(
+          "worker.stall_min_seconds: must be positive, got " + stallAtLeast.toSeconds());
+    }
+    if (stagedCacheBytes <= 0) {
+      throw new IllegalArgumentException(
+          "worker.staged_cache_bytes: must be positive, got " + stagedCacheBytes);
+    }
+  }
+
+  /** 2 local checkpoints, stalled after 20 step times but not before 15 minutes, a 50 GiB cache. */
+  public static TrainingSettings defaults() {
+    return new TrainingSettings(2, 20, Duration.ofMinutes(15), 50L << 30);
+  }
+}

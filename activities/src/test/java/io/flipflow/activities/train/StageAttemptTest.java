@@ -1,0 +1,311 @@
+package io.flipflow.activities.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.Gson;
+import io.flipflow.activities.checkpoint.CheckpointStore;
+import io.flipflow.activities.data.Fixtures;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StageData;
+import io.flipflow.activities.data.staging.StagedCache;
+import io.flipflow.activities.data.staging.StagedManifest;
+import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
+import io.flipflow.activities.model.TestPresets;
+import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.testing.S3Fixture;
+import io.flipflow.db.Database;
+import io.flipflow.db.PostgresFixture;
+import io.flipflow.db.RunStore;
+import io.flipflow.db.TrainingStore;
+import io.flipflow.workflows.plan.TrainConfig;
+import io.flipflow.workflows.plan.TrainConfigBuilder;
+import io.flipflow.workflows.plan.TrainingPlan;
+import io.flipflow.workflows.result.Progress;
+import io.flipflow.workflows.result.Stage;
+import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.result.TrainingHeartbeat;
+import io.temporal.client.ActivityNotExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One attempt of a training stage against real S3 and Postgres (embedded), driven without a
+ * Temporal server: what it resumes from, what it marks final, what it keeps on disk.
+ */
+class StageAttemptTest {
+  static S3Fixture s3;
+  static S3Store store;
+  static PostgresFixture pg;
+  static Database db;
+  static StagedDataset data;
+  static Path presetFile;
+  static final S3Uri CHECKPOINTS = S3Uri.parse("s3://train/checkpoints/");
+  static int runs;
+
+  @TempDir static Path shared;
+  @TempDir Path work;
+
+  @BeforeAll
+  static void start() throws Exception {
+    s3 = S3Fixture.start();
+    store = s3.store();
+    pg = PostgresFixture.start();
+    db = pg.database();
+    db.migrate();
+    store.createBucket("train");
+    S3Uri b = S3Uri.parse("s3://train/");
+    Fixtures.writeShards(store, b.resolve("wds"), 2, 16);
+    List<String> texts = new ArrayList<>();
+    Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
+    store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
+    StagedManifest m =
+        new StageData(store, shared.resolve("stage"))
+            .stage(
+                StageData.Request.of(
+                    b + "wds/{00000..00001}.tar",
+                    b.resolve("staged"),
+                    b.resolve("tokenizer.json"),
+                    32,
+                    8),
+                new StageData.Listener() {});
+    data =
+        new StagedDataset(
+            S3Uri.parse(m.root()).resolve("manifest.json").toString(),
+            m.samples(),
+            m.resolution(),
+            m.contextLength(),
+            m.vocabSize(),
+            m.tokenizer());
+    presetFile = shared.resolve("test-micro.json");
+    Files.writeString(presetFile, new Gson().toJson(TestPresets.micro()));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    store.close();
+    s3.close();
+    pg.close();
+  }
+
+  static TrainConfig config(long steps, long checkpointEvery) {
+    return TrainConfigBuilder.builder()
+        .preset(presetFile.toString())
+        .maskRatio(0.5)
+        .batchSize(8)
+        .totalSteps(steps)
+        .baseLearningRate(1e-3)
+        .warmupSteps(0)
+        .weightDecay(0.05)
+        .beta1(0.9)
+        .beta2(0.98)
+        .epsilon(1e-6)
+        .gradClipNorm(1.0)
+        .seed(3)
+        .checkpointEvery(checkpointEvery)
+        .metricsEvery(1)
+        .build();
+  }
+
+  static TrainingPlan plan(TrainConfig config, String fingerprint) {
+    return new TrainingPlan(Stage.PRETRAIN, config, data, null, "cpu", null, null, fingerprint);
+  }
+
+  /** A fresh run id per test, recorded as the pipeline records it before its stages. */
+  static String newRun() throws Exception {
+    String run = "stage-test-" + (++runs);
+    db.runs()
+        .upsertRun(
+            new RunStore.RunRow(
+                run,
+                "r",
+                null,
+                run,
+                "test-micro",
+                32,
+                0.5,
+                8,
+                32L,
+                "s3://train/wds/",
+                false,
+                3,
+                "cpu",
+                "{}",
+                null));
+    return run;
+  }
+
+  TrainResult attempt(
+      String run, TrainingPlan plan, FakeActivityContext ctx, TrainingSettings settings, Path dir)
+      throws Exception {
+    try (Heartbeater heartbeat =
+        Heartbeater.start(ctx.context(), new TrainingHeartbeat(Progress.at(plan.stage()), null))) {
+      StageRecorder recorder =
+          new StageRecorder(
+              db,
+              new CheckpointStore(store),
+              CHECKPOINTS,
+              run,
+              plan.stage(),
+              plan.specFingerprint(),
+              1,
+              settings,
+              heartbeat,
+              null);
+      return new StageAttempt(
+              plan,
+              run,
+              dir,
+              List.of(io.flipflow.activities.device.Devices.cpu()),
+              heartbeat,
+              recorder,
+              store,
+              new StagedCache(shared.resolve("cache"), 1L << 30),
+              Optional.empty(),
+              1)
+          .run();
+    }
+  }
+
+  TrainResult attempt(String run, TrainingPlan plan) throws Exception {
+    return attempt(
+        run, plan, new FakeActivityContext(), TrainingSettings.defaults(), work.resolve(run));
+  }
+
+  static List<TrainingStore.CheckpointRow> rows(String run) throws Exception {
+    return db.training().checkpoints(run, "pretrain", null);
+  }
+
+  @Test
+  void aRetryResumesOnlyFromCheckpointsOfItsOwnSpec() throws Exception {
+    String run = newRun();
+    attempt(run, plan(config(4, 2), "spec-one"));
+    assertEquals(List.of("spec-one", "spec-one"), fingerprints(run));
+    // the same run id asked to train another spec (the workflow refuses that at start; this is
+    // the second line): it must not continue spec-one's finished schedule, it trains its own
+    TrainResult other = attempt(run, plan(config(4, 2), "spec-two"));
+    assertEquals(4, other.steps());
+    assertEquals(
+        List.of("spec-two", "spec-two"),
+        fingerprints(run),
+        "spec-two must have written its own checkpoints instead of resuming spec-one's");
+  }
+
+  @Test
+  void aCorruptNewestCheckpointFallsBackToThePreviousComplete() throws Exception {
+    String run = newRun();
+    TrainingPlan plan = plan(config(4, 2), "spec-corrupt");
+    attempt(run, plan);
+    TrainingStore.CheckpointRow newest = rows(run).get(0);
+    assertEquals(4, newest.step());
+    byte[] whole = store.getBytes(S3Uri.parse(newest.uri()));
+    store.put(S3Uri.parse(newest.uri()), java.util.Arrays.copyOf(whole, whole.length / 3));
+
+    // the retry: step 4's tar is cut, so it resumes from step 2 and trains steps 3 and 4 again
+    TrainResult retried = attempt(run, plan);
+    assertEquals(4, retried.steps());
+    TrainingStore.CheckpointRow rewritten = rows(run).get(0);
+    assertEquals(4, rewritten.step());
+    new CheckpointStore(store)
+        .download(
+            S3Uri.parse(rewritten.uri()),
+            work.resolve("verify"),
+            rewritten.sizeBytes(),
+            rewritten.sha256()); // whole again: the retry wrote it anew
+
+    // every checkpoint corrupt: refused, never a silent start from scratch
+    for (TrainingStore.CheckpointRow r : rows(run)) {
+      store.put(S3Uri.parse(r.uri()), "not a tar".getBytes());
+    }
+    IllegalArgumentException none =
+        assertThrows(IllegalArgumentException.class, () -> attempt(run, plan));
+    assertTrue(none.getMessage().contains("no usable checkpoint"), none.getMessage());
+  }
+
+  @Test
+  void anAttemptThatTimedOutStopsAndMarksNothingFinal() throws Exception {
+    String run = newRun();
+    FakeActivityContext ctx = new FakeActivityContext();
+    // from the third heartbeat on, Temporal answers as for an attempt that timed out (a zombie)
+    ctx.onHeartbeat(n -> n >= 3 ? new ActivityNotExistsException("timed out", null) : null);
+    StageAttempt.Superseded e =
+        assertThrows(
+            StageAttempt.Superseded.class,
+            () ->
+                attempt(
+                    run,
+                    plan(config(100_000, 5), "spec-zombie"),
+                    ctx,
+                    TrainingSettings.defaults(),
+                    work.resolve(run)));
+    assertTrue(e.getMessage().contains("nothing was marked final"), e.getMessage());
+    assertFalse(rows(run).isEmpty(), "it stopped with a checkpoint");
+    assertTrue(rows(run).stream().noneMatch(TrainingStore.CheckpointRow::isFinal), "" + rows(run));
+  }
+
+  @Test
+  void onlyTheNewestLocalCheckpointsAreKept() throws Exception {
+    String run = newRun();
+    Path dir = work.resolve(run);
+    attempt(
+        run,
+        plan(config(6, 1), "spec-disk"),
+        new FakeActivityContext(),
+        TrainingSettings.defaults(),
+        dir);
+    try (Stream<Path> left = Files.list(dir.resolve("checkpoints"))) {
+      List<String> names = left.map(p -> p.getFileName().toString()).sorted().toList();
+      assertEquals(List.of("step-000000005", "step-000000006"), names);
+    }
+    assertEquals(6, rows(run).size(), "all six are in S3 and recorded");
+  }
+
+  @Test
+  void aLoopThatStopsMakingStepsStopsBeingHeartbeated() throws Exception {
+    FakeActivityContext ctx = new FakeActivityContext();
+    try (Heartbeater heartbeat = Heartbeater.start(ctx.context(), "details")) {
+      StallWatch watch = new StallWatch(3, Duration.ofMillis(300));
+      heartbeat.watch(() -> watch.stalledReason(System.nanoTime()));
+      Thread.sleep(150);
+      assertEquals(Heartbeater.StopReason.NONE, heartbeat.stopReason());
+      Thread.sleep(800); // no step for longer than the 300 ms floor
+      assertEquals(Heartbeater.StopReason.STALLED, heartbeat.stopReason());
+      int beats = ctx.heartbeats.get();
+      Thread.sleep(600);
+      assertEquals(beats, ctx.heartbeats.get(), "no heartbeat after the stall");
+      assertFalse(heartbeat.confirmCurrent());
+    }
+  }
+
+  @Test
+  void theStallLimitFollowsTheStepTime() {
+    StallWatch watch = new StallWatch(10, Duration.ofSeconds(1));
+    long t = System.nanoTime();
+    assertEquals(null, watch.stalledReason(t + 900_000_000L));
+    assertTrue(watch.stalledReason(t + 1_100_000_000L) != null, "past the floor with no step");
+    for (int i = 0; i < 5; i++) {
+      watch.progressed(500); // 0.5 s steps: 10 of them are 5 s
+    }
+    long after = System.nanoTime();
+    assertEquals(null, watch.stalledReason(after + 4_000_000_000L));
+    String reason = watch.stalledReason(after + 6_000_000_000L);
+    assertTrue(reason != null && reason.contains("median step 500 ms"), reason);
+  }
+
+  private static List<String> fingerprints(String run) throws Exception {
+    return rows(run).stream().map(TrainingStore.CheckpointRow::specFingerprint).toList();
+  }
+}
