@@ -97,6 +97,11 @@ public final class Database {
     return new StudyStore(this);
   }
 
+  /** Named cluster-wide locks (no table). */
+  public Locks locks() {
+    return new Locks(this);
+  }
+
   /** {@code benchmarks}. */
   public BenchmarkStore benchmarks() {
     return new BenchmarkStore(this);

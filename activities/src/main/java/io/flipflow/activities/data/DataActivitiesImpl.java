@@ -4,22 +4,27 @@ import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.staging.StagedManifest;
+import io.flipflow.activities.data.staging.StagingLimits;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
+import io.flipflow.db.Locks;
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.plan.StagingRequest;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.CanceledFailure;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,15 +44,22 @@ public final class DataActivitiesImpl implements DataActivities {
   private final S3Uri stagedRoot;
   private final Path workDir;
   private final Database db;
+  private final StagingLimits limits;
+
+  /** How often a stager waiting for another stager of the same set looks again. */
+  static final Duration LOCK_POLL = Duration.ofSeconds(2);
 
   /**
    * @param stagedRoot where staged sets go, e.g. {@code s3://flipflow/staged/}
+   * @param limits what a data set may make large or lose ({@code staging.*})
    */
-  public DataActivitiesImpl(S3Store store, S3Uri stagedRoot, Path workDir, Database db) {
+  public DataActivitiesImpl(
+      S3Store store, S3Uri stagedRoot, Path workDir, Database db, StagingLimits limits) {
     this.store = store;
     this.stagedRoot = stagedRoot;
     this.workDir = workDir;
     this.db = db;
+    this.limits = limits;
   }
 
   @Override
@@ -64,11 +76,12 @@ public final class DataActivitiesImpl implements DataActivities {
                   new StageData(store, workDir)
                       .stage(
                           StageData.Request.of(
-                              request.dataUri(),
-                              stagedRoot,
-                              tokenizer,
-                              request.resolution(),
-                              request.contextLength()),
+                                  request.dataUri(),
+                                  stagedRoot,
+                                  tokenizer,
+                                  request.resolution(),
+                                  request.contextLength())
+                              .withLimits(limits),
                           new StageData.Listener() {
                             @Override
                             public void shardDone(int done, int total, long samples) {
@@ -79,6 +92,16 @@ public final class DataActivitiesImpl implements DataActivities {
                             public void issue(StageData.DataIssue issue) {
                               issues.add(issue);
                             }
+
+                            @Override
+                            public boolean stopRequested() {
+                              return heartbeat.stopRequested();
+                            }
+
+                            @Override
+                            public AutoCloseable exclusive(String contentKey) throws Exception {
+                              return waitForLock(contentKey, heartbeat);
+                            }
                           });
               return new StagedDataset(
                   S3Uri.parse(m.root()).resolve("manifest.json").toString(),
@@ -87,10 +110,36 @@ public final class DataActivitiesImpl implements DataActivities {
                   m.contextLength(),
                   m.vocabSize(),
                   m.tokenizer());
+            } catch (StageData.Cancelled e) {
+              throw new CanceledFailure(e.getMessage());
             } finally {
               recordIssues(request.dataUri(), workflowId, issues);
             }
           });
+    }
+  }
+
+  /**
+   * One stager per staged set at a time, cluster-wide (a Postgres advisory lock held for the
+   * staging): the others wait here, heartbeating, and then find the set published and reuse it.
+   */
+  private Locks.Lock waitForLock(String contentKey, Heartbeater heartbeat) throws Exception {
+    String name = "flipflow-staging:" + contentKey;
+    boolean told = false;
+    while (true) {
+      Optional<Locks.Lock> lock = db.locks().tryLock(name);
+      if (lock.isPresent()) {
+        return lock.get();
+      }
+      if (!told) {
+        log.info("another stager holds staged set {}: waiting for it", contentKey);
+        told = true;
+      }
+      heartbeat.update(new StagingProgress(0, 0, 0));
+      if (heartbeat.stopRequested()) {
+        throw new StageData.Cancelled("cancelled while waiting for the stager of " + contentKey);
+      }
+      Thread.sleep(LOCK_POLL.toMillis());
     }
   }
 

@@ -24,6 +24,7 @@ import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.CanceledFailure;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,6 +156,22 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                   (what, done, total) -> {
                     if (heartbeat != null) {
                       heartbeat.update(new EvalProgress(dataset + "/" + split, what, done, total));
+                      if (heartbeat.stopRequested()) {
+                        // between batches: the device lease goes back as this unwinds
+                        throw new CanceledFailure(
+                            "evaluation stopped ("
+                                + heartbeat.stopReason()
+                                + ") in "
+                                + dataset
+                                + "/"
+                                + split
+                                + " after "
+                                + done
+                                + " of "
+                                + total
+                                + " "
+                                + what);
+                      }
                     }
                   });
           if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {

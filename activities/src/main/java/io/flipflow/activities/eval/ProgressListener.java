@@ -1,6 +1,9 @@
 package io.flipflow.activities.eval;
 
-/** Called after every batch, e.g. to heartbeat from the Evaluate activity. */
+/**
+ * Called after every batch, e.g. to heartbeat from the evaluation activity; a {@link
+ * RuntimeException} it throws (a cancellation) ends the evaluation there.
+ */
 @FunctionalInterface
 public interface ProgressListener {
 

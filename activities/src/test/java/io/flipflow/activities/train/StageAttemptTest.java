@@ -16,6 +16,7 @@ import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
 import io.flipflow.activities.model.TestPresets;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.testing.FakeActivityContext;
 import io.flipflow.activities.testing.S3Fixture;
 import io.flipflow.db.Database;
 import io.flipflow.db.PostgresFixture;

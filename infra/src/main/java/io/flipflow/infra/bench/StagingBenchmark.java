@@ -7,6 +7,7 @@ import io.flipflow.activities.data.staging.ShardStager;
 import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.data.staging.StagedManifest;
+import io.flipflow.activities.data.staging.StagingLimits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -160,7 +161,7 @@ public final class StagingBenchmark {
                 o.tokenizer(),
                 o.resolution(),
                 o.contextLength(),
-                0.01,
+                StagingLimits.defaults(),
                 o.parallelism());
         long t0 = System.nanoTime();
         StagedManifest m =

@@ -3,6 +3,7 @@ package io.flipflow.infra.worker;
 import io.flipflow.activities.data.DataActivitiesImpl;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagingLimits;
 import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.activities.model.PresetChecks;
@@ -60,6 +61,29 @@ final class WorkerRegistrations implements AutoCloseable {
         number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()));
   }
 
+  /** {@code staging.*}: what a data set may make large or lose. */
+  static StagingLimits stagingLimits(FlipflowConfig config) {
+    StagingLimits d = StagingLimits.defaults();
+    String fraction = config.get("staging.max_bad_fraction", null);
+    double maxBad;
+    try {
+      maxBad =
+          fraction == null || fraction.isBlank()
+              ? d.maxBadFraction()
+              : Double.parseDouble(fraction);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "staging.max_bad_fraction: '" + fraction + "' is not a number", e);
+    }
+    return new StagingLimits(
+        number(config, "staging.max_image_pixels", d.maxImagePixels()),
+        number(config, "staging.max_member_bytes", d.maxMemberBytes()),
+        config.getInt("staging.max_caption_bytes", d.maxCaptionBytes()),
+        config.getInt("staging.max_shards", d.maxShards()),
+        maxBad,
+        config.getInt("staging.max_failed_shards", d.maxFailedShards()));
+  }
+
   private static long number(FlipflowConfig config, String key, long fallback) {
     String v = config.get(key, null);
     if (v == null || v.isBlank()) {
@@ -88,7 +112,12 @@ final class WorkerRegistrations implements AutoCloseable {
       case "cpu" -> {
         Worker worker = factory.newWorker(taskQueue, options.build());
         worker.registerActivitiesImplementations(
-            new DataActivitiesImpl(s3(), bucketFolder("staged"), work.resolve("staging"), db()));
+            new DataActivitiesImpl(
+                s3(),
+                bucketFolder("staged"),
+                work.resolve("staging"),
+                db(),
+                stagingLimits(config)));
       }
       case "gpu" -> {
         DevicePool devices = devicePool(config);

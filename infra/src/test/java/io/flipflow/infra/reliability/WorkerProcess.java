@@ -41,6 +41,7 @@ final class WorkerProcess implements AutoCloseable {
             List.of(
                 java,
                 "-Xmx1500m",
+                "-XX:+ExitOnOutOfMemoryError",
                 "-XX:MaxDirectMemorySize=256m",
                 "-Dai.djl.offline=true",
                 "-Dai.djl.pytorch.num_threads=1",

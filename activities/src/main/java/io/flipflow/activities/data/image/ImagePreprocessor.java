@@ -7,7 +7,10 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Iterator;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
@@ -35,35 +38,70 @@ public final class ImagePreprocessor {
     this.resolution = resolution;
   }
 
+  /** The default bound on decoded pixels (8192 x 8192): what staging and evaluation accept. */
+  public static final long DEFAULT_MAX_PIXELS = 64L << 20;
+
   /**
-   * Decodes {@code bytes}; an IllegalArgumentException says why when it is not a readable image.
+   * Decodes {@code bytes}, refusing more than {@code maxPixels} decoded pixels; an
+   * IllegalArgumentException says why when it is not a readable image or too large.
    */
-  public static BufferedImage decode(byte[] bytes) {
+  public static BufferedImage decode(byte[] bytes, long maxPixels) {
     try {
-      return decode(new ByteArrayInputStream(bytes));
+      return decode(new ByteArrayInputStream(bytes), maxPixels);
     } catch (IOException e) {
       throw new IllegalArgumentException("corrupt image: " + e.getMessage(), e);
     }
   }
 
-  /**
-   * Decodes with javax.imageio through a memory cache (no temp files). A format no reader knows,
-   * and a decoder crashing on corrupt data, both become an IOException with the reason.
-   */
+  /** {@link #decode(byte[], long)} at {@link #DEFAULT_MAX_PIXELS}. */
+  public static BufferedImage decode(byte[] bytes) {
+    return decode(bytes, DEFAULT_MAX_PIXELS);
+  }
+
+  /** {@link #decode(InputStream, long)} at {@link #DEFAULT_MAX_PIXELS}. */
   public static BufferedImage decode(InputStream in) throws IOException {
-    // ImageIO.read closes the stream itself, except when it returns null.
-    MemoryCacheImageInputStream stream = new MemoryCacheImageInputStream(in);
-    BufferedImage image;
-    try {
-      image = ImageIO.read(stream);
-    } catch (RuntimeException e) { // corrupt data can crash a decoder with unchecked exceptions
-      throw new IOException("image decoder failed: " + e, e);
+    return decode(in, DEFAULT_MAX_PIXELS);
+  }
+
+  /**
+   * Decodes with javax.imageio through a memory cache (no temp files), after reading the width and
+   * height from the header: an image declaring more than {@code maxPixels} pixels (a decompression
+   * bomb) is refused before any pixel is allocated. A format no reader knows, a decoder crashing on
+   * corrupt data, and a too large image all become an IOException with the reason.
+   */
+  public static BufferedImage decode(InputStream in, long maxPixels) throws IOException {
+    try (ImageInputStream stream = new MemoryCacheImageInputStream(in)) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(stream);
+      if (!readers.hasNext()) {
+        throw new IOException("no decoder recognises the bytes (unknown or corrupt format)");
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(stream, true, true);
+        long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+        if (pixels > maxPixels) {
+          throw new IOException(
+              "image is "
+                  + reader.getWidth(0)
+                  + " x "
+                  + reader.getHeight(0)
+                  + " = "
+                  + pixels
+                  + " pixels, over the limit of "
+                  + maxPixels
+                  + " (staging.max_image_pixels)");
+        }
+        BufferedImage image = reader.read(0);
+        if (image == null) {
+          throw new IOException("the decoder returned no image");
+        }
+        return image;
+      } catch (RuntimeException e) { // corrupt data can crash a decoder with unchecked exceptions
+        throw new IOException("image decoder failed: " + e, e);
+      } finally {
+        reader.dispose();
+      }
     }
-    if (image == null) {
-      stream.close();
-      throw new IOException("no decoder recognises the bytes (unknown or corrupt format)");
-    }
-    return image;
   }
 
   /** A new {@code 3 * resolution * resolution} uint8 CHW array of {@code img}. */

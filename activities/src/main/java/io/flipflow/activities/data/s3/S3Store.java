@@ -77,9 +77,14 @@ public class S3Store implements AutoCloseable {
    * exist), a single {@code .tar} object, or a folder (every {@code .tar} directly under it).
    */
   public List<ObjectInfo> resolveShards(S3Uri source) {
+    return resolveShards(source, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #resolveShards(S3Uri)}, refusing a data set of more than {@code maxShards}. */
+  public List<ObjectInfo> resolveShards(S3Uri source, int maxShards) {
     if (source.isBracePattern()) {
       List<ObjectInfo> out = new ArrayList<>();
-      for (S3Uri uri : source.expand()) {
+      for (S3Uri uri : source.expand(maxShards)) {
         out.add(
             head(uri)
                 .orElseThrow(
@@ -102,6 +107,15 @@ public class S3Store implements AutoCloseable {
             .toList();
     if (shards.isEmpty()) {
       throw new IllegalArgumentException("no .tar shards under " + source);
+    }
+    if (shards.size() > maxShards) {
+      throw new IllegalArgumentException(
+          source
+              + " holds "
+              + shards.size()
+              + " shards, over the limit of "
+              + maxShards
+              + " (staging.max_shards)");
     }
     return shards;
   }

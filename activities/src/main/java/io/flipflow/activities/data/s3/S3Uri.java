@@ -66,6 +66,32 @@ public record S3Uri(String bucket, String key) {
    * the first bound. Several ranges expand as a cartesian product, left to right.
    */
   public List<S3Uri> expand() {
+    return expand(Long.MAX_VALUE);
+  }
+
+  /** How many URIs the pattern names, counted without expanding it (1 for a plain URI). */
+  public double patternSize() {
+    Matcher m = BRACE.matcher(key);
+    double n = 1;
+    while (m.find()) {
+      n *= Math.max(0, Double.parseDouble(m.group(2)) - Double.parseDouble(m.group(1)) + 1);
+    }
+    return n;
+  }
+
+  /**
+   * As {@link #expand()}, refusing (before expanding) a pattern that names more than {@code max}.
+   */
+  public List<S3Uri> expand(long max) {
+    if (patternSize() > max) {
+      throw new IllegalArgumentException(
+          String.format(
+              java.util.Locale.ROOT,
+              "%s names %.3g shards, over the limit of %d (staging.max_shards)",
+              this,
+              patternSize(),
+              max));
+    }
     List<String> keys = new ArrayList<>();
     expandInto(key, keys);
     return keys.stream().map(k -> new S3Uri(bucket, k)).toList();

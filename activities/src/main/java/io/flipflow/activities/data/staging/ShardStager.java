@@ -2,6 +2,8 @@ package io.flipflow.activities.data.staging;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.flipflow.activities.data.image.ImagePreprocessor;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
@@ -46,12 +48,20 @@ public final class ShardStager {
       List<StageData.DataIssue> issues,
       String bin,
       long bytes,
-      String etag) {}
+      String etag,
+      boolean failed,
+      Long expected) {}
 
   private final S3Store store;
+  private final StagingLimits limits;
 
   public ShardStager(S3Store store) {
+    this(store, StagingLimits.defaults());
+  }
+
+  public ShardStager(S3Store store, StagingLimits limits) {
     this.store = store;
+    this.limits = limits;
   }
 
   ShardResult stage(
@@ -80,17 +90,16 @@ public final class ShardStager {
       boolean verified = downloadVerified(src, tar) || downloadVerified(src, tar);
       long samples = 0;
       long bad = 0;
+      boolean failed = false;
+      String lostBecause = null;
       if (!verified) {
-        issues.add(
-            new StageData.DataIssue(
-                shardName,
-                "",
-                "size or checksum mismatch after re-download ("
-                    + src.size()
-                    + " bytes, ETag "
-                    + src.etag()
-                    + " expected)"));
-        bad++;
+        failed = true;
+        lostBecause =
+            "size or checksum mismatch after re-download ("
+                + src.size()
+                + " bytes, ETag "
+                + src.etag()
+                + " expected)";
       } else {
         int pixels = 3 * pre.resolution() * pre.resolution();
         int recordBytes = pixels + 4 * tokenizer.contextLength();
@@ -98,7 +107,7 @@ public final class ShardStager {
         int[] tokens = new int[tokenizer.contextLength()];
         ByteBuffer recordView = ByteBuffer.wrap(record).order(ByteOrder.LITTLE_ENDIAN);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(tar), 1 << 16);
-            WdsReader reader = new WdsReader(in);
+            WdsReader reader = new WdsReader(in, limits.maxMemberBytes());
             OutputStream out = new BufferedOutputStream(Files.newOutputStream(bin), 1 << 16)) {
           String lastKey = "";
           while (true) {
@@ -106,20 +115,23 @@ public final class ShardStager {
             try {
               s = reader.next();
             } catch (IOException e) {
+              failed = true;
               issues.add(
                   new StageData.DataIssue(
-                      shardName, lastKey, "truncated tar after this key: " + e.getMessage()));
-              bad++;
+                      shardName,
+                      lastKey,
+                      "shard lost from here: unreadable tar after this key: " + e.getMessage()));
               break;
             }
             if (s == null) {
               if (!endsWithEofMarker(tar)) { // a cut inside a header reads as a clean end otherwise
+                failed = true;
                 issues.add(
                     new StageData.DataIssue(
                         shardName,
                         lastKey,
-                        "truncated tar after this key: no end-of-archive blocks"));
-                bad++;
+                        "shard lost from here: truncated tar after this key, no end-of-archive"
+                            + " blocks"));
               }
               break;
             }
@@ -127,7 +139,21 @@ public final class ShardStager {
             String problem = null;
             var image = s.image();
             var caption = s.caption();
-            if (image.isEmpty()) {
+            byte[] txt = s.members().get("txt");
+            if (!s.oversized().isEmpty()) {
+              problem =
+                  "member(s) over the "
+                      + limits.maxMemberBytes()
+                      + "-byte limit (staging.max_member_bytes), left unread: "
+                      + s.oversized();
+            } else if (txt != null && txt.length > limits.maxCaptionBytes()) {
+              problem =
+                  "caption is "
+                      + txt.length
+                      + " bytes, over the "
+                      + limits.maxCaptionBytes()
+                      + "-byte limit (staging.max_caption_bytes)";
+            } else if (image.isEmpty()) {
               problem = "no image member (jpg, png or webp) among " + s.members().keySet();
             } else if (caption.isEmpty()) {
               problem = "missing caption (.txt)";
@@ -136,7 +162,8 @@ public final class ShardStager {
             }
             if (problem == null) {
               try {
-                BufferedImage img = ImagePreprocessor.decode(image.get().getValue());
+                BufferedImage img =
+                    ImagePreprocessor.decode(image.get().getValue(), limits.maxImagePixels());
                 pre.toChw(img, record, 0);
               } catch (IllegalArgumentException e) {
                 problem = e.getMessage() + " (" + s.key() + "." + image.get().getKey() + ")";
@@ -158,7 +185,6 @@ public final class ShardStager {
           }
         }
       }
-      issues.forEach(listener::issue);
       String binUri = "";
       long bytes = 0;
       String etag = "";
@@ -168,7 +194,24 @@ public final class ShardStager {
         bytes = put.size();
         etag = put.etag();
       }
-      ShardResult r = new ShardResult(shardName, samples, bad, issues, binUri, bytes, etag);
+      Long expected = failed ? expectedSamples(src.uri()) : null;
+      if (failed) {
+        issues.add(
+            new StageData.DataIssue(
+                shardName,
+                "",
+                "shard lost"
+                    + (lostBecause == null ? "" : ": " + lostBecause)
+                    + ": "
+                    + samples
+                    + " sample(s) read"
+                    + (expected == null
+                        ? "; the source does not say how many it held"
+                        : " of the " + expected + " its source lists")));
+      }
+      ShardResult r =
+          new ShardResult(shardName, samples, bad, issues, binUri, bytes, etag, failed, expected);
+      issues.forEach(listener::issue);
       store.put(
           marker, GSON.toJson(r).getBytes(StandardCharsets.UTF_8)); // after the .bin: marks it done
       return r;
@@ -176,6 +219,38 @@ public final class ShardStager {
       Files.deleteIfExists(tar);
       Files.deleteIfExists(bin);
     }
+  }
+
+  /**
+   * How many samples the source says shard {@code tar} held: img2dataset's {@code NNNNN_stats.json}
+   * ({@code successes}) beside it, else the folder's {@code sizes.json}; null when neither says.
+   * Small files only: anything over 1 MiB is not read.
+   */
+  Long expectedSamples(S3Uri tar) {
+    String name = tar.fileName();
+    String stem = name.endsWith(".tar") ? name.substring(0, name.length() - 4) : name;
+    try {
+      JsonObject stats = smallJson(tar.parent().resolve(stem + "_stats.json"));
+      if (stats != null && stats.has("successes")) {
+        return stats.get("successes").getAsLong();
+      }
+      JsonObject sizes = smallJson(tar.parent().resolve("sizes.json"));
+      if (sizes != null && sizes.has(name)) {
+        return sizes.get(name).getAsLong();
+      }
+    } catch (RuntimeException e) {
+      log.warn("{}: no usable sample count beside it: {}", tar, e.toString());
+    }
+    return null;
+  }
+
+  private JsonObject smallJson(S3Uri uri) {
+    var head = store.head(uri);
+    if (head.isEmpty() || head.get().size() > (1 << 20)) {
+      return null;
+    }
+    return JsonParser.parseString(new String(store.getBytes(uri), StandardCharsets.UTF_8))
+        .getAsJsonObject();
   }
 
   /** Downloads and checks size and, for single-part ETags (hex MD5), the MD5. */

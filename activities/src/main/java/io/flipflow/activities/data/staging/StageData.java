@@ -18,11 +18,17 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +50,7 @@ public final class StageData {
    * @param source brace pattern, single .tar or folder of img2dataset shards
    * @param stagedRoot where content-addressed staged sets live, e.g. s3://b/staged
    * @param tokenizer a tokenizer.json in S3
-   * @param maxBadFraction the stage fails above this share of bad samples (default 0.01)
+   * @param limits the bounds a data set must keep (sizes, losses)
    * @param parallelism shards processed at once (download + decode), e.g. the number of cores
    */
   public record Request(
@@ -53,7 +59,7 @@ public final class StageData {
       S3Uri tokenizer,
       int resolution,
       int contextLength,
-      double maxBadFraction,
+      StagingLimits limits,
       int parallelism) {
     public Request {
       if (resolution <= 0)
@@ -61,9 +67,7 @@ public final class StageData {
       if (contextLength < 3)
         throw new IllegalArgumentException(
             "contextLength must be at least 3, got " + contextLength);
-      if (maxBadFraction < 0 || maxBadFraction > 1)
-        throw new IllegalArgumentException(
-            "maxBadFraction must be in [0, 1], got " + maxBadFraction);
+      if (limits == null) throw new IllegalArgumentException("limits are missing");
       if (parallelism <= 0)
         throw new IllegalArgumentException("parallelism must be positive, got " + parallelism);
     }
@@ -76,8 +80,14 @@ public final class StageData {
           tokenizer,
           resolution,
           contextLength,
-          0.01,
+          StagingLimits.defaults(),
           Math.max(2, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** The same request under other limits. */
+    public Request withLimits(StagingLimits newLimits) {
+      return new Request(
+          source, stagedRoot, tokenizer, resolution, contextLength, newLimits, parallelism);
     }
   }
 
@@ -89,6 +99,26 @@ public final class StageData {
     default void shardDone(int shardsDone, int shardsTotal, long samplesDone) {}
 
     default void issue(DataIssue issue) {}
+
+    /** Asked between shards: true stops the staging ({@link Cancelled}), nothing published. */
+    default boolean stopRequested() {
+      return false;
+    }
+
+    /**
+     * Blocks until this stager alone works on {@code contentKey} (across workers), and returns what
+     * lets the next one in when closed. The default: no one else stages.
+     */
+    default AutoCloseable exclusive(String contentKey) throws Exception {
+      return () -> {};
+    }
+  }
+
+  /** The staging stopped between shards because its listener asked; nothing was published. */
+  public static final class Cancelled extends RuntimeException {
+    public Cancelled(String message) {
+      super(message);
+    }
   }
 
   private final S3Store store;
@@ -101,7 +131,7 @@ public final class StageData {
 
   public StagedManifest stage(Request request, Listener listener) {
     S3Uri source = S3Uri.parse(request.source());
-    List<S3Store.ObjectInfo> shards = store.resolveShards(source);
+    List<S3Store.ObjectInfo> shards = store.resolveShards(source, request.limits().maxShards());
     byte[] tokenizerJson = store.getBytes(request.tokenizer());
     try (CaptionTokenizer tokenizer =
         CaptionTokenizer.load(
@@ -109,86 +139,76 @@ public final class StageData {
       String key = contentKey(shards, tokenizer.sha256(), request);
       S3Uri root = request.stagedRoot().resolve(key);
       S3Uri manifestUri = root.resolve("manifest.json");
-      if (store.exists(manifestUri)) {
-        StagedManifest m =
-            GSON.fromJson(
-                new String(store.getBytes(manifestUri), StandardCharsets.UTF_8),
-                StagedManifest.class);
-        log.info("staged set {} already exists ({} samples): reused", root, m.samples());
-        listener.shardDone(m.shards().size(), m.shards().size(), m.samples());
-        return m;
+      Optional<StagedManifest> done = published(manifestUri, listener, request.limits());
+      if (done.isPresent()) {
+        return done.get();
       }
-      Path dir = workDir.resolve("stage-" + key);
-      Files.createDirectories(dir);
-      ExecutorService pool =
-          Executors.newFixedThreadPool(
-              request.parallelism(),
-              r -> {
-                Thread t = new Thread(r, "stage-" + key.substring(0, 6));
-                t.setDaemon(true);
-                return t;
-              });
-      AtomicInteger done = new AtomicInteger();
-      java.util.concurrent.atomic.AtomicLong samplesDone =
-          new java.util.concurrent.atomic.AtomicLong();
-      List<Future<ShardStager.ShardResult>> futures = new ArrayList<>();
-      java.util.concurrent.atomic.AtomicBoolean failed =
-          new java.util.concurrent.atomic.AtomicBoolean();
-      java.util.concurrent.atomic.AtomicReference<Throwable> firstFailure =
-          new java.util.concurrent.atomic.AtomicReference<>();
-      ImagePreprocessor pre = new ImagePreprocessor(request.resolution());
-      ShardStager stager = new ShardStager(store);
-      for (int i = 0; i < shards.size(); i++) {
-        int index = i;
-        futures.add(
-            pool.submit(
-                () -> {
-                  // once a shard has failed the attempt fails: start no further downloads
-                  if (failed.get()) {
-                    throw new java.util.concurrent.CancellationException("an earlier shard failed");
-                  }
-                  ShardStager.ShardResult r;
-                  try {
-                    r = stager.stage(index, shards.get(index), root, dir, pre, tokenizer, listener);
-                  } catch (RuntimeException | Error e) {
-                    firstFailure.compareAndSet(null, e);
-                    failed.set(true);
-                    throw e;
-                  }
-                  listener.shardDone(
-                      done.incrementAndGet(), shards.size(), samplesDone.addAndGet(r.samples()));
-                  return r;
-                }));
-      }
-      List<ShardStager.ShardResult> results = new ArrayList<>();
-      try {
-        for (Future<ShardStager.ShardResult> f : futures) {
-          results.add(f.get());
+      try (AutoCloseable alone = listener.exclusive(key)) {
+        // the stager we waited for may have published it meanwhile
+        done = published(manifestUri, listener, request.limits());
+        if (done.isPresent()) {
+          return done.get();
         }
-      } catch (ExecutionException e) {
-        futures.forEach(f -> f.cancel(true));
-        // a shard skipped because another failed reports the failure that stopped it
-        Throwable c =
-            e.getCause() instanceof java.util.concurrent.CancellationException
-                    && firstFailure.get() != null
-                ? firstFailure.get()
-                : e.getCause();
-        if (c instanceof RuntimeException re) throw re;
-        if (c instanceof IOException io) throw new UncheckedIOException(io);
-        throw new IllegalStateException(c);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        futures.forEach(f -> f.cancel(true));
-        throw new IllegalStateException("staging interrupted", e);
-      } finally {
-        pool.shutdownNow();
+        return stageAlone(request, listener, source, shards, tokenizer, key, root, manifestUri);
       }
-      long good = results.stream().mapToLong(ShardStager.ShardResult::samples).sum();
-      long bad = results.stream().mapToLong(ShardStager.ShardResult::bad).sum();
-      double fraction = good + bad == 0 ? 1.0 : (double) bad / (good + bad);
-      if (good == 0 || fraction > request.maxBadFraction()) {
-        throw new IllegalArgumentException(
-            summary(source, good, bad, request.maxBadFraction(), results));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException("staging " + source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Optional<StagedManifest> published(
+      S3Uri manifestUri, Listener listener, StagingLimits limits) {
+    if (!store.exists(manifestUri)) {
+      return Optional.empty();
+    }
+    StagedManifest m =
+        GSON.fromJson(
+            new String(store.getBytes(manifestUri), StandardCharsets.UTF_8), StagedManifest.class);
+    double lost = (double) m.badSamples() / Math.max(1, m.samples() + m.badSamples());
+    if (lost > limits.maxBadFraction()) {
+      // staged under looser limits: reusing it would let this run train on what it refuses
+      throw new IllegalArgumentException(
+          String.format(
+              java.util.Locale.ROOT,
+              "staged set %s lost %d of %d samples (%.2f%%), over this worker's limit of %.2f%%"
+                  + " (staging.max_bad_fraction)",
+              m.root(),
+              m.badSamples(),
+              m.samples() + m.badSamples(),
+              100 * lost,
+              100 * limits.maxBadFraction()));
+    }
+    log.info("staged set {} already exists ({} samples): reused", m.root(), m.samples());
+    listener.shardDone(m.shards().size(), m.shards().size(), m.samples());
+    return Optional.of(m);
+  }
+
+  /** The staging itself, holding the key's lock: a private scratch folder, the shards, the gate. */
+  private StagedManifest stageAlone(
+      Request request,
+      Listener listener,
+      S3Uri source,
+      List<S3Store.ObjectInfo> shards,
+      CaptionTokenizer tokenizer,
+      String key,
+      S3Uri root,
+      S3Uri manifestUri)
+      throws IOException {
+    Path keyDir = workDir.resolve("stage-" + key);
+    removeEarlierAttempts(keyDir); // nobody else stages this key now: those are leftovers
+    Path dir = Files.createDirectories(keyDir.resolve("attempt-" + UUID.randomUUID()));
+    try {
+      List<ShardStager.ShardResult> results =
+          stageShards(request, listener, shards, tokenizer, key, root, dir);
+      Loss loss = Loss.of(results);
+      if (loss.good() == 0
+          || loss.fraction() > request.limits().maxBadFraction()
+          || loss.failedShards() > request.limits().maxFailedShards()) {
+        throw new IllegalArgumentException(summary(source, loss, request.limits(), results));
       }
       List<StagedManifest.Shard> staged =
           results.stream()
@@ -200,8 +220,8 @@ public final class StageData {
               StagedManifest.FORMAT_VERSION,
               key,
               root.toString(),
-              good,
-              bad,
+              loss.good(),
+              loss.bad() + loss.lost(),
               staged,
               request.tokenizer().toString(),
               tokenizer.sha256(),
@@ -210,10 +230,158 @@ public final class StageData {
               request.contextLength(),
               shards.stream().map(s -> s.uri().toString()).toList());
       store.put(manifestUri, GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
-      log.info("staged {} samples from {} shards into {} ({} bad)", good, shards.size(), root, bad);
+      log.info(
+          "staged {} samples from {} shards into {} ({} bad, about {} in {} lost shards)",
+          loss.good(),
+          shards.size(),
+          root,
+          loss.bad(),
+          loss.lost(),
+          loss.failedShards());
       return manifest;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    } finally {
+      deleteRecursively(dir);
+    }
+  }
+
+  private List<ShardStager.ShardResult> stageShards(
+      Request request,
+      Listener listener,
+      List<S3Store.ObjectInfo> shards,
+      CaptionTokenizer tokenizer,
+      String key,
+      S3Uri root,
+      Path dir) {
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            request.parallelism(),
+            r -> {
+              Thread t = new Thread(r, "stage-" + key.substring(0, 6));
+              t.setDaemon(true);
+              return t;
+            });
+    AtomicInteger done = new AtomicInteger();
+    AtomicLong samplesDone = new AtomicLong();
+    List<Future<ShardStager.ShardResult>> futures = new ArrayList<>();
+    AtomicBoolean failed = new AtomicBoolean();
+    AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+    ImagePreprocessor pre = new ImagePreprocessor(request.resolution());
+    ShardStager stager = new ShardStager(store, request.limits());
+    for (int i = 0; i < shards.size(); i++) {
+      int index = i;
+      futures.add(
+          pool.submit(
+              () -> {
+                // once a shard has failed the attempt fails: start no further downloads
+                if (failed.get()) {
+                  throw new CancellationException("an earlier shard failed");
+                }
+                if (listener.stopRequested()) {
+                  Cancelled stop =
+                      new Cancelled("staging stopped on request before shard " + index);
+                  firstFailure.compareAndSet(null, stop);
+                  failed.set(true);
+                  throw stop;
+                }
+                ShardStager.ShardResult r;
+                try {
+                  r = stager.stage(index, shards.get(index), root, dir, pre, tokenizer, listener);
+                } catch (RuntimeException | Error e) {
+                  firstFailure.compareAndSet(null, e);
+                  failed.set(true);
+                  throw e;
+                }
+                listener.shardDone(
+                    done.incrementAndGet(), shards.size(), samplesDone.addAndGet(r.samples()));
+                return r;
+              }));
+    }
+    List<ShardStager.ShardResult> results = new ArrayList<>();
+    try {
+      for (Future<ShardStager.ShardResult> f : futures) {
+        results.add(f.get());
+      }
+      return results;
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      // a shard skipped because another failed reports the failure that stopped it
+      Throwable c =
+          e.getCause() instanceof CancellationException && firstFailure.get() != null
+              ? firstFailure.get()
+              : e.getCause();
+      if (c instanceof RuntimeException re) throw re;
+      if (c instanceof Error err) throw err;
+      if (c instanceof IOException io) throw new UncheckedIOException(io);
+      throw new IllegalStateException(c);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      futures.forEach(f -> f.cancel(true));
+      throw new IllegalStateException("staging interrupted", e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * What a staging lost: bad samples of readable shards, and the samples of shards lost whole or in
+   * part, counted by what the source says they held ({@code _stats.json}, {@code sizes.json}) or,
+   * where it says nothing, as the mean of the readable shards.
+   */
+  record Loss(long good, long bad, long lost, int failedShards) {
+    static Loss of(List<ShardStager.ShardResult> results) {
+      long good = 0;
+      long bad = 0;
+      long readable = 0;
+      long readableSamples = 0;
+      int failed = 0;
+      for (ShardStager.ShardResult r : results) {
+        good += r.samples();
+        bad += r.bad();
+        if (r.failed()) {
+          failed++;
+        } else {
+          readable++;
+          readableSamples += r.samples() + r.bad();
+        }
+      }
+      long mean = readable == 0 ? 0 : Math.round((double) readableSamples / readable);
+      long lost = 0;
+      for (ShardStager.ShardResult r : results) {
+        if (r.failed()) {
+          long expected = r.expected() != null ? r.expected() : Math.max(1, mean);
+          lost += Math.max(0, expected - r.samples() - r.bad());
+        }
+      }
+      return new Loss(good, bad, lost, failed);
+    }
+
+    double fraction() {
+      long all = good + bad + lost;
+      return all == 0 ? 1.0 : (double) (bad + lost) / all;
+    }
+  }
+
+  /** Scratch folders of earlier stagings of this key on this worker: a crash or kill left them. */
+  private static void removeEarlierAttempts(Path keyDir) throws IOException {
+    if (!Files.isDirectory(keyDir)) {
+      return;
+    }
+    try (var dirs = Files.list(keyDir)) {
+      for (Path d : dirs.toList()) {
+        log.info("removing an earlier staging's scratch folder {}", d);
+        deleteRecursively(d);
+      }
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 
@@ -284,7 +452,7 @@ public final class StageData {
   }
 
   private static String summary(
-      S3Uri source, long good, long bad, double limit, List<ShardStager.ShardResult> results) {
+      S3Uri source, Loss loss, StagingLimits limits, List<ShardStager.ShardResult> results) {
     Map<String, Integer> reasons = new LinkedHashMap<>();
     DataIssue first = null;
     for (ShardStager.ShardResult r : results) {
@@ -293,14 +461,21 @@ public final class StageData {
         if (first == null) first = i;
       }
     }
+    long all = loss.good() + loss.bad() + loss.lost();
     return String.format(
         java.util.Locale.ROOT,
-        "staging %s: %d of %d samples bad (%.2f%% > limit %.2f%%): %s; first: %s",
+        "staging %s: %d of %d samples lost (%d bad, about %d in %d lost shard(s)): %.2f%% (limit"
+            + " %.2f%%), %d lost shard(s) (limit %d); nothing was published: %s; first: %s",
         source,
-        bad,
-        good + bad,
-        100.0 * bad / Math.max(1, good + bad),
-        100 * limit,
+        loss.bad() + loss.lost(),
+        all,
+        loss.bad(),
+        loss.lost(),
+        loss.failedShards(),
+        100.0 * loss.fraction(),
+        100 * limits.maxBadFraction(),
+        loss.failedShards(),
+        limits.maxFailedShards(),
         reasons,
         first == null ? "none" : first.shard() + " key '" + first.key() + "': " + first.reason());
   }

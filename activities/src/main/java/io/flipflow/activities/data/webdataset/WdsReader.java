@@ -15,11 +15,22 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  */
 public final class WdsReader implements AutoCloseable {
   private final TarArchiveInputStream tar;
+  private final long maxMemberBytes;
   private TarArchiveEntry pending;
   private boolean started;
 
+  /** Reads members of any size: only for tars this process wrote itself. */
   public WdsReader(InputStream in) {
+    this(in, Long.MAX_VALUE);
+  }
+
+  /**
+   * @param maxMemberBytes a member larger than this is skipped without being read into memory and
+   *     named in its sample's {@link WdsSample#oversized()}
+   */
+  public WdsReader(InputStream in, long maxMemberBytes) {
     this.tar = new TarArchiveInputStream(in);
+    this.maxMemberBytes = maxMemberBytes;
   }
 
   /** The next sample, or null at the end of the tar. */
@@ -33,7 +44,13 @@ public final class WdsReader implements AutoCloseable {
     }
     String key = keyOf(pending.getName());
     Map<String, byte[]> members = new LinkedHashMap<>();
+    Map<String, Long> oversized = new LinkedHashMap<>();
     while (pending != null && keyOf(pending.getName()).equals(key)) {
+      if (pending.getSize() > maxMemberBytes) {
+        oversized.put(extensionOf(pending.getName()), pending.getSize());
+        pending = nextFile(); // the tar stream skips the member's bytes unread
+        continue;
+      }
       byte[] bytes = tar.readAllBytes();
       if (bytes.length != pending.getSize()) {
         throw new IOException(
@@ -48,7 +65,7 @@ public final class WdsReader implements AutoCloseable {
       members.put(extensionOf(pending.getName()), bytes);
       pending = nextFile();
     }
-    return new WdsSample(key, members);
+    return new WdsSample(key, members, oversized);
   }
 
   private TarArchiveEntry nextFile() throws IOException {

@@ -11,11 +11,20 @@ import java.util.Optional;
  * txt}, {@code json}, ...). Keys and extensions split at the first dot of the file name, as
  * WebDataset's {@code base_plus_ext} does.
  */
-public record WdsSample(String key, Map<String, byte[]> members) {
+public record WdsSample(String key, Map<String, byte[]> members, Map<String, Long> oversized) {
   public static final List<String> IMAGE_EXTENSIONS = List.of("jpg", "jpeg", "png", "webp");
 
+  /**
+   * @param oversized members left unread because they were over the reader's size limit, by
+   *     extension, with their size
+   */
   public WdsSample {
     members = new LinkedHashMap<>(members);
+    oversized = oversized == null ? Map.of() : Map.copyOf(oversized);
+  }
+
+  public WdsSample(String key, Map<String, byte[]> members) {
+    this(key, members, Map.of());
   }
 
   public static WdsSample of(String key, String ext, byte[] bytes) {

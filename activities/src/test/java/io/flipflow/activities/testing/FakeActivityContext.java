@@ -1,4 +1,4 @@
-package io.flipflow.activities.train;
+package io.flipflow.activities.testing;
 
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.activity.ActivityInfo;
@@ -13,16 +13,16 @@ import java.util.function.IntFunction;
  * throw what Temporal would (cancelled, attempt timed out, worker shutting down) from the n-th on.
  * Only what the heartbeater and the stage use is answered.
  */
-final class FakeActivityContext {
-  final AtomicInteger heartbeats = new AtomicInteger();
+public final class FakeActivityContext {
+  public final AtomicInteger heartbeats = new AtomicInteger();
   private volatile IntFunction<RuntimeException> onHeartbeat = n -> null;
 
   /** From now on, heartbeat number n (counting from 1) throws what {@code f} returns, if any. */
-  void onHeartbeat(IntFunction<RuntimeException> f) {
+  public void onHeartbeat(IntFunction<RuntimeException> f) {
     onHeartbeat = f;
   }
 
-  ActivityExecutionContext context() {
+  public ActivityExecutionContext context() {
     ActivityInfo info =
         (ActivityInfo)
             Proxy.newProxyInstance(

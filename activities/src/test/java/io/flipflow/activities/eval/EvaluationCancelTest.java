@@ -1,0 +1,113 @@
+package io.flipflow.activities.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.flipflow.activities.checkpoint.CheckpointStore;
+import io.flipflow.activities.data.Fixtures;
+import io.flipflow.activities.data.eval.EvalSetWriter;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
+import io.flipflow.activities.device.DevicePool;
+import io.flipflow.activities.model.TestPresets;
+import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.testing.FakeActivityContext;
+import io.flipflow.activities.testing.S3Fixture;
+import io.flipflow.activities.train.ClipTrainer;
+import io.flipflow.db.PostgresFixture;
+import io.flipflow.workflows.plan.EvaluationRequest;
+import io.flipflow.workflows.plan.TrainConfig;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.temporal.client.ActivityCanceledException;
+import io.temporal.failure.CanceledFailure;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Cancellation reaches an evaluation between batches, and its device goes back to the pool: an
+ * evaluation of 600 images cancelled before it starts stops at the first batch boundary.
+ */
+class EvaluationCancelTest {
+  @TempDir Path work;
+
+  @Test
+  void aCancelledEvaluationStopsBetweenBatchesAndReturnsItsDevice() throws Exception {
+    try (S3Fixture s3 = S3Fixture.start();
+        S3Store store = s3.store();
+        PostgresFixture pg = PostgresFixture.start()) {
+      pg.database().migrate();
+      store.createBucket("evalcancel");
+      S3Uri b = S3Uri.parse("s3://evalcancel/");
+      List<String> texts = new ArrayList<>();
+      Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
+      store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
+      List<EvalSetWriter.Item> items = new ArrayList<>();
+      for (int i = 0; i < 600; i++) {
+        int c = i % 4;
+        items.add(
+            new EvalSetWriter.Item(
+                String.format("e%04d", i),
+                Fixtures.png(8, 8, Fixtures.colour(Fixtures.COLOURS.get(c))),
+                Fixtures.COLOURS.get(c),
+                c,
+                Map.of()));
+      }
+      EvalSetWriter.writeClassification(
+          store,
+          b.resolve("eval/"),
+          "colours",
+          "test",
+          Fixtures.COLOURS,
+          List.of("a {c} square"),
+          items,
+          200);
+      TrainConfig config =
+          new TrainConfig("test-micro", 0, 4, 1, 1e-3, 0, 0, 0.9, 0.98, 1e-6, 0, 1, 1, 1, null);
+      Path local;
+      try (ClipTrainer trainer = ClipTrainer.create(config, TestPresets.micro())) {
+        local = trainer.saveCheckpoint(work.resolve("ckpt"));
+      }
+      S3Uri uri = b.resolve("ckpt/step-000000000.tar");
+      new CheckpointStore(store).upload(local, uri);
+
+      FakeActivityContext ctx = new FakeActivityContext();
+      ctx.onHeartbeat(n -> new ActivityCanceledException());
+      DevicePool pool = DevicePool.cpu();
+      try (Heartbeater heartbeat = Heartbeater.start(ctx.context(), "start")) {
+        while (!heartbeat.stopRequested()) {
+          Thread.sleep(10);
+        }
+        EvaluationRequest request =
+            new EvaluationRequest(
+                "adhoc",
+                new CheckpointRef(uri.toString(), 0, 0),
+                List.of(b + "eval/"),
+                b + "tokenizer.json",
+                "test-micro",
+                "cpu",
+                0);
+        CanceledFailure stopped =
+            assertThrows(
+                CanceledFailure.class,
+                () ->
+                    new EvaluationActivitiesImpl(store, work.resolve("eval"), pg.database(), pool)
+                        .evaluate(request, "wf-eval", work.resolve("eval"), heartbeat));
+        // the first batch boundary is the class prompts', before any of the 600 images
+        assertTrue(
+            stopped
+                .getOriginalMessage()
+                .contains("stopped (CANCELLED) in colours/test after 4 of 4"),
+            stopped.getOriginalMessage());
+      }
+      assertEquals(List.<Device>of(), pool.leased(), "the lease went back");
+      assertEquals(0, pg.countForRun("eval_results", "wf-eval"), "nothing half recorded");
+    }
+  }
+}
