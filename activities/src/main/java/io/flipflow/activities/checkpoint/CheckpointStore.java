@@ -59,7 +59,7 @@ public final class CheckpointStore {
     try {
       String sha256 = pack(checkpointDir, tar);
       long size = Files.size(tar);
-      store.put(target, tar);
+      store.putLarge(target, tar);
       long stored =
           store
               .head(target)

@@ -158,7 +158,10 @@ final class WorkerRegistrations implements AutoCloseable {
 
   private S3Store s3() {
     if (s3 == null) {
-      s3 = S3Store.create(Services.s3(config));
+      s3 =
+          S3Store.create(
+              Services.s3(config),
+              number(config, "s3.part_size_bytes", S3Store.DEFAULT_PART_BYTES));
       resources.add(s3);
     }
     return s3;

@@ -16,12 +16,16 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.transfer.s3.S3TransferManager;
+import software.amazon.awssdk.transfer.s3.model.CompletedFileUpload;
+import software.amazon.awssdk.transfer.s3.model.UploadFileRequest;
 
 /**
  * The S3 operations flipflow needs, with errors sorted the way the activity layer needs them:
@@ -36,14 +40,83 @@ public class S3Store implements AutoCloseable {
   /** One object as listed: its URI, size in bytes and ETag without quotes. */
   public record ObjectInfo(S3Uri uri, long size, String etag) {}
 
+  /** The default part size of large uploads (S3's parts are 5 MiB to 5 GiB, 10,000 at most). */
+  public static final long DEFAULT_PART_BYTES = 64L << 20;
+
   private final S3Client client;
+  private final S3Settings settings;
+  private final long partBytes;
+  private S3TransferManager transfers;
+  private S3AsyncClient asyncClient;
 
   public S3Store(S3Client client) {
+    this(client, null, DEFAULT_PART_BYTES);
+  }
+
+  private S3Store(S3Client client, S3Settings settings, long partBytes) {
     this.client = client;
+    this.settings = settings;
+    this.partBytes = partBytes;
   }
 
   public static S3Store create(S3Settings settings) {
-    return new S3Store(S3Clients.create(settings));
+    return create(settings, DEFAULT_PART_BYTES);
+  }
+
+  /**
+   * @param partBytes files larger than this upload in parts of this size ({@code
+   *     s3.part_size_bytes})
+   */
+  public static S3Store create(S3Settings settings, long partBytes) {
+    if (partBytes < 1 << 20) {
+      throw new IllegalArgumentException(
+          "s3.part_size_bytes: at least 1 MiB (S3 itself wants 5 MiB), got " + partBytes);
+    }
+    return new S3Store(S3Clients.create(settings), settings, partBytes);
+  }
+
+  /**
+   * Uploads a file of any size: in one request up to the part size, else in parts through the SDK's
+   * transfer manager (a single PutObject stops at 5 GB; a ViT-H checkpoint is about 9 GiB).
+   */
+  public ObjectInfo putLarge(S3Uri uri, Path file) {
+    try {
+      long size = Files.size(file);
+      if (size <= partBytes || settings == null) {
+        return put(uri, file);
+      }
+      var upload =
+          transfers()
+              .uploadFile(
+                  UploadFileRequest.builder()
+                      .putObjectRequest(b -> b.bucket(uri.bucket()).key(uri.key()))
+                      .source(file)
+                      .build());
+      CompletedFileUpload done =
+          call(
+              uri,
+              () -> {
+                try {
+                  return upload.completionFuture().join();
+                } catch (java.util.concurrent.CompletionException e) {
+                  if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                  }
+                  throw e;
+                }
+              });
+      return new ObjectInfo(uri, size, unquote(done.response().eTag()));
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading " + file + " to upload to " + uri, e);
+    }
+  }
+
+  private synchronized S3TransferManager transfers() {
+    if (transfers == null) {
+      asyncClient = S3Clients.createAsync(settings, partBytes);
+      transfers = S3TransferManager.builder().s3Client(asyncClient).build();
+    }
+    return transfers;
   }
 
   public S3Client client() {
@@ -246,40 +319,84 @@ public class S3Store implements AutoCloseable {
   private static <T> T call(S3Uri uri, Supplier<T> action) {
     try {
       return action.get();
-    } catch (NoSuchBucketException e) {
-      throw new IllegalArgumentException(
+    } catch (SdkException e) {
+      throw classify(uri, e);
+    }
+  }
+
+  /**
+   * S3 error codes that pass with time (throttling, an expired session token a provider renews, a
+   * clock a moment off, a slow request) although their HTTP status is a 4xx.
+   */
+  static final java.util.Set<String> TRANSIENT_CODES =
+      java.util.Set.of(
+          "RequestTimeout",
+          "ExpiredToken",
+          "TokenRefreshRequired",
+          "RequestTimeTooSkewed",
+          "SlowDown",
+          "Throttling",
+          "ThrottlingException",
+          "RequestLimitExceeded",
+          "ServiceUnavailable",
+          "InternalError");
+
+  /**
+   * An SDK failure as the activity layer needs it: IllegalArgumentException when it will not get
+   * better (missing bucket or object, access denied, a bad request, no credentials configured),
+   * UncheckedIOException when it may (5xx, throttling, timeouts, an expired token, a credentials
+   * service that did not answer) after the SDK's own retries.
+   */
+  static RuntimeException classify(S3Uri uri, SdkException e) {
+    if (e instanceof NoSuchBucketException) {
+      return new IllegalArgumentException(
           "S3 bucket '" + uri.bucket() + "' does not exist (" + uri + ")", e);
-    } catch (NoSuchKeyException e) {
-      throw new NotFound("S3 object " + uri + " does not exist");
-    } catch (S3Exception e) {
-      int status = e.statusCode();
+    }
+    if (e instanceof NoSuchKeyException) {
+      return new NotFound("S3 object " + uri + " does not exist");
+    }
+    if (e instanceof S3Exception s3) {
+      int status = s3.statusCode();
+      String code = errorCode(s3);
+      if (TRANSIENT_CODES.contains(code) || status >= 500 || status == 408 || status == 429) {
+        return new UncheckedIOException(
+            "S3 error for " + uri + " (" + status + " " + code + ", retries spent)",
+            new IOException(s3.getMessage(), s3));
+      }
       if (status == 404) {
-        if ("NoSuchBucket".equals(errorCode(e))) {
-          throw new IllegalArgumentException(
+        if ("NoSuchBucket".equals(code)) {
+          return new IllegalArgumentException(
               "S3 bucket '" + uri.bucket() + "' does not exist (" + uri + ")", e);
         }
-        throw new NotFound("S3 object " + uri + " does not exist");
+        return new NotFound("S3 object " + uri + " does not exist");
       }
       if (status == 403 || status == 401) {
-        throw new IllegalArgumentException(
-            "S3 access denied for " + uri + " (check the credentials): " + errorCode(e), e);
+        return new IllegalArgumentException(
+            "S3 access denied for " + uri + " (check the credentials): " + code, e);
       }
-      if (status >= 400 && status < 500 && status != 408 && status != 429) {
-        throw new IllegalArgumentException(
-            "S3 rejected the request for " + uri + ": " + e.getMessage(), e);
-      }
-      throw new UncheckedIOException(
-          "S3 error for " + uri + " (retries spent)", new IOException(e.getMessage(), e));
-    } catch (SdkClientException e) {
-      String m = String.valueOf(e.getMessage());
-      if (m.contains("credentials")) {
-        throw new IllegalArgumentException("no usable S3 credentials for " + uri + ": " + m, e);
-      }
-      throw new UncheckedIOException(
-          "S3 unreachable for " + uri + " (retries spent)", new IOException(m, e));
-    } catch (SdkException e) {
-      throw new UncheckedIOException("S3 failure for " + uri, new IOException(e.getMessage(), e));
+      return new IllegalArgumentException(
+          "S3 rejected the request for " + uri + ": " + s3.getMessage(), e);
     }
+    if (e instanceof SdkClientException) {
+      String m = String.valueOf(e.getMessage());
+      boolean credentials = m.contains("credentials");
+      boolean unanswered =
+          m.contains("IMDS")
+              || m.contains("metadata")
+              || m.contains("imed out")
+              || m.contains("Timeout")
+              || m.contains("connect");
+      if (credentials && !unanswered) {
+        return new IllegalArgumentException(
+            "no usable S3 credentials for " + uri + " (none configured): " + m, e);
+      }
+      return new UncheckedIOException(
+          (credentials ? "S3 credentials not available yet for " : "S3 unreachable for ")
+              + uri
+              + " (retries spent)",
+          new IOException(m, e));
+    }
+    return new UncheckedIOException("S3 failure for " + uri, new IOException(e.getMessage(), e));
   }
 
   private static String errorCode(S3Exception e) {
@@ -292,6 +409,12 @@ public class S3Store implements AutoCloseable {
 
   @Override
   public void close() {
+    synchronized (this) {
+      if (transfers != null) {
+        transfers.close();
+        asyncClient.close();
+      }
+    }
     client.close();
   }
 }
