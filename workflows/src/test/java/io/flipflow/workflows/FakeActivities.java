@@ -2,6 +2,7 @@ package io.flipflow.workflows;
 
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.activities.EvaluationActivities;
+import io.flipflow.workflows.activities.ProgressSignals;
 import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.activities.SpecActivities;
 import io.flipflow.workflows.activities.TrainingActivities;
@@ -74,6 +75,16 @@ public final class FakeActivities
   /** Staging fails with bad input for runs (workflow ids) that match. */
   public volatile Predicate<String> badData = id -> false;
 
+  /**
+   * When positive, pretraining simulates this many milliseconds of training in one-second steps on
+   * a virtual clock, signalling its progress when {@link ProgressSignals} says so, as the real
+   * activity does; the signals are real ones, sent to the test server.
+   */
+  public volatile long simulatedTrainingMillis;
+
+  /** Signals the simulation sent. */
+  public final AtomicInteger simulatedSignals = new AtomicInteger();
+
   /** Pretraining heartbeats until cancelled instead of returning at once. */
   public volatile boolean pretrainUntilCancelled;
 
@@ -131,6 +142,9 @@ public final class FakeActivities
     String workflowId = workflowId();
     int batchSize = plan.config().batchSize();
     calls.add("pretrain " + workflowId + " mask=" + plan.config().maskRatio());
+    if (simulatedTrainingMillis > 0) {
+      return simulateTraining(workflowId, batchSize);
+    }
     if (!pretrainUntilCancelled) {
       return trained("s3://flipflow/ckpt/" + workflowId + "/pretrain", 10, batchSize, false);
     }
@@ -152,6 +166,20 @@ public final class FakeActivities
       }
       sleep(20);
     }
+  }
+
+  private TrainResult simulateTraining(String workflowId, int batchSize) {
+    ProgressSignals signals = new ProgressSignals();
+    FlipPipelineWorkflow run = client.newWorkflowStub(FlipPipelineWorkflow.class, workflowId);
+    long steps = simulatedTrainingMillis / 1000;
+    for (long step = 1; step <= steps; step++) {
+      if (signals.due(step * 1000)) {
+        run.reportProgress(
+            new Progress(Stage.PRETRAIN, step, step * batchSize, 3.0, 100.0, steps - step));
+        simulatedSignals.incrementAndGet();
+      }
+    }
+    return trained("s3://flipflow/ckpt/" + workflowId + "/month", steps, batchSize, false);
   }
 
   private TrainResult tune(TrainingPlan plan) {

@@ -8,6 +8,7 @@ import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.db.Database;
 import io.flipflow.db.TrainingStore;
+import io.flipflow.workflows.activities.ProgressSignals;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.Progress;
 import io.flipflow.workflows.result.Stage;
@@ -35,11 +36,6 @@ final class StageRecorder {
 
   private static final int METRIC_FLUSH_ROWS = 20;
 
-  /** Progress signals: every 10 s at first, then a tenth of the elapsed time, at most a minute. */
-  private static final long PROGRESS_SIGNAL_MIN_MILLIS = 10_000;
-
-  private static final long PROGRESS_SIGNAL_MAX_MILLIS = 60_000;
-
   private final TrainingStore db;
   private final String specFingerprint;
   private final int attempt;
@@ -56,7 +52,7 @@ final class StageRecorder {
   private final AtomicReference<CheckpointRef> lastUploaded = new AtomicReference<>();
   private final List<TrainingStore.MetricRow> pendingMetrics = new ArrayList<>();
   private long startNanos = System.nanoTime();
-  private long lastSignalMillis;
+  private final ProgressSignals signals = new ProgressSignals();
 
   /**
    * @param client reaches the workflow for progress signals
@@ -324,18 +320,13 @@ final class StageRecorder {
   }
 
   /**
-   * Workflows cannot read heartbeats: tell the pipeline's progress query now and then, less often
-   * as a run grows long so its history stays far below Temporal's limits.
+   * Workflows cannot read heartbeats: tell the pipeline's progress query now and then, sparsely
+   * (see {@link ProgressSignals}) so a run of a month stays far below Temporal's limits.
    */
   private void signalProgress(Progress progress) {
-    long now = System.currentTimeMillis();
-    long elapsed = (System.nanoTime() - startNanos) / 1_000_000;
-    long interval =
-        Math.min(PROGRESS_SIGNAL_MAX_MILLIS, Math.max(PROGRESS_SIGNAL_MIN_MILLIS, elapsed / 10));
-    if (now - lastSignalMillis < interval) {
+    if (!signals.due((System.nanoTime() - startNanos) / 1_000_000)) {
       return;
     }
-    lastSignalMillis = now;
     try {
       client.newUntypedWorkflowStub(workflowId).signal("reportProgress", progress);
     } catch (RuntimeException e) {

@@ -1,6 +1,5 @@
 package io.flipflow.infra.cli;
 
-import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.result.Progress;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.StudyRunResult;
@@ -27,10 +26,9 @@ final class Follow {
   static RunSummary pipeline(WorkflowClient client, String workflowId, PrintStream out) {
     WorkflowStub stub = client.newUntypedWorkflowStub(workflowId);
     CompletableFuture<RunSummary> result = stub.getResultAsync(RunSummary.class);
-    FlipPipelineWorkflow typed = client.newWorkflowStub(FlipPipelineWorkflow.class, workflowId);
     while (!result.isDone()) {
       try {
-        out.print("\r" + progressLine(workflowId, typed.progress()));
+        out.print("\r" + progressLine(workflowId, LiveProgress.of(client, workflowId)));
         out.flush();
       } catch (RuntimeException e) {
         // the query can fail while the workflow is between tasks; the next one answers
@@ -59,8 +57,7 @@ final class Follow {
         }
         for (StudyCell cell : grid) {
           if (!reported.contains(cell.workflowId())) {
-            Progress p =
-                client.newWorkflowStub(FlipPipelineWorkflow.class, cell.workflowId()).progress();
+            Progress p = LiveProgress.of(client, cell.workflowId());
             out.print(
                 "\r["
                     + (reported.size() + 1)

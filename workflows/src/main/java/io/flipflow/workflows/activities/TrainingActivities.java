@@ -23,9 +23,9 @@ import io.temporal.activity.ActivityMethod;
  *       boundary, write a checkpoint, and <em>return</em> a {@link TrainResult} with {@code
  *       stoppedEarly = true}: the workflow waits for it (cancellation type
  *       WAIT_CANCELLATION_COMPLETED) and records its checkpoint.
- *   <li>Also send the workflow a {@code reportProgress(Progress)} signal now and then (every 10 s
- *       at first, then a tenth of the elapsed time, at most once a minute), so the {@code progress}
- *       query can show step, loss and ETA: workflows cannot read heartbeats.
+ *   <li>Also send the workflow a {@code reportProgress(Progress)} signal now and then, as {@link
+ *       ProgressSignals} paces them (sparse: a month of training is about 1,500), so the {@code
+ *       progress} query can show step, loss and ETA: workflows cannot read heartbeats.
  *   <li>Bad input (unknown preset, data that does not fit the preset, missing checkpoint):
  *       ApplicationFailure type {@code BadInput}; a diverged loss: type {@code TrainingDiverged}.
  * </ul>

@@ -37,9 +37,10 @@ public interface FlipPipelineWorkflow {
   void cancel(String reason);
 
   /**
-   * Sent by the training activities (every 10 s at first, then a tenth of the elapsed time, at most
-   * once a minute) so {@link #progress} can show training progress; workflows cannot read
-   * heartbeats. A report for another stage than the current one (a late signal) is ignored.
+   * Sent by the training activities, sparsely (see {@code ProgressSignals}), so {@link #progress}
+   * can show training progress; workflows cannot read heartbeats, and the live figures are the
+   * pending activity's heartbeat. A report for another stage than the current one (a late signal)
+   * is ignored.
    */
   @SignalMethod
   void reportProgress(Progress progress);
