@@ -8,6 +8,7 @@
 #                one "skipped" line and exits 0, so a build on a machine without them goes on (the
 #                extension is then unavailable and training falls back); a real failure (compile
 #                error, version mismatch, a failed check) still exits 1
+#                (FLIPFLOW_NATIVE_REQUIRED=1 in the environment overrides it: CI wants the library)
 # --force        rebuild even when the library is up to date with its sources and inputs
 # --out DIR      where the library goes (default activities/target/native, where NativeTorch looks)
 # --libtorch DIR the folder holding libtorch_cpu.so/libc10.so (also LIBTORCH_DIR); by default DJL's
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+[ "${FLIPFLOW_NATIVE_REQUIRED:-0}" = 1 ] && if_possible=0
 fail() { echo "build.sh: $*" >&2; exit 1; }
 # a missing prerequisite: exit 2, or 0 with --if-possible
 missing() {
