@@ -45,6 +45,9 @@ class ReplayTest {
           "flip-pipeline-finished.json",
           "flip-pipeline-cancelled.json",
           "scaling-study.json",
+          "before-run-identity/flip-pipeline-finished.json",
+          "before-run-identity/flip-pipeline-cancelled.json",
+          "before-run-identity/scaling-study.json",
           "before-stage-requests/flip-pipeline-finished.json",
           "before-stage-requests/flip-pipeline-cancelled.json",
           "before-stage-requests/scaling-study.json");
