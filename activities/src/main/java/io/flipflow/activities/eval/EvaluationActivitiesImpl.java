@@ -53,16 +53,27 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   private final Path workDir;
   private final Database db;
   private final DevicePool devices;
+  private final PixelCache pixels;
 
   /**
    * @param devices the worker's devices: evaluation leases what the request's {@code device} asks
    *     for and encodes on the first device of the lease
    */
   public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db, DevicePool devices) {
+    this(store, workDir, db, devices, PixelCache.none());
+  }
+
+  /**
+   * @param pixels the worker's cache of decoded evaluation images, shared by every evaluation it
+   *     runs ({@code worker.eval_cache_bytes})
+   */
+  public EvaluationActivitiesImpl(
+      S3Store store, Path workDir, Database db, DevicePool devices, PixelCache pixels) {
     this.store = store;
     this.workDir = workDir;
     this.db = db;
     this.devices = devices;
+    this.pixels = pixels;
   }
 
   @Override
@@ -137,7 +148,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
         for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
-          Path setDir = stageSet(leaf, dir.resolve("sets"));
+          StagedSet staged = stageSet(leaf, dir.resolve("sets"));
+          Path setDir = staged.dir();
           JsonObject meta =
               JsonParser.parseString(Files.readString(setDir.resolve("eval.json")))
                   .getAsJsonObject();
@@ -173,7 +185,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                                 + what);
                       }
                     }
-                  });
+                  },
+                  pixels,
+                  staged.contentScope());
           if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {
             List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
             // the ablation is FLIP's Table 1d on unseen concepts: not worth 5x the work elsewhere
@@ -231,16 +245,35 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     return leaves;
   }
 
+  /**
+   * A set on local disk, and what identifies its content: its URI and every object's ETag, so
+   * cached pixels of a set that changed under the same URI are never reused.
+   */
+  private record StagedSet(Path dir, String contentScope) {}
+
   /** Copies one set's objects (shards, eval.json, classes, templates) to local disk. */
-  private Path stageSet(S3Uri leaf, Path root) {
+  private StagedSet stageSet(S3Uri leaf, Path root) {
     Path dir = root.resolve(leaf.bucket()).resolve(leaf.prefix());
+    StringBuilder scope = new StringBuilder(leaf.toString());
     for (S3Store.ObjectInfo o : store.list(leaf)) {
       String rest = o.uri().key().substring(leaf.prefix().length());
       if (!rest.contains("/")) {
         store.download(o.uri(), dir.resolve(rest));
+        scope.append(' ').append(rest).append('=').append(o.etag());
       }
     }
-    return dir;
+    return new StagedSet(dir, sha256(scope.toString()));
+  }
+
+  private static String sha256(String s) {
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private void record(

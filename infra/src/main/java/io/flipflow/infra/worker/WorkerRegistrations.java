@@ -6,6 +6,7 @@ import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingLimits;
 import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
+import io.flipflow.activities.eval.PixelCache;
 import io.flipflow.activities.model.PresetChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
@@ -134,7 +135,13 @@ final class WorkerRegistrations implements AutoCloseable {
                 trainingSettings(config));
         beforeShutdown.add(training::stopAllForShutdown);
         worker.registerActivitiesImplementations(
-            training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db(), devices));
+            training,
+            new EvaluationActivitiesImpl(
+                s3(),
+                work.resolve("eval"),
+                db(),
+                devices,
+                new PixelCache(number(config, "worker.eval_cache_bytes", 2L << 30))));
       }
       default -> throw new IllegalArgumentException("unknown queue " + queue);
     }
