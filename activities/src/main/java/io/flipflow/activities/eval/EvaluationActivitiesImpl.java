@@ -20,6 +20,7 @@ import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalProgress;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.Activity;
@@ -45,9 +46,6 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
 
   static final int ABLATION_VIEWS = 4;
   static final int BATCH = 256;
-
-  /** Heartbeat details while evaluating. */
-  public record EvalProgress(String set, String phase, long done, long total) {}
 
   private final S3Store store;
   private final Path workDir;
@@ -79,8 +77,12 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   @Override
   public EvalReport evaluateCheckpoint(EvaluationRequest request) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    String workflowId = context.getInfo().getWorkflowId();
-    Path dir = workDir.resolve(workflowId).resolve("eval-" + request.phase());
+    String workflowId =
+        request.recordUnder() != null ? request.recordUnder() : context.getInfo().getWorkflowId();
+    Path dir =
+        workDir
+            .resolve(context.getInfo().getWorkflowId())
+            .resolve("eval-" + request.phase() + "-" + context.getInfo().getAttempt());
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new EvalProgress("", "loading checkpoint", 0, 0))) {
       return ActivityFailures.run(
@@ -107,7 +109,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
             tokenizer,
             spec.modelPreset(),
             spec.device(),
-            spec.seed()));
+            spec.seed(),
+            null));
   }
 
   /**

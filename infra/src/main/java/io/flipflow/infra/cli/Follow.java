@@ -1,5 +1,7 @@
 package io.flipflow.infra.cli;
 
+import io.flipflow.workflows.result.EvalProgress;
+import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.Progress;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.StudyRunResult;
@@ -18,9 +20,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Follows a running pipeline or study until it ends: in a terminal as one live progress line with
- * everything else above it; where stdout is not a terminal as plain lines, one on every stage
- * change and one every {@link #plainEvery} otherwise, never a carriage return.
+ * Follows a running pipeline, study or evaluation until it ends: in a terminal as one live progress
+ * line with everything else above it; where stdout is not a terminal as plain lines, one on every
+ * stage change and one every {@link #plainEvery} otherwise, never a carriage return.
  */
 final class Follow {
   private static final int BAR = 24;
@@ -93,6 +95,41 @@ final class Follow {
     }
     progress.end();
     return result.join();
+  }
+
+  static EvalReport evaluation(WorkflowClient client, String workflowId, PrintStream out) {
+    WorkflowStub stub = client.newUntypedWorkflowStub(workflowId);
+    CompletableFuture<EvalReport> result = stub.getResultAsync(EvalReport.class);
+    Progressor progress = new Progressor(out);
+    while (!result.isDone()) {
+      try {
+        LiveProgress.evaluation(client, workflowId)
+            .ifPresent(p -> progress.show(workflowId, p.set() + p.phase(), evaluationLine(p)));
+      } catch (RuntimeException e) {
+        // between tasks, or the activity not scheduled yet: ask again shortly
+      }
+      sleep();
+    }
+    progress.end();
+    return result.join();
+  }
+
+  static String evaluationLine(EvalProgress p) {
+    String line =
+        String.format(
+            Locale.ROOT, "%-28s %s", shorten(p.set().isEmpty() ? "-" : p.set(), 28), p.phase());
+    if (p.total() > 0) {
+      int filled = (int) Math.round((double) p.done() / p.total() * BAR);
+      line +=
+          String.format(
+              Locale.ROOT,
+              " [%s%s] %,d/%,d",
+              "#".repeat(Math.max(0, Math.min(BAR, filled))),
+              ".".repeat(Math.max(0, BAR - filled)),
+              p.done(),
+              p.total());
+    }
+    return line;
   }
 
   static StudySummary study(

@@ -490,7 +490,8 @@ class FaultInjectionTest {
                             "s3://" + stack.config.s3Bucket() + "/rel-data/tokenizer.json",
                             other.modelPreset(),
                             "cpu",
-                            0),
+                            0,
+                            null),
                         id,
                         work,
                         null));
