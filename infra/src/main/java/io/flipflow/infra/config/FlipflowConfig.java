@@ -1,9 +1,11 @@
 package io.flipflow.infra.config;
 
+import io.flipflow.db.Database;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -118,6 +120,41 @@ public final class FlipflowConfig {
     };
   }
 
+  /**
+   * A duration: {@code 500ms}, {@code 30s}, {@code 10m}, {@code 1h}, or a bare number of seconds.
+   */
+  public Duration getDuration(String key, Duration fallback) {
+    Optional<String> v = get(key);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    String t = v.get().toLowerCase(Locale.ROOT).replace(" ", "");
+    try {
+      long n;
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      } else if (t.endsWith("s")) {
+        n = Long.parseLong(t.substring(0, t.length() - 1));
+      } else if (t.endsWith("m")) {
+        n = Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1)), 60);
+      } else if (t.endsWith("h")) {
+        n = Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1)), 3600);
+      } else {
+        n = Long.parseLong(t);
+      }
+      return Duration.ofSeconds(n);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(
+          "config key "
+              + key
+              + " (env "
+              + envName(key)
+              + ") must be a duration like 500ms, 30s, 10m or 1h, got '"
+              + v.get()
+              + "'");
+    }
+  }
+
   public Path stateDir() {
     return Path.of(props.getProperty("state.dir"));
   }
@@ -166,6 +203,23 @@ public final class FlipflowConfig {
   /** Never printed or passed to workflows; read where a connection is made. */
   public String postgresPassword() {
     return get("postgres.password", "");
+  }
+
+  /**
+   * The pool and its timeouts ({@code postgres.pool.*}, {@code postgres.*Timeout}), defaults in
+   * {@link Database.Settings#DEFAULTS}.
+   */
+  public Database.Settings postgresSettings() {
+    Database.Settings d = Database.Settings.DEFAULTS;
+    int poolSize = getInt("postgres.pool.size", d.poolSize());
+    return new Database.Settings(
+        poolSize,
+        getDuration("postgres.connectTimeout", d.connectTimeout()),
+        getDuration("postgres.socketTimeout", d.socketTimeout()),
+        getDuration("postgres.statementTimeout", d.statementTimeout()),
+        getDuration("postgres.lockTimeout", d.lockTimeout()),
+        getDuration("postgres.pool.waitTimeout", d.poolWaitTimeout()),
+        getDuration("postgres.migrationTimeout", d.migrationTimeout()));
   }
 
   // --- S3 ---

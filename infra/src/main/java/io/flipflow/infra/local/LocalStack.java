@@ -2,6 +2,7 @@ package io.flipflow.infra.local;
 
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
+import io.flipflow.infra.config.Services;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,9 +41,9 @@ public final class LocalStack implements AutoCloseable {
         postgres = LocalPostgres.start(state.resolve("postgres"), config.postgresLocalPort());
         started.add(postgres);
       }
-      Database db =
-          Database.connect(config.postgresUrl(), config.postgresUser(), config.postgresPassword());
-      db.migrate();
+      try (Database db = Services.database(config)) {
+        db.migrate();
+      }
       if (postgres != null) {
         postgres.ensureAnalystLogin();
       }
