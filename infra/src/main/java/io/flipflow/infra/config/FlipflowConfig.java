@@ -200,9 +200,23 @@ public final class FlipflowConfig {
     return get("postgres.user", postgresIsLocal() ? "postgres" : null);
   }
 
-  /** Never printed or passed to workflows; read where a connection is made. */
+  /**
+   * Never printed or passed to workflows; read where a connection is made. For the embedded
+   * PostgreSQL without one configured: the password {@code flipflow up} generated in the state
+   * folder ({@link LocalSecrets}); an {@link IllegalStateException} naming the file if it has not
+   * made one yet.
+   */
   public String postgresPassword() {
-    return get("postgres.password", "");
+    return get("postgres.password")
+        .or(
+            () ->
+                postgresIsLocal() ? localSecret(LocalSecrets.POSTGRES_PASSWORD) : Optional.empty())
+        .orElse("");
+  }
+
+  /** Whether {@code postgres.password} is set (else the local stack generates one). */
+  public boolean postgresPasswordIsConfigured() {
+    return get("postgres.password").isPresent();
   }
 
   /**
@@ -244,14 +258,40 @@ public final class FlipflowConfig {
     return get("s3.region", "us-east-1");
   }
 
-  /** Keys for the local store; for a real one empty, so the AWS default provider chain is used. */
+  /**
+   * Keys as configured; for the local store without them, the keys {@code flipflow up} generated in
+   * the state folder ({@link LocalSecrets}); for a real one empty, so the AWS default provider
+   * chain is used.
+   */
   public Optional<String> s3AccessKey() {
-    return get("s3.accessKey").or(() -> s3IsLocal() ? Optional.of("flipflow") : Optional.empty());
+    return get("s3.accessKey")
+        .or(() -> s3IsLocal() ? localSecret(LocalSecrets.S3_ACCESS_KEY) : Optional.empty());
   }
 
   public Optional<String> s3SecretKey() {
     return get("s3.secretKey")
-        .or(() -> s3IsLocal() ? Optional.of("flipflow-local-secret") : Optional.empty());
+        .or(() -> s3IsLocal() ? localSecret(LocalSecrets.S3_SECRET_KEY) : Optional.empty());
+  }
+
+  /**
+   * A secret of the local stack; without it nothing could log in, so its absence is said here, with
+   * what to do, rather than as a refused login later.
+   */
+  private Optional<String> localSecret(String key) {
+    Optional<String> v = LocalSecrets.read(stateDir()).flatMap(s -> s.get(key));
+    if (v.isEmpty()) {
+      throw new IllegalStateException(
+          "the local stack's "
+              + key
+              + " is made by `./flipflow up` in "
+              + stateDir().resolve(LocalSecrets.FILE)
+              + ", which has none yet: start the local stack first, or configure "
+              + key
+              + " (env "
+              + envName(key)
+              + ")");
+    }
+    return v;
   }
 
   public String s3Bucket() {
