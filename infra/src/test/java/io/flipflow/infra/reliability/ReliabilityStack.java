@@ -75,12 +75,14 @@ final class ReliabilityStack implements AutoCloseable {
     this.root = root;
     this.project = Files.createDirectories(root.resolve("project"));
     this.devServer = LocalTemporal.findCli().isPresent();
-    // secrets the security scan looks for: the S3 key and a Postgres password (the embedded server
-    // trusts loopback logins, so the password is sent nowhere, yet every client is given it)
+    // secrets the security scan looks for: the S3 key and the Postgres password, configured so
+    // that the worker JVMs (each with a state folder of its own, as on another machine) get them
+    // from the environment, where the embedded servers require them
     this.s3Secret = "rel-s3-secret-" + UUID.randomUUID();
     this.postgresPassword = "rel-pg-password-" + UUID.randomUUID();
     env = LocalTestEnv.onFreePorts(root, devServer ? "dev" : "memory");
     env.put("FLIPFLOW_POSTGRES_PASSWORD", postgresPassword);
+    env.put("FLIPFLOW_S3_ACCESSKEY", "rel-s3-access-" + UUID.randomUUID());
     env.put("FLIPFLOW_S3_SECRETKEY", s3Secret);
     config = FlipflowConfig.load(project, env);
     stack = LocalStack.start(config, FlipflowWorkers.searchAttributes());
@@ -206,7 +208,10 @@ final class ReliabilityStack implements AutoCloseable {
 
   void startPostgres() {
     postgres =
-        LocalPostgres.start(config.stateDir().resolve("postgres"), config.postgresLocalPort());
+        LocalPostgres.start(
+            config.stateDir().resolve("postgres"),
+            config.postgresLocalPort(),
+            config.postgresPassword());
     replacements.add(postgres);
   }
 
