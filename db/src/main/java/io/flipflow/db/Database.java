@@ -228,6 +228,19 @@ public final class Database implements AutoCloseable {
     }
   }
 
+  /**
+   * A connection outside the pool, for session state that must end with it (advisory locks):
+   * closing it really closes it. Same server and lock timeout as the pool's.
+   */
+  Connection unpooledConnection() throws SQLException {
+    try {
+      return migrationSource.getConnection();
+    } catch (SQLException e) {
+      throw new SQLException(
+          "cannot reach PostgreSQL at " + safeUrl + ": " + describe(e), e.getSQLState(), e);
+    }
+  }
+
   /** The message and, where the pool only says it timed out, the driver's reason under it. */
   private static String describe(SQLException e) {
     String message = String.valueOf(e.getMessage());

@@ -134,8 +134,7 @@ public final class EvalCommand implements Runnable {
   }
 
   private static RunSpec recordedSpec(FlipflowConfig config, String run) {
-    Database db = Services.database(config);
-    try {
+    try (Database db = Services.database(config)) {
       ExistingRun existing =
           db.runs()
               .find(run)

@@ -159,6 +159,7 @@ final class WorkerRegistrations implements AutoCloseable {
   private Database db() {
     if (db == null) {
       db = Services.database(config);
+      resources.add(db);
     }
     return db;
   }
