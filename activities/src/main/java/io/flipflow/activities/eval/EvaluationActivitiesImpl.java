@@ -13,6 +13,7 @@ import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.tensorboard.RunCurves;
 import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
 import io.flipflow.db.EvalStore;
@@ -31,7 +32,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the request's URIs (each
@@ -52,6 +55,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   private final Database db;
   private final DevicePool devices;
   private final PixelCache pixels;
+  private final Path tensorboardDir;
 
   /**
    * @param devices the worker's devices: evaluation leases what the request's {@code device} asks
@@ -67,11 +71,26 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
    */
   public EvaluationActivitiesImpl(
       S3Store store, Path workDir, Database db, DevicePool devices, PixelCache pixels) {
+    this(store, workDir, db, devices, pixels, null);
+  }
+
+  /**
+   * @param tensorboardDir where the results also go as TensorBoard scalars ({@code RUN/eval-PHASE},
+   *     at the checkpoint's step), copied beside the clip_benchmark JSON; null: not at all
+   */
+  public EvaluationActivitiesImpl(
+      S3Store store,
+      Path workDir,
+      Database db,
+      DevicePool devices,
+      PixelCache pixels,
+      Path tensorboardDir) {
     this.store = store;
     this.workDir = workDir;
     this.db = db;
     this.devices = devices;
     this.pixels = pixels;
+    this.tensorboardDir = tensorboardDir;
   }
 
   @Override
@@ -225,6 +244,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     record(workflowId, request.phase(), checkpoint, results, issues);
     String jsonFolder =
         writeClipBenchmarkJson(request.modelPreset(), checkpointUri, request.phase(), results, dir);
+    writeCurves(workflowId, request.phase(), checkpoint.step(), results, S3Uri.parse(jsonFolder));
     List<EvalMetric> full =
         results.stream()
             .filter(r -> r.inference().equals(InferenceView.full().label()))
@@ -303,6 +323,22 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                             r.value()))
                 .toList());
     db.dataIssues().record(issues);
+  }
+
+  /**
+   * Results as scalars {@code eval/DATASET/SPLIT/METRIC} (and {@code /INFERENCE} when not full).
+   */
+  private void writeCurves(
+      String run, String phase, long step, List<EvalResult> results, S3Uri besideJson) {
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (EvalResult r : results) {
+      String view = r.inference().equals(InferenceView.full().label()) ? "" : "/" + r.inference();
+      values.put("eval/" + r.dataset() + "/" + r.split() + "/" + r.metric() + view, r.value());
+    }
+    String part = "eval-" + phase.replaceAll("[^A-Za-z0-9_.-]", "_");
+    try (RunCurves curves = RunCurves.open(tensorboardDir, store, besideJson, run, part, step)) {
+      curves.scalars(step, values);
+    }
   }
 
   /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */

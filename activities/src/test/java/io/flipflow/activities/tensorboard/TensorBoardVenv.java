@@ -19,15 +19,15 @@ import java.util.concurrent.TimeUnit;
  * The tensorboard package that bench/tensorboard/setup.sh installs in bench/tensorboard/.venv, run
  * as a subprocess; a test that needs it is skipped, saying why, where the venv is missing.
  */
-final class TensorBoardVenv {
+public final class TensorBoardVenv {
   private TensorBoardVenv() {}
 
-  static Path projectDir() {
+  public static Path projectDir() {
     Path here = Path.of("").toAbsolutePath();
     return Files.exists(here.resolve("../workflows/pom.xml")) ? here.getParent() : here;
   }
 
-  static Path python() {
+  public static Path python() {
     return projectDir().resolve("bench/tensorboard/.venv/bin/python");
   }
 
@@ -35,7 +35,7 @@ final class TensorBoardVenv {
    * Skips the calling test where the venv is missing, printing why; fails it instead where {@code
    * FLIPFLOW_TENSORBOARD_REQUIRED=1} (CI, which makes the venv, must not skip silently).
    */
-  static void assumeInstalled() {
+  public static void assumeInstalled() {
     if (Files.isExecutable(python())) {
       return;
     }
@@ -49,7 +49,8 @@ final class TensorBoardVenv {
   }
 
   /** Runs bench/tensorboard/SCRIPT with ARGS; its stdout as a JSON object (NaN allowed). */
-  static JsonObject run(String script, String... args) throws IOException, InterruptedException {
+  public static JsonObject run(String script, String... args)
+      throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(python().toString());
     cmd.add(projectDir().resolve("bench/tensorboard").resolve(script).toString());

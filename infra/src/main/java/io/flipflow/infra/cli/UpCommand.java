@@ -81,6 +81,15 @@ public final class UpCommand implements Runnable {
     }
     if (workers != null) {
       System.out.println("  Worker on task queues " + workers.queues());
+      config
+          .tensorboardDir()
+          .ifPresent(
+              dir ->
+                  System.out.println(
+                      "  Curves (TensorBoard): tensorboard --logdir "
+                          + dir
+                          + "  (also in S3 beside"
+                          + " each run's checkpoints, under tensorboard/)"));
     }
     System.out.println();
   }

@@ -159,6 +159,19 @@ public final class FlipflowConfig {
     return Path.of(props.getProperty("state.dir"));
   }
 
+  /**
+   * {@code tensorboard.dir}: where workers write TensorBoard event files of their runs (default
+   * {@code STATE_DIR/tensorboard}); {@code off} writes none. Absolute, so it can be printed.
+   */
+  public Optional<Path> tensorboardDir() {
+    String v = get("tensorboard.dir").orElse("").trim();
+    if (v.equalsIgnoreCase("off")) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        (v.isEmpty() ? stateDir().resolve("tensorboard") : Path.of(v)).toAbsolutePath());
+  }
+
   // --- Temporal ---
 
   public boolean temporalIsLocal() {

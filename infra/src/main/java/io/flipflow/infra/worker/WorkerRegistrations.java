@@ -50,7 +50,8 @@ final class WorkerRegistrations implements AutoCloseable {
   }
 
   /**
-   * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes}.
+   * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes},
+   * {@code tensorboard.dir}.
    */
   static TrainingSettings trainingSettings(FlipflowConfig config) {
     TrainingSettings d = TrainingSettings.defaults();
@@ -59,7 +60,8 @@ final class WorkerRegistrations implements AutoCloseable {
         config.getInt("worker.stall_after_steps", d.stallAfterSteps()),
         Duration.ofSeconds(
             number(config, "worker.stall_min_seconds", d.stallAtLeast().toSeconds())),
-        number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()));
+        number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()),
+        config.tensorboardDir().orElse(null));
   }
 
   /** {@code staging.*}: what a data set may make large or lose. */
@@ -141,7 +143,8 @@ final class WorkerRegistrations implements AutoCloseable {
                 work.resolve("eval"),
                 db(),
                 devices,
-                new PixelCache(number(config, "worker.eval_cache_bytes", 2L << 30))));
+                new PixelCache(number(config, "worker.eval_cache_bytes", 2L << 30)),
+                config.tensorboardDir().orElse(null)));
       }
       default -> throw new IllegalArgumentException("unknown queue " + queue);
     }
