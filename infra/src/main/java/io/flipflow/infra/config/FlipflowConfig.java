@@ -38,6 +38,10 @@ public final class FlipflowConfig {
     if (extra != null && !extra.isBlank()) {
       readInto(p, Path.of(extra), true);
     }
+    String stateFromEnv = env.get(envName("state.dir"));
+    if (stateFromEnv != null && !stateFromEnv.isBlank()) {
+      p.setProperty("state.dir", stateFromEnv); // as every other key: the environment wins
+    }
     if (!p.containsKey("state.dir")) {
       p.setProperty("state.dir", projectDir.resolve(".flipflow").toString());
     }
