@@ -4,6 +4,7 @@ import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.client.ActivityCanceledException;
 import io.temporal.client.ActivityCompletionException;
 import io.temporal.client.ActivityWorkerShutdownException;
+import io.temporal.failure.TimeoutFailure;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -136,7 +137,7 @@ public final class Heartbeater implements AutoCloseable {
     StopReason reason;
     if (e instanceof ActivityWorkerShutdownException) {
       reason = StopReason.WORKER_SHUTDOWN;
-    } else if (e instanceof ActivityCanceledException) {
+    } else if (e instanceof ActivityCanceledException && !timedOut(e)) {
       reason = StopReason.CANCELLED;
     } else {
       // not found: this attempt timed out and another may run; it must let go of its device
@@ -145,6 +146,20 @@ public final class Heartbeater implements AutoCloseable {
     if (stop.compareAndSet(StopReason.NONE, reason)) {
       log.info("activity {} asked to stop ({}): {}", context.getInfo().getActivityId(), reason, e);
     }
+  }
+
+  /**
+   * The SDK reports a heartbeat timeout it noticed itself (a worker frozen past the timeout) as a
+   * cancellation caused by a {@link TimeoutFailure}: Temporal retries that attempt, so it is
+   * superseded, not cancelled.
+   */
+  private static boolean timedOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof TimeoutFailure) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Stops the heartbeat thread. */

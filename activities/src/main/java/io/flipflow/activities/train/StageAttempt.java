@@ -152,7 +152,7 @@ final class StageAttempt {
       }
       if (!current) {
         recorder.flushMetrics();
-        throw new Superseded(
+        String why =
             plan.stageName()
                 + " attempt stopped ("
                 + heartbeat.stopReason()
@@ -160,7 +160,10 @@ final class StageAttempt {
                 + result.step()
                 + " with checkpoint "
                 + (last == null ? "none" : last.uri())
-                + "; it is not the current attempt, so nothing was marked final");
+                + "; it is not the current attempt, so nothing was marked final";
+        // Temporal no longer waits for this attempt, so only this log tells an operator about it
+        log.warn("{} {}", workflowId, why);
+        throw new Superseded(why);
       }
       if (!recorder.flushAll(FLUSH_PATIENCE)) {
         throw new Unrecorded(

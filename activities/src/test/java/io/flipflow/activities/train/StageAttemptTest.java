@@ -30,18 +30,25 @@ import io.flipflow.workflows.result.Stage;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.result.TrainingHeartbeat;
+import io.temporal.api.enums.v1.TimeoutType;
+import io.temporal.client.ActivityCanceledException;
 import io.temporal.client.ActivityNotExistsException;
+import io.temporal.failure.TimeoutFailure;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One attempt of a training stage against real S3 and Postgres (embedded), driven without a
@@ -236,12 +243,34 @@ class StageAttemptTest {
     assertTrue(none.getMessage().contains("no usable checkpoint"), none.getMessage());
   }
 
-  @Test
-  void anAttemptThatTimedOutStopsAndMarksNothingFinal() throws Exception {
+  /** How Temporal tells an attempt it timed out: the server's NOT_FOUND, or the SDK itself. */
+  static Stream<Arguments> timeouts() {
+    return Stream.of(
+        Arguments.of(
+            "the server no longer knows the attempt",
+            (IntFunction<RuntimeException>)
+                n -> n >= 3 ? new ActivityNotExistsException("timed out", null) : null),
+        // what a worker thawed after SIGSTOP saw: the SDK noticed the timeout locally, once, and
+        // later heartbeats returned without a word (throttled)
+        Arguments.of(
+            "the SDK noticed the heartbeat timeout locally",
+            (IntFunction<RuntimeException>)
+                n ->
+                    n == 3
+                        ? new ActivityCanceledException(
+                            null,
+                            new TimeoutFailure(
+                                "heartbeat", null, TimeoutType.TIMEOUT_TYPE_HEARTBEAT))
+                        : null));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("timeouts")
+  void anAttemptThatTimedOutStopsAndMarksNothingFinal(
+      String how, IntFunction<RuntimeException> heartbeatAnswer) throws Exception {
     String run = newRun();
     FakeActivityContext ctx = new FakeActivityContext();
-    // from the third heartbeat on, Temporal answers as for an attempt that timed out (a zombie)
-    ctx.onHeartbeat(n -> n >= 3 ? new ActivityNotExistsException("timed out", null) : null);
+    ctx.onHeartbeat(heartbeatAnswer);
     StageAttempt.Superseded e =
         assertThrows(
             StageAttempt.Superseded.class,

@@ -279,17 +279,36 @@ class TrustFaultsTest {
     long t0 = System.nanoTime();
     String id = "trust-zombie";
     long steps = 40;
+    WorkerProcess first = worker;
     WorkerProcess second = stack.startWorkerProcess("all-queues-2", ALL_QUEUES);
+    try {
+      zombie(id, steps, second, t0);
+    } finally {
+      // one all-queue worker for the cases after this one: the one that stayed up
+      if (worker != first) {
+        first.close();
+      }
+      if (worker != second) {
+        second.close();
+      }
+    }
+  }
+
+  private void zombie(String id, long steps, WorkerProcess second, long t0) throws Exception {
     WorkflowStub run = stack.start(id, stack.spec(id, steps));
     stack.awaitCheckpoint(id, PRETRAIN, 2, Duration.ofMinutes(4));
     WorkerProcess trainer = worker.lastStep(id, PRETRAIN).isPresent() ? worker : second;
     WorkerProcess other = trainer == worker ? second : worker;
     trainer.signal("STOP");
     long frozenAt = System.nanoTime();
-    // the heartbeat timeout (90 s) ends the frozen attempt; the other worker resumes the stage
-    other.awaitLine(id + " " + PRETRAIN + ": resuming from", 300);
-    double frozen = since(frozenAt);
-    trainer.signal("CONT");
+    double frozen;
+    try {
+      // the heartbeat timeout (90 s) ends the frozen attempt; the other worker resumes the stage
+      other.awaitLine(id + " " + PRETRAIN + ": resuming from", 300);
+      frozen = since(frozenAt);
+    } finally {
+      trainer.signal("CONT");
+    }
     RunSummary summary = finish(run);
     trainer.awaitLine("it is not the current attempt, so nothing was marked final", 120);
     long finals =
@@ -318,7 +337,8 @@ class TrustFaultsTest {
             null));
     assertEquals(1, finals);
     assertTrue(finalAttempt >= 2, "the final checkpoint is the zombie's: attempt " + finalAttempt);
-    second.terminate();
+    // keep the worker that stayed alive throughout as the one for the next case
+    worker = other;
   }
 
   @Test

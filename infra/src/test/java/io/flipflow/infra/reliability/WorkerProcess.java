@@ -99,7 +99,15 @@ final class WorkerProcess implements AutoCloseable {
             name + " exited (" + process.exitValue() + ") before '" + needle + "':\n" + logText());
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(name + ": no '" + needle + "' in " + seconds + " s");
+        String text = logText();
+        throw new IllegalStateException(
+            name
+                + ": no '"
+                + needle
+                + "' in "
+                + seconds
+                + " s; the end of its log:\n"
+                + text.substring(Math.max(0, text.length() - 6000)));
       }
       sleep(200);
     }
