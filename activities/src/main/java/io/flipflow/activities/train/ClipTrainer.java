@@ -55,6 +55,11 @@ public final class ClipTrainer implements AutoCloseable {
   private float lastLoss = Float.NaN;
   private volatile Path lastCheckpoint;
   private CheckpointState.Origin origin;
+  // the tokenizer its captions are encoded with: named in every checkpoint, its bytes carried when
+  // known here (an imported model, a resumed checkpoint), else fetched at upload from the source
+  private CheckpointState.TokenizerRef tokenizer;
+  private byte[] tokenizerJson;
+  private boolean tokensChecked;
 
   private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
     config.validate();
@@ -137,6 +142,7 @@ public final class ClipTrainer implements AutoCloseable {
       }
       throw (RuntimeException) e;
     }
+    trainer.keepTokenizerOf(checkpoint, state);
     trainer.step = state.step();
     trainer.samplesSeen = state.samplesSeen();
     trainer.dataPosition = state.dataPosition();
@@ -160,20 +166,35 @@ public final class ClipTrainer implements AutoCloseable {
     ClipTrainer trainer = new ClipTrainer(config, state.preset(), devices);
     try {
       trainer.loadWeights(checkpoint);
-    } catch (IOException e) {
+      trainer.keepTokenizerOf(checkpoint, state);
+    } catch (RuntimeException e) {
       trainer.close();
-      throw new UncheckedIOException("checkpoint: cannot read " + checkpoint, e);
+      throw e;
     }
     return trainer;
   }
 
-  private void loadWeights(Path checkpoint) throws IOException {
-    try (DataInputStream in = CheckpointDir.open(checkpoint, CheckpointDir.WEIGHTS)) {
-      model.load(in);
-    }
+  private void loadWeights(Path checkpoint) {
+    CheckpointDir.loadWeights(checkpoint, model);
     if (replicas != null) {
       replicas.copyWeightsFromMaster();
     }
+  }
+
+  /** The checkpoint's tokenizer goes on with the weights (and data must be encoded with it). */
+  private void keepTokenizerOf(Path checkpoint, CheckpointState state) {
+    tokenizer = state.tokenizer();
+    tokenizerJson = CheckpointDir.tokenizer(checkpoint).orElse(null);
+  }
+
+  /**
+   * The tokenizer the training data is encoded with, written into every checkpoint (for callers
+   * without a {@link BatchSource#tokenizer()}: tests, tools).
+   */
+  public ClipTrainer withTokenizer(byte[] json, String source) {
+    this.tokenizerJson = json.clone();
+    this.tokenizer = new CheckpointState.TokenizerRef(CheckpointDir.sha256(json), source);
+    return this;
   }
 
   /** Names where this trainer's checkpoints come from (written into each state.json). */
@@ -230,6 +251,7 @@ public final class ClipTrainer implements AutoCloseable {
       BooleanSupplier stopRequested,
       Consumer<Path> onCheckpoint) {
     GradMode.offOnThisThread();
+    adoptTokenizer(data.tokenizer());
     data.seek(dataPosition);
     long savedAt = lastCheckpoint == null ? -1 : step;
     while (step < config.totalSteps()) {
@@ -247,6 +269,10 @@ public final class ClipTrainer implements AutoCloseable {
       float loss;
       try (NDManager stepManager = root.newSubManager()) {
         Batch batch = data.next(stepManager, config.batchSize());
+        if (!tokensChecked) {
+          model.checkEndOfText(batch.tokens());
+          tokensChecked = true;
+        }
         loss = trainStep(batch, config.maskRatio(), learningRate, stepManager).loss();
       }
       step++;
@@ -271,6 +297,33 @@ public final class ClipTrainer implements AutoCloseable {
       }
     }
     return new LoopResult(step, samplesSeen, lastLoss, false, lastCheckpoint);
+  }
+
+  /**
+   * Takes the data's tokenizer as the checkpoints'; refuses data encoded with another tokenizer
+   * than the one the weights came with (an imported model, a resumed run).
+   */
+  private void adoptTokenizer(CheckpointState.TokenizerRef data) {
+    if (data == null || data.sha256() == null) {
+      return;
+    }
+    if (tokenizer != null
+        && tokenizer.sha256() != null
+        && !tokenizer.sha256().equalsIgnoreCase(data.sha256())) {
+      throw new IllegalArgumentException(
+          "the training data is encoded with tokenizer "
+              + data.source()
+              + " (SHA-256 "
+              + data.sha256()
+              + "), but the weights came with tokenizer "
+              + tokenizer.source()
+              + " (SHA-256 "
+              + tokenizer.sha256()
+              + "): stage the data with the model's tokenizer.json (put it beside the shards)");
+    }
+    if (tokenizer == null || tokenizer.sha256() == null) {
+      tokenizer = data;
+    }
   }
 
   /** As {@link #run(BatchSource, Path, StepListener, BooleanSupplier, Consumer)}, no callback. */
@@ -345,7 +398,9 @@ public final class ClipTrainer implements AutoCloseable {
             optimizer.updates(),
             lastLoss,
             origin);
-    Path target = CheckpointDir.write(checkpointRoot, state, model::save, optimizer::save);
+    Path target =
+        CheckpointDir.write(
+            checkpointRoot, state.withTokenizer(tokenizer), model, optimizer::save, tokenizerJson);
     lastCheckpoint = target;
     LOG.debug("checkpoint at step {}: {}", step, target);
     return target;
