@@ -112,6 +112,26 @@ public record CheckpointState(
         null);
   }
 
+  /**
+   * The name this model has outside flipflow: in an OpenCLIP export's provenance and as {@code
+   * model} in flipflow's clip_benchmark JSON, so results of both tools line up. {@code
+   * flipflow-<preset>-<run>-<stage>-step<N>} ({@code -imported} for imported weights), characters
+   * other than letters, digits, {@code . _ -} replaced by {@code _}.
+   */
+  public String modelName() {
+    StringBuilder sb = new StringBuilder("flipflow-").append(preset.name());
+    if (origin != null && origin.workflowId() != null) {
+      sb.append('-').append(origin.workflowId());
+      if (origin.stage() != null) {
+        sb.append('-').append(origin.stage());
+      }
+    } else if (importedFrom != null) {
+      sb.append("-imported");
+    }
+    sb.append("-step").append(step);
+    return sb.toString().replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
   /** The spec fingerprint it was written for, or null when unknown. */
   public String specFingerprint() {
     return origin == null ? null : origin.specFingerprint();

@@ -110,7 +110,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     S3Uri checkpointUri = S3Uri.parse(checkpoint.uri());
     Path local = new CheckpointStore(store).download(checkpointUri, dir.resolve("checkpoint"));
     CheckpointState state = CheckpointDir.readState(local);
-    if (!state.preset().name().equals(request.modelPreset())) {
+    if (request.modelPreset() != null && !state.preset().name().equals(request.modelPreset())) {
       throw new IllegalArgumentException(
           "checkpoint "
               + checkpoint.uri()
@@ -119,20 +119,28 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
               + " but the request names "
               + request.modelPreset());
     }
-    if (request.tokenizerUri() == null) {
+    // a checkpoint that carries its tokenizer needs nothing else; older ones need the request's
+    java.util.Optional<byte[]> carried = CheckpointDir.tokenizer(local);
+    if (request.tokenizerUri() == null && carried.isEmpty()) {
       throw new IllegalArgumentException(
-          "tokenizerUri: the evaluation of " + checkpoint.uri() + " names no tokenizer");
+          "tokenizerUri: the evaluation of "
+              + checkpoint.uri()
+              + " names no tokenizer, and the checkpoint carries none");
     }
-    S3Uri tokenizerUri = S3Uri.parse(request.tokenizerUri());
+    String tokenizerSource =
+        request.tokenizerUri() != null
+            ? request.tokenizerUri()
+            : checkpoint.uri() + "!" + CheckpointDir.TOKENIZER;
+    byte[] tokenizerJson =
+        request.tokenizerUri() != null
+            ? store.getBytes(S3Uri.parse(request.tokenizerUri()))
+            : carried.get();
     List<EvalResult> results = new ArrayList<>();
     List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
     try (DevicePool.Lease lease = devices.lease(request.device());
         ClipModel model = CheckpointDir.loadModel(local, lease.devices().get(0));
         CaptionTokenizer tokenizer =
-            CaptionTokenizer.load(
-                store.getBytes(tokenizerUri),
-                state.preset().contextLength(),
-                tokenizerUri.toString())) {
+            CaptionTokenizer.load(tokenizerJson, state.preset().contextLength(), tokenizerSource)) {
       ClipImageTextEncoder encoder = new ClipImageTextEncoder(model, tokenizer);
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
@@ -206,8 +214,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           "no evaluation set (a folder with eval.json) under " + request.evalSetUris());
     }
     record(workflowId, request.phase(), checkpoint, results, issues);
-    String jsonFolder =
-        writeClipBenchmarkJson(request.modelPreset(), checkpointUri, request.phase(), results, dir);
+    String jsonFolder = writeClipBenchmarkJson(state, checkpointUri, request.phase(), results, dir);
     List<EvalMetric> full =
         results.stream()
             .filter(r -> r.inference().equals(InferenceView.full().label()))
@@ -269,13 +276,18 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     db.dataIssues().record(issues);
   }
 
-  /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */
+  /**
+   * One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint; its
+   * {@code model} is the checkpoint's name outside flipflow (what {@code flipflow export} calls
+   * it).
+   */
   private String writeClipBenchmarkJson(
-      String modelPreset, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
+      CheckpointState state, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
       throws IOException {
     Path out = dir.resolve("clip_benchmark");
     List<Path> files =
-        ClipBenchmarkJson.write(out, results, modelPreset, checkpoint.toString(), "en");
+        ClipBenchmarkJson.write(
+            out, results, state.modelName(), state.preset().name(), checkpoint.toString(), "en");
     String base = checkpoint.toString().replaceAll("\\.tar$", "");
     S3Uri folder = S3Uri.parse(base + "-eval-" + phase + "/");
     for (Path f : files) {

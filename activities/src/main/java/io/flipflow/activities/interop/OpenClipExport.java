@@ -40,26 +40,6 @@ public final class OpenClipExport {
   private OpenClipExport() {}
 
   /**
-   * The name a checkpoint has outside flipflow (in {@code flipflow_export.json}, and as {@code
-   * model} in flipflow's clip_benchmark JSON, so the two can be put side by side): {@code
-   * flipflow-<preset>-<run>-<stage>-step<N>}, characters other than letters, digits, {@code . _ -}
-   * replaced by {@code _}.
-   */
-  public static String modelName(CheckpointState state) {
-    StringBuilder sb = new StringBuilder("flipflow-").append(state.preset().name());
-    if (state.origin() != null && state.origin().workflowId() != null) {
-      sb.append('-').append(state.origin().workflowId());
-      if (state.origin().stage() != null) {
-        sb.append('-').append(state.origin().stage());
-      }
-    } else if (state.importedFrom() != null) {
-      sb.append("-imported");
-    }
-    sb.append("-step").append(state.step());
-    return sb.toString().replaceAll("[^A-Za-z0-9._-]", "_");
-  }
-
-  /**
    * Exports the checkpoint in {@code checkpointDir} into {@code out} (created; files of an earlier
    * export there are replaced).
    *
@@ -69,7 +49,7 @@ public final class OpenClipExport {
   public static Result export(
       Path checkpointDir, Path out, byte[] tokenizerJson, String checkpointUri) {
     CheckpointState state = CheckpointDir.readState(checkpointDir);
-    String name = modelName(state);
+    String name = state.modelName();
     byte[] tokenizer = tokenizerJson;
     String tokenizerSource = "the --tokenizer file";
     if (tokenizer == null) {
