@@ -11,7 +11,8 @@ until existing="$(temporal operator search-attribute list -n "$ns" 2>&1)"; do
   tries=$((tries + 1)); [ "$tries" -lt 60 ] || { echo "$existing" >&2; exit 1; }
   sleep 2
 done
-for attr in FlipStudy=Keyword FlipModel=Keyword FlipMaskRatio=Double FlipStage=Keyword FlipTop1=Double; do
+for attr in FlipStudy=Keyword FlipModel=Keyword FlipMaskRatio=Double FlipStage=Keyword FlipTop1=Double \
+  FlipRun=Keyword FlipEvalSet=KeywordList; do
   name="${attr%%=*}"
   if echo "$existing" | grep -qw "$name"; then
     echo "search attribute $name exists"

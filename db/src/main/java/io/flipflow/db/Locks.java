@@ -29,7 +29,8 @@ public final class Locks {
 
   /** The lock named {@code name} if no one holds it now; empty when another session does. */
   public Optional<Lock> tryLock(String name) throws SQLException {
-    Connection c = db.connection();
+    // not from the pool: a pooled connection handed back would keep the session's lock
+    Connection c = db.unpooledConnection();
     try {
       try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(" + KEY + ")")) {
         ps.setString(1, name);

@@ -10,7 +10,7 @@
  * the pipeline's <em>workflow id</em> (Java: {@code workflowId}); Temporal's run id of an execution
  * is {@code workflow_run_id} ({@code temporalRunId}).
  *
- * <p>May import: JDBC, the PostgreSQL driver, Flyway. Nothing of flipflow's: the activities and
- * infra call in, never the other way.
+ * <p>May import: JDBC, the PostgreSQL driver, HikariCP, Flyway. Nothing of flipflow's: the
+ * activities and infra call in, never the other way.
  */
 package io.flipflow.db;

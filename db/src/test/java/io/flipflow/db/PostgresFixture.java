@@ -15,16 +15,20 @@ public final class PostgresFixture implements AutoCloseable {
   private final EmbeddedPostgres embedded;
   private final PostgreSQLContainer<?> container;
   private final Database database;
+  private final String jdbcUrl;
+  private final String user;
+  private final String password;
 
   private PostgresFixture(EmbeddedPostgres embedded, PostgreSQLContainer<?> container) {
     this.embedded = embedded;
     this.container = container;
-    this.database =
+    this.jdbcUrl =
         container != null
-            ? Database.connect(
-                container.getJdbcUrl(), container.getUsername(), container.getPassword())
-            : Database.connect(
-                "jdbc:postgresql://127.0.0.1:" + embedded.getPort() + "/postgres", "postgres", "");
+            ? container.getJdbcUrl()
+            : "jdbc:postgresql://127.0.0.1:" + embedded.getPort() + "/postgres";
+    this.user = container != null ? container.getUsername() : "postgres";
+    this.password = container != null ? container.getPassword() : "";
+    this.database = Database.connect(jdbcUrl, user, password);
   }
 
   public static PostgresFixture start() {
@@ -67,6 +71,33 @@ public final class PostgresFixture implements AutoCloseable {
     return database;
   }
 
+  /** A database of its own on this server, e.g. with other pool settings; the caller closes it. */
+  public Database connect(Database.Settings settings) {
+    return Database.connect(jdbcUrl, user, password, settings);
+  }
+
+  /** A plain driver connection outside any pool and without timeouts, as a second client. */
+  public java.sql.Connection plainConnection() throws java.sql.SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", user);
+    if (!password.isEmpty()) {
+      p.setProperty("password", password);
+    }
+    return new org.postgresql.Driver().connect(jdbcUrl, p);
+  }
+
+  public String jdbcUrl() {
+    return jdbcUrl;
+  }
+
+  public String user() {
+    return user;
+  }
+
+  public String password() {
+    return password;
+  }
+
   /** Rows of a per-run table for one run: the tests' independent count of what was written. */
   public long countForRun(String table, String workflowId) throws java.sql.SQLException {
     if (!java.util.List.of("metrics", "stages", "checkpoints", "eval_results").contains(table)) {
@@ -89,6 +120,7 @@ public final class PostgresFixture implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    database.close();
     if (embedded != null) {
       embedded.close();
     }

@@ -1,5 +1,6 @@
 package io.flipflow.workflows;
 
+import io.flipflow.workflows.evaluation.EvaluationWorkflowImpl;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflowImpl;
 import io.flipflow.workflows.study.ScalingStudyWorkflowImpl;
 import io.temporal.common.converter.DataConverterException;
@@ -19,9 +20,12 @@ public final class FlipflowWorkflows {
 
   private FlipflowWorkflows() {}
 
-  /** Registers FlipPipelineWorkflow and ScalingStudyWorkflow on a worker of the control queue. */
+  /** Registers the pipeline, study and evaluation workflows on a worker of the control queue. */
   public static void register(Worker controlWorker) {
     controlWorker.registerWorkflowImplementationTypes(
-        OPTIONS, FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+        OPTIONS,
+        FlipPipelineWorkflowImpl.class,
+        ScalingStudyWorkflowImpl.class,
+        EvaluationWorkflowImpl.class);
   }
 }

@@ -29,8 +29,15 @@ public final class SearchAttributeKeys {
   /** Headline zero-shot top-1 accuracy once an evaluation has reported it. */
   public static final SearchAttributeKey<Double> TOP1 = SearchAttributeKey.forDouble("FlipTop1");
 
+  /** The run an evaluation workflow evaluates a checkpoint of (its record's run id). */
+  public static final SearchAttributeKey<String> RUN = SearchAttributeKey.forKeyword("FlipRun");
+
+  /** The evaluation sets an evaluation workflow evaluates on (their URIs). */
+  public static final SearchAttributeKey<List<String>> EVAL_SETS =
+      SearchAttributeKey.forKeywordList("FlipEvalSet");
+
   public static final List<SearchAttributeKey<?>> ALL =
-      List.of(STUDY, MODEL, MASK_RATIO, STAGE, TOP1);
+      List.of(STUDY, MODEL, MASK_RATIO, STAGE, TOP1, RUN, EVAL_SETS);
 
   private SearchAttributeKeys() {}
 

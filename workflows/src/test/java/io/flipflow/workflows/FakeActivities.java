@@ -191,13 +191,14 @@ public final class FakeActivities
   public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
     return evaluateCheckpoint(
         new EvaluationRequest(
-            phase, checkpoint, spec.evalSetUris(), null, spec.modelPreset(), "cpu", 0));
+            phase, checkpoint, spec.evalSetUris(), null, spec.modelPreset(), "cpu", 0, null));
   }
 
   @Override
   public EvalReport evaluateCheckpoint(EvaluationRequest request) {
     String phase = request.phase();
     CheckpointRef checkpoint = request.checkpoint();
+    evaluationRequests.add(request);
     calls.add("evaluate " + workflowId() + " " + phase);
     double top1 = EvaluationActivities.TUNED.equals(phase) ? 0.5 : 0.4;
     return new EvalReport(
@@ -206,6 +207,9 @@ public final class FakeActivities
             new EvalMetric("zeroshot_classification", "emoji-subgroup", "unseen", "acc1", top1)),
         checkpoint.uri() + "/eval-" + phase + ".json");
   }
+
+  /** Every evaluation asked for, as it arrived. */
+  public final List<EvaluationRequest> evaluationRequests = new CopyOnWriteArrayList<>();
 
   /** Claims of run ids that are refused (as a run of that id with another spec would be). */
   public volatile Predicate<RunIdentity> refuseClaim = identity -> false;

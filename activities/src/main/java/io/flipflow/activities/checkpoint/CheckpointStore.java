@@ -35,6 +35,11 @@ public final class CheckpointStore {
     this.store = store;
   }
 
+  /** The store checkpoints go to (curves and other run files go beside them). */
+  public S3Store store() {
+    return store;
+  }
+
   /**
    * {@code root/<run>/<stage>/attempt-N/step-000000123.tar}: attempt-scoped, so an attempt that
    * timed out but still runs (a zombie) never overwrites what its successor wrote.

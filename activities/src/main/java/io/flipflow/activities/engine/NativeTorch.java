@@ -31,6 +31,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Memory: every tensor returned is a new {@link PtNDArray} attached to the manager passed (or to
  * the first input's manager); the native side keeps nothing per call.
+ *
+ * <p>Over 350 lines: it is the one Java face of the JNI library (loading, version check, and a
+ * checked wrapper per native call), mostly argument checks and documentation.
  */
 public final class NativeTorch {
 

@@ -13,6 +13,7 @@ import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.tensorboard.RunCurves;
 import io.flipflow.db.DataIssueStore;
 import io.flipflow.db.Database;
 import io.flipflow.db.EvalStore;
@@ -20,6 +21,7 @@ import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
+import io.flipflow.workflows.result.EvalProgress;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.spec.RunSpec;
 import io.temporal.activity.Activity;
@@ -30,7 +32,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the request's URIs (each
@@ -46,30 +51,58 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   static final int ABLATION_VIEWS = 4;
   static final int BATCH = 256;
 
-  /** Heartbeat details while evaluating. */
-  public record EvalProgress(String set, String phase, long done, long total) {}
-
   private final S3Store store;
   private final Path workDir;
   private final Database db;
   private final DevicePool devices;
+  private final PixelCache pixels;
+  private final Path tensorboardDir;
 
   /**
    * @param devices the worker's devices: evaluation leases what the request's {@code device} asks
    *     for and encodes on the first device of the lease
    */
   public EvaluationActivitiesImpl(S3Store store, Path workDir, Database db, DevicePool devices) {
+    this(store, workDir, db, devices, PixelCache.none());
+  }
+
+  /**
+   * @param pixels the worker's cache of decoded evaluation images, shared by every evaluation it
+   *     runs ({@code worker.eval_cache_bytes})
+   */
+  public EvaluationActivitiesImpl(
+      S3Store store, Path workDir, Database db, DevicePool devices, PixelCache pixels) {
+    this(store, workDir, db, devices, pixels, null);
+  }
+
+  /**
+   * @param tensorboardDir where the results also go as TensorBoard scalars ({@code RUN/eval-PHASE},
+   *     at the checkpoint's step), copied beside the clip_benchmark JSON; null: not at all
+   */
+  public EvaluationActivitiesImpl(
+      S3Store store,
+      Path workDir,
+      Database db,
+      DevicePool devices,
+      PixelCache pixels,
+      Path tensorboardDir) {
     this.store = store;
     this.workDir = workDir;
     this.db = db;
     this.devices = devices;
+    this.pixels = pixels;
+    this.tensorboardDir = tensorboardDir;
   }
 
   @Override
   public EvalReport evaluateCheckpoint(EvaluationRequest request) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    String workflowId = context.getInfo().getWorkflowId();
-    Path dir = workDir.resolve(workflowId).resolve("eval-" + request.phase());
+    String workflowId =
+        request.recordUnder() != null ? request.recordUnder() : context.getInfo().getWorkflowId();
+    Path dir =
+        workDir
+            .resolve(context.getInfo().getWorkflowId())
+            .resolve("eval-" + request.phase() + "-" + context.getInfo().getAttempt());
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new EvalProgress("", "loading checkpoint", 0, 0))) {
       return ActivityFailures.run(
@@ -96,7 +129,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
             tokenizer,
             spec.modelPreset(),
             spec.device(),
-            spec.seed()));
+            spec.seed(),
+            null));
   }
 
   /**
@@ -119,22 +153,22 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
               + " but the request names "
               + request.modelPreset());
     }
-    // a checkpoint that carries its tokenizer needs nothing else; older ones need the request's
-    java.util.Optional<byte[]> carried = CheckpointDir.tokenizer(local);
+    // the tokenizer a checkpoint carries is the one it was trained with; a format-1 checkpoint
+    // carries none and needs the request's
+    Optional<byte[]> carried = CheckpointDir.tokenizer(local);
     if (request.tokenizerUri() == null && carried.isEmpty()) {
       throw new IllegalArgumentException(
           "tokenizerUri: the evaluation of "
               + checkpoint.uri()
-              + " names no tokenizer, and the checkpoint carries none");
+              + " names no tokenizer, and the checkpoint carries none (format 1);"
+              + " give the run spec it was trained with");
     }
     String tokenizerSource =
-        request.tokenizerUri() != null
-            ? request.tokenizerUri()
-            : checkpoint.uri() + "!" + CheckpointDir.TOKENIZER;
+        carried.isPresent()
+            ? checkpoint.uri() + "!" + CheckpointDir.TOKENIZER
+            : request.tokenizerUri();
     byte[] tokenizerJson =
-        request.tokenizerUri() != null
-            ? store.getBytes(S3Uri.parse(request.tokenizerUri()))
-            : carried.get();
+        carried.isPresent() ? carried.get() : store.getBytes(S3Uri.parse(request.tokenizerUri()));
     List<EvalResult> results = new ArrayList<>();
     List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
     try (DevicePool.Lease lease = devices.lease(request.device());
@@ -145,7 +179,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
         for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
-          Path setDir = stageSet(leaf, dir.resolve("sets"));
+          StagedSet staged = stageSet(leaf, dir.resolve("sets"));
+          Path setDir = staged.dir();
           JsonObject meta =
               JsonParser.parseString(Files.readString(setDir.resolve("eval.json")))
                   .getAsJsonObject();
@@ -181,7 +216,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                                 + what);
                       }
                     }
-                  });
+                  },
+                  pixels,
+                  staged.contentScope());
           if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {
             List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
             // the ablation is FLIP's Table 1d on unseen concepts: not worth 5x the work elsewhere
@@ -215,6 +252,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
     record(workflowId, request.phase(), checkpoint, results, issues);
     String jsonFolder = writeClipBenchmarkJson(state, checkpointUri, request.phase(), results, dir);
+    writeCurves(workflowId, request.phase(), checkpoint.step(), results, S3Uri.parse(jsonFolder));
     List<EvalMetric> full =
         results.stream()
             .filter(r -> r.inference().equals(InferenceView.full().label()))
@@ -238,16 +276,35 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     return leaves;
   }
 
+  /**
+   * A set on local disk, and what identifies its content: its URI and every object's ETag, so
+   * cached pixels of a set that changed under the same URI are never reused.
+   */
+  private record StagedSet(Path dir, String contentScope) {}
+
   /** Copies one set's objects (shards, eval.json, classes, templates) to local disk. */
-  private Path stageSet(S3Uri leaf, Path root) {
+  private StagedSet stageSet(S3Uri leaf, Path root) {
     Path dir = root.resolve(leaf.bucket()).resolve(leaf.prefix());
+    StringBuilder scope = new StringBuilder(leaf.toString());
     for (S3Store.ObjectInfo o : store.list(leaf)) {
       String rest = o.uri().key().substring(leaf.prefix().length());
       if (!rest.contains("/")) {
         store.download(o.uri(), dir.resolve(rest));
+        scope.append(' ').append(rest).append('=').append(o.etag());
       }
     }
-    return dir;
+    return new StagedSet(dir, sha256(scope.toString()));
+  }
+
+  private static String sha256(String s) {
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(
+              java.security.MessageDigest.getInstance("SHA-256")
+                  .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private void record(
@@ -274,6 +331,22 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                             r.value()))
                 .toList());
     db.dataIssues().record(issues);
+  }
+
+  /**
+   * Results as scalars {@code eval/DATASET/SPLIT/METRIC} (and {@code /INFERENCE} when not full).
+   */
+  private void writeCurves(
+      String run, String phase, long step, List<EvalResult> results, S3Uri besideJson) {
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (EvalResult r : results) {
+      String view = r.inference().equals(InferenceView.full().label()) ? "" : "/" + r.inference();
+      values.put("eval/" + r.dataset() + "/" + r.split() + "/" + r.metric() + view, r.value());
+    }
+    String part = "eval-" + phase.replaceAll("[^A-Za-z0-9_.-]", "_");
+    try (RunCurves curves = RunCurves.open(tensorboardDir, store, besideJson, run, part, step)) {
+      curves.scalars(step, values);
+    }
   }
 
   /**

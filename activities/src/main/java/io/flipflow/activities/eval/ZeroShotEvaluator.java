@@ -20,13 +20,32 @@ public final class ZeroShotEvaluator {
   private final ImagePreprocessor preprocessor;
   private final int batchSize;
   private final ProgressListener progress;
+  private final PixelCache cache;
+  private final String cacheScope;
 
   public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize, ProgressListener progress) {
+    this(encoder, batchSize, progress, PixelCache.none(), "");
+  }
+
+  /**
+   * @param cache decoded images kept across evaluations
+   * @param cacheScope what identifies the images' set and content (e.g. its URI and the ETags of
+   *     its objects): a key in the cache is the scope, the image's name and the preprocessing
+   */
+  public ZeroShotEvaluator(
+      ImageTextEncoder encoder,
+      int batchSize,
+      ProgressListener progress,
+      PixelCache cache,
+      String cacheScope) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
     }
     this.encoder = encoder;
     this.preprocessor = new ImagePreprocessor(encoder.imageSize());
+    this.cache = cache;
+    this.cacheScope =
+        cacheScope + "|" + ImagePreprocessor.DESCRIPTION + "|" + encoder.imageSize() + "|";
     this.batchSize = batchSize;
     this.progress = progress;
   }
@@ -181,8 +200,15 @@ public final class ZeroShotEvaluator {
         .mapToObj(
             i -> {
               ImageRef ref = batch.get(i);
+              String key = cacheScope + ref.name();
+              byte[] cached = cache.get(key);
+              if (cached != null) {
+                return cached;
+              }
               try {
-                return preprocessor.toChw(ref.decode());
+                byte[] pixels = preprocessor.toChw(ref.decode());
+                cache.put(key, pixels);
+                return pixels;
               } catch (IOException e) {
                 // The readers decoded every image once already: failing now means the file changed
                 // or vanished under us, which a retry may fix.

@@ -113,7 +113,8 @@ final class StageAttempt {
     PresetChecks.checkData(preset, plan.data());
     log.info("{} {}: on {}", workflowId, plan.stageName(), devices);
     Files.createDirectories(dir);
-    try (AutoCloseable cached = stagedCache.take(contentKey());
+    try (AutoCloseable curves = recorder::closeCurves;
+        AutoCloseable cached = stagedCache.take(contentKey());
         ClipTrainer trainer = openTrainer(preset);
         StagedBatchSource data = openData(trainer.config())) {
       long totalSteps = trainer.config().totalSteps();

@@ -6,6 +6,7 @@ import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.tensorboard.RunCurves;
 import io.flipflow.db.Database;
 import io.flipflow.db.TrainingStore;
 import io.flipflow.workflows.activities.ProgressSignals;
@@ -53,6 +54,8 @@ final class StageRecorder {
   private final List<TrainingStore.MetricRow> pendingMetrics = new ArrayList<>();
   private long startNanos = System.nanoTime();
   private final ProgressSignals signals = new ProgressSignals();
+  private final java.nio.file.Path tensorboardDir;
+  private RunCurves curves = RunCurves.open(null, null, null, null, null, 0);
 
   /**
    * @param client reaches the workflow for progress signals
@@ -75,6 +78,7 @@ final class StageRecorder {
     this.specFingerprint = specFingerprint;
     this.attempt = attempt;
     this.localCheckpoints = settings.localCheckpoints();
+    this.tensorboardDir = settings.tensorboardDir();
     this.stall = new StallWatch(settings.stallAfterSteps(), settings.stallAtLeast());
     this.checkpoints = checkpoints;
     this.checkpointRoot = checkpointRoot;
@@ -123,10 +127,23 @@ final class StageRecorder {
     return lastUploaded.get();
   }
 
-  /** Starts the clock of the metrics' wall seconds: call it when the training loop starts. */
+  /**
+   * Starts the clock of the metrics' wall seconds and the stage's curves: call it when the training
+   * loop starts, after any {@link #resumedFrom}.
+   */
   void startClock() {
     startNanos = System.nanoTime();
     stall.alive();
+    CheckpointRef from = lastUploaded.get();
+    curves.close();
+    curves =
+        RunCurves.open(
+            tensorboardDir,
+            checkpoints.store(),
+            checkpointRoot.resolve(workflowId + "/"),
+            workflowId,
+            stageName,
+            from == null ? 0 : from.step() + 1);
   }
 
   /** Seconds since {@link #startClock()}. */
@@ -154,6 +171,14 @@ final class StageRecorder {
             m.samplesPerSecond(),
             m.stepMillis(),
             elapsedSeconds()));
+    curves.scalars(
+        m.step(),
+        java.util.Map.of(
+            "train/loss", m.loss(),
+            "train/learning_rate", m.learningRate(),
+            "train/logit_scale", m.logitScale(),
+            "train/samples_per_second", m.samplesPerSecond(),
+            "train/step_ms", m.stepMillis()));
     // one line per step, so a fault test (or an operator) can see the last step a lost worker did
     log.debug("{} {} step {}/{} loss {}", workflowId, stageName, m.step(), totalSteps, m.loss());
     if (pendingMetrics.size() >= METRIC_FLUSH_ROWS) {
@@ -170,6 +195,7 @@ final class StageRecorder {
   void onCheckpoint(Path local) {
     flushMetrics();
     upload(local, false);
+    curves.publish();
     stall.alive();
     pruneLocal(local.getParent());
   }
@@ -272,6 +298,11 @@ final class StageRecorder {
     if (ActivityFailures.isDeterministic(e)) {
       throw new IllegalArgumentException("the database refused the record: " + e.getMessage(), e);
     }
+  }
+
+  /** Closes the stage's curves and copies them to S3 a last time; the attempt has ended. */
+  void closeCurves() {
+    curves.close();
   }
 
   /** Rows still queued: metrics, checkpoints. */

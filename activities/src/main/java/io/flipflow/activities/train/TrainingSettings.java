@@ -13,9 +13,15 @@ import java.time.Duration;
  *     take minutes)
  * @param stagedCacheBytes the most bytes of staged shards this worker keeps on local disk; the
  *     least recently used sets go first
+ * @param tensorboardDir where this worker writes TensorBoard event files of its runs ({@code
+ *     RUN/STAGE/}), also copied beside the checkpoints in S3; null: no curves
  */
 public record TrainingSettings(
-    int localCheckpoints, int stallAfterSteps, Duration stallAtLeast, long stagedCacheBytes) {
+    int localCheckpoints,
+    int stallAfterSteps,
+    Duration stallAtLeast,
+    long stagedCacheBytes,
+    java.nio.file.Path tensorboardDir) {
 
   public TrainingSettings {
     if (localCheckpoints < 1) {
@@ -36,8 +42,16 @@ public record TrainingSettings(
     }
   }
 
-  /** 2 local checkpoints, stalled after 20 step times but not before 15 minutes, a 50 GiB cache. */
+  /**
+   * 2 local checkpoints, stalled after 20 step times but not before 15 minutes, a 50 GiB cache, no
+   * curves.
+   */
   public static TrainingSettings defaults() {
-    return new TrainingSettings(2, 20, Duration.ofMinutes(15), 50L << 30);
+    return new TrainingSettings(2, 20, Duration.ofMinutes(15), 50L << 30, null);
+  }
+
+  public TrainingSettings withTensorboardDir(java.nio.file.Path dir) {
+    return new TrainingSettings(
+        localCheckpoints, stallAfterSteps, stallAtLeast, stagedCacheBytes, dir);
   }
 }

@@ -10,10 +10,14 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
 import javax.imageio.ImageIO;
 
 /** Generated image-text shards for tests. */
@@ -79,5 +83,40 @@ public final class Fixtures {
       }
       store.put(folder.resolve(String.format("%05d.tar", s)), tar(samples));
     }
+  }
+
+  /** A sample of one PNG and its caption. */
+  public static WdsSample member(String key, byte[] png, String caption) {
+    Map<String, byte[]> m = new LinkedHashMap<>();
+    m.put("png", png);
+    m.put("txt", caption.getBytes(StandardCharsets.UTF_8));
+    return new WdsSample(key, m);
+  }
+
+  /** A PNG whose header declares w x h RGBA pixels, with a few bytes of image data. */
+  public static byte[] pngHeaderOnly(int w, int h) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h);
+    ihdr.put((byte) 8).put((byte) 6).put((byte) 0).put((byte) 0).put((byte) 0);
+    chunk(out, "IHDR", ihdr.array());
+    Deflater d = new Deflater();
+    d.setInput(new byte[1024]);
+    d.finish();
+    byte[] idat = new byte[2048];
+    chunk(out, "IDAT", Arrays.copyOf(idat, d.deflate(idat)));
+    chunk(out, "IEND", new byte[0]);
+    return out.toByteArray();
+  }
+
+  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
+    byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+    out.writeBytes(t);
+    out.writeBytes(data);
+    CRC32 crc = new CRC32();
+    crc.update(t);
+    crc.update(data);
+    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
   }
 }

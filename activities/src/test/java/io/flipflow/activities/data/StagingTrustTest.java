@@ -16,9 +16,6 @@ import io.flipflow.activities.data.webdataset.WdsSample;
 import io.flipflow.activities.testing.S3Fixture;
 import io.flipflow.db.Locks;
 import io.flipflow.db.PostgresFixture;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,8 +28,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -128,10 +123,11 @@ class StagingTrustTest {
     S3Uri b = bucket();
     List<WdsSample> samples = new ArrayList<>();
     for (int i = 0; i < 40; i++) samples.add(Fixtures.sample(String.format("ok%03d", i), "red"));
-    samples.add(member("bomb", pngHeaderOnly(20000, 20000), "a red square"));
-    samples.add(member("huge", noisePng(96, 96), "a red square"));
+    samples.add(Fixtures.member("bomb", Fixtures.pngHeaderOnly(20000, 20000), "a red square"));
+    samples.add(Fixtures.member("huge", noisePng(96, 96), "a red square"));
     samples.add(
-        member("longcap", Fixtures.png(4, 4, java.awt.Color.RED), "a red square ".repeat(40)));
+        Fixtures.member(
+            "longcap", Fixtures.png(4, 4, java.awt.Color.RED), "a red square ".repeat(40)));
     store.put(b.resolve("wds/00000.tar"), Fixtures.tar(samples));
     Recorder rec = new Recorder();
     // members up to 20 KB, captions up to 200 bytes: the noise PNG and the long caption are over
@@ -270,45 +266,11 @@ class StagingTrustTest {
     }
   }
 
-  static WdsSample member(String key, byte[] png, String caption) {
-    Map<String, byte[]> m = new LinkedHashMap<>();
-    m.put("png", png);
-    m.put("txt", caption.getBytes(StandardCharsets.UTF_8));
-    return new WdsSample(key, m);
-  }
-
   static byte[] noisePng(int w, int h) {
     java.awt.image.BufferedImage img =
         new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
     Random r = new Random(3);
     for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.setRGB(x, y, r.nextInt());
     return Fixtures.encode(img, "png");
-  }
-
-  /** A PNG whose header declares w x h RGBA pixels, with a few bytes of image data. */
-  static byte[] pngHeaderOnly(int w, int h) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-    ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(w).putInt(h);
-    ihdr.put((byte) 8).put((byte) 6).put((byte) 0).put((byte) 0).put((byte) 0);
-    chunk(out, "IHDR", ihdr.array());
-    Deflater d = new Deflater();
-    d.setInput(new byte[1024]);
-    d.finish();
-    byte[] idat = new byte[2048];
-    chunk(out, "IDAT", Arrays.copyOf(idat, d.deflate(idat)));
-    chunk(out, "IEND", new byte[0]);
-    return out.toByteArray();
-  }
-
-  private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-    out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-    byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-    out.writeBytes(t);
-    out.writeBytes(data);
-    CRC32 crc = new CRC32();
-    crc.update(t);
-    crc.update(data);
-    out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
   }
 }

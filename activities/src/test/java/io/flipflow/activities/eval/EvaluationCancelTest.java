@@ -92,7 +92,8 @@ class EvaluationCancelTest {
                 b + "tokenizer.json",
                 "test-micro",
                 "cpu",
-                0);
+                0,
+                null);
         CanceledFailure stopped =
             assertThrows(
                 CanceledFailure.class,

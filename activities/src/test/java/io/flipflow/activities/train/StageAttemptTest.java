@@ -258,6 +258,63 @@ class StageAttemptTest {
   }
 
   @Test
+  void curvesGoToTensorBoardLocallyAndBesideTheCheckpointsWithTheRecordedValues() throws Exception {
+    String run = newRun();
+    Path logdir = work.resolve("tensorboard");
+    attempt(
+        run,
+        plan(config(6, 3), "spec-curves"),
+        new FakeActivityContext(),
+        TrainingSettings.defaults().withTensorboardDir(logdir),
+        work.resolve(run));
+    Path part = logdir.resolve(run).resolve("pretrain");
+    List<Path> local;
+    try (Stream<Path> files = Files.list(part)) {
+      local = files.toList();
+    }
+    assertEquals(1, local.size(), "one event file for one attempt: " + local);
+    List<S3Store.ObjectInfo> copied =
+        store.list(CHECKPOINTS.resolve(run + "/tensorboard/pretrain/"));
+    assertEquals(1, copied.size(), "copied beside the checkpoints: " + copied);
+    assertEquals(
+        java.util.Arrays.toString(Files.readAllBytes(local.get(0))),
+        java.util.Arrays.toString(store.getBytes(copied.get(0).uri())),
+        "the copy in S3 is the whole, closed file");
+
+    List<double[]> recorded = new ArrayList<>();
+    try (var c = db.connection();
+        var ps =
+            c.prepareStatement(
+                "SELECT step, loss, learning_rate FROM metrics WHERE run_id = ? AND stage ="
+                    + " 'pretrain' ORDER BY step")) {
+      ps.setString(1, run);
+      try (var rs = ps.executeQuery()) {
+        while (rs.next()) {
+          recorded.add(new double[] {rs.getLong(1), rs.getDouble(2), rs.getDouble(3)});
+        }
+      }
+    }
+    assertEquals(6, recorded.size());
+    // what TensorBoard itself reads: every step's loss and learning rate as the record has them
+    io.flipflow.activities.tensorboard.TensorBoardVenv.assumeInstalled();
+    var scalars =
+        io.flipflow.activities.tensorboard.TensorBoardVenv.run("read_events.py", part.toString())
+            .getAsJsonObject("accumulator")
+            .getAsJsonObject("scalars");
+    var loss = scalars.getAsJsonArray("train/loss");
+    var lr = scalars.getAsJsonArray("train/learning_rate");
+    assertEquals(6, loss.size(), scalars.keySet().toString());
+    for (int i = 0; i < 6; i++) {
+      double[] row = recorded.get(i);
+      assertEquals((long) row[0], loss.get(i).getAsJsonArray().get(1).getAsLong());
+      assertEquals((float) row[1], loss.get(i).getAsJsonArray().get(2).getAsFloat());
+      assertEquals((float) row[2], lr.get(i).getAsJsonArray().get(2).getAsFloat());
+    }
+    assertTrue(scalars.has("train/logit_scale") && scalars.has("train/samples_per_second"));
+    assertTrue(scalars.has("train/step_ms"), scalars.keySet().toString());
+  }
+
+  @Test
   void onlyTheNewestLocalCheckpointsAreKept() throws Exception {
     String run = newRun();
     Path dir = work.resolve(run);

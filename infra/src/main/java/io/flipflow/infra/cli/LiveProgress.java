@@ -1,6 +1,7 @@
 package io.flipflow.infra.cli;
 
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
+import io.flipflow.workflows.result.EvalProgress;
 import io.flipflow.workflows.result.Progress;
 import io.flipflow.workflows.result.TrainingHeartbeat;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -31,6 +32,19 @@ final class LiveProgress {
 
   /** The newest training heartbeat of the run's pending activities, if one carries one. */
   static Optional<Progress> heartbeat(WorkflowClient client, String workflowId) {
+    return heartbeat(client, workflowId, TrainingHeartbeat.class)
+        .filter(h -> h.progress() != null && h.progress().stage() != null)
+        .map(TrainingHeartbeat::progress);
+  }
+
+  /** An evaluation's progress, from the heartbeat of its pending activity, if it has sent one. */
+  static Optional<EvalProgress> evaluation(WorkflowClient client, String workflowId) {
+    return heartbeat(client, workflowId, EvalProgress.class).filter(p -> p.phase() != null);
+  }
+
+  /** The first pending activity's heartbeat that reads as {@code type}. */
+  private static <T> Optional<T> heartbeat(
+      WorkflowClient client, String workflowId, Class<T> type) {
     var response =
         client
             .getWorkflowServiceStubs()
@@ -45,17 +59,13 @@ final class LiveProgress {
         continue;
       }
       try {
-        TrainingHeartbeat h =
-            CONVERTER.fromPayloads(
-                0,
-                Optional.of(activity.getHeartbeatDetails()),
-                TrainingHeartbeat.class,
-                TrainingHeartbeat.class);
-        if (h != null && h.progress() != null && h.progress().stage() != null) {
-          return Optional.of(h.progress());
+        T details =
+            CONVERTER.fromPayloads(0, Optional.of(activity.getHeartbeatDetails()), type, type);
+        if (details != null) {
+          return Optional.of(details);
         }
-      } catch (RuntimeException notTraining) {
-        // staging's and evaluation's heartbeats carry other records
+      } catch (RuntimeException otherRecord) {
+        // staging's, training's and evaluation's heartbeats carry different records
       }
     }
     return Optional.empty();

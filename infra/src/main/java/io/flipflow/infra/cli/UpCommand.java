@@ -1,5 +1,6 @@
 package io.flipflow.infra.cli;
 
+import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.local.LocalService;
 import io.flipflow.infra.local.LocalStack;
@@ -73,13 +74,22 @@ public final class UpCommand implements Runnable {
       System.out.println("  Temporal (external): " + config.temporalAddress());
     }
     if (!config.postgresIsLocal()) {
-      System.out.println("  PostgreSQL (external): " + config.postgresUrl());
+      System.out.println("  PostgreSQL (external): " + Database.safeUrl(config.postgresUrl()));
     }
     if (!config.s3IsLocal()) {
       System.out.println("  S3 (external): " + config.s3Endpoint().orElse("AWS"));
     }
     if (workers != null) {
       System.out.println("  Worker on task queues " + workers.queues());
+      config
+          .tensorboardDir()
+          .ifPresent(
+              dir ->
+                  System.out.println(
+                      "  Curves (TensorBoard): tensorboard --logdir "
+                          + dir
+                          + "  (also in S3 beside"
+                          + " each run's checkpoints, under tensorboard/)"));
     }
     System.out.println();
   }

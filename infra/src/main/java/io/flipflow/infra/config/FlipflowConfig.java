@@ -1,9 +1,11 @@
 package io.flipflow.infra.config;
 
+import io.flipflow.db.Database;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -35,6 +37,10 @@ public final class FlipflowConfig {
     String extra = env.get("FLIPFLOW_CONFIG");
     if (extra != null && !extra.isBlank()) {
       readInto(p, Path.of(extra), true);
+    }
+    String stateFromEnv = env.get(envName("state.dir"));
+    if (stateFromEnv != null && !stateFromEnv.isBlank()) {
+      p.setProperty("state.dir", stateFromEnv); // as every other key: the environment wins
     }
     if (!p.containsKey("state.dir")) {
       p.setProperty("state.dir", projectDir.resolve(".flipflow").toString());
@@ -118,8 +124,56 @@ public final class FlipflowConfig {
     };
   }
 
+  /**
+   * A duration: {@code 500ms}, {@code 30s}, {@code 10m}, {@code 1h}, or a bare number of seconds.
+   */
+  public Duration getDuration(String key, Duration fallback) {
+    Optional<String> v = get(key);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    String t = v.get().toLowerCase(Locale.ROOT).replace(" ", "");
+    try {
+      long n;
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      } else if (t.endsWith("s")) {
+        n = Long.parseLong(t.substring(0, t.length() - 1));
+      } else if (t.endsWith("m")) {
+        n = Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1)), 60);
+      } else if (t.endsWith("h")) {
+        n = Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1)), 3600);
+      } else {
+        n = Long.parseLong(t);
+      }
+      return Duration.ofSeconds(n);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(
+          "config key "
+              + key
+              + " (env "
+              + envName(key)
+              + ") must be a duration like 500ms, 30s, 10m or 1h, got '"
+              + v.get()
+              + "'");
+    }
+  }
+
   public Path stateDir() {
     return Path.of(props.getProperty("state.dir"));
+  }
+
+  /**
+   * {@code tensorboard.dir}: where workers write TensorBoard event files of their runs (default
+   * {@code STATE_DIR/tensorboard}); {@code off} writes none. Absolute, so it can be printed.
+   */
+  public Optional<Path> tensorboardDir() {
+    String v = get("tensorboard.dir").orElse("").trim();
+    if (v.equalsIgnoreCase("off")) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        (v.isEmpty() ? stateDir().resolve("tensorboard") : Path.of(v)).toAbsolutePath());
   }
 
   // --- Temporal ---
@@ -163,9 +217,40 @@ public final class FlipflowConfig {
     return get("postgres.user", postgresIsLocal() ? "postgres" : null);
   }
 
-  /** Never printed or passed to workflows; read where a connection is made. */
+  /**
+   * Never printed or passed to workflows; read where a connection is made. For the embedded
+   * PostgreSQL without one configured: the password {@code flipflow up} generated in the state
+   * folder ({@link LocalSecrets}); an {@link IllegalStateException} naming the file if it has not
+   * made one yet.
+   */
   public String postgresPassword() {
-    return get("postgres.password", "");
+    return get("postgres.password")
+        .or(
+            () ->
+                postgresIsLocal() ? localSecret(LocalSecrets.POSTGRES_PASSWORD) : Optional.empty())
+        .orElse("");
+  }
+
+  /** Whether {@code postgres.password} is set (else the local stack generates one). */
+  public boolean postgresPasswordIsConfigured() {
+    return get("postgres.password").isPresent();
+  }
+
+  /**
+   * The pool and its timeouts ({@code postgres.pool.*}, {@code postgres.*Timeout}), defaults in
+   * {@link Database.Settings#DEFAULTS}.
+   */
+  public Database.Settings postgresSettings() {
+    Database.Settings d = Database.Settings.DEFAULTS;
+    int poolSize = getInt("postgres.pool.size", d.poolSize());
+    return new Database.Settings(
+        poolSize,
+        getDuration("postgres.connectTimeout", d.connectTimeout()),
+        getDuration("postgres.socketTimeout", d.socketTimeout()),
+        getDuration("postgres.statementTimeout", d.statementTimeout()),
+        getDuration("postgres.lockTimeout", d.lockTimeout()),
+        getDuration("postgres.pool.waitTimeout", d.poolWaitTimeout()),
+        getDuration("postgres.migrationTimeout", d.migrationTimeout()));
   }
 
   // --- S3 ---
@@ -190,14 +275,40 @@ public final class FlipflowConfig {
     return get("s3.region", "us-east-1");
   }
 
-  /** Keys for the local store; for a real one empty, so the AWS default provider chain is used. */
+  /**
+   * Keys as configured; for the local store without them, the keys {@code flipflow up} generated in
+   * the state folder ({@link LocalSecrets}); for a real one empty, so the AWS default provider
+   * chain is used.
+   */
   public Optional<String> s3AccessKey() {
-    return get("s3.accessKey").or(() -> s3IsLocal() ? Optional.of("flipflow") : Optional.empty());
+    return get("s3.accessKey")
+        .or(() -> s3IsLocal() ? localSecret(LocalSecrets.S3_ACCESS_KEY) : Optional.empty());
   }
 
   public Optional<String> s3SecretKey() {
     return get("s3.secretKey")
-        .or(() -> s3IsLocal() ? Optional.of("flipflow-local-secret") : Optional.empty());
+        .or(() -> s3IsLocal() ? localSecret(LocalSecrets.S3_SECRET_KEY) : Optional.empty());
+  }
+
+  /**
+   * A secret of the local stack; without it nothing could log in, so its absence is said here, with
+   * what to do, rather than as a refused login later.
+   */
+  private Optional<String> localSecret(String key) {
+    Optional<String> v = LocalSecrets.read(stateDir()).flatMap(s -> s.get(key));
+    if (v.isEmpty()) {
+      throw new IllegalStateException(
+          "the local stack's "
+              + key
+              + " is made by `./flipflow up` in "
+              + stateDir().resolve(LocalSecrets.FILE)
+              + ", which has none yet: start the local stack first, or configure "
+              + key
+              + " (env "
+              + envName(key)
+              + ")");
+    }
+    return v;
   }
 
   public String s3Bucket() {

@@ -18,8 +18,13 @@ public final class Services {
         config.getBoolean("s3.pathStyle", endpoint != null));
   }
 
+  /** A pool with the configured size and timeouts; the caller closes it. */
   public static Database database(FlipflowConfig config) {
-    return Database.connect(config.postgresUrl(), config.postgresUser(), config.postgresPassword());
+    return Database.connect(
+        config.postgresUrl(),
+        config.postgresUser(),
+        config.postgresPassword(),
+        config.postgresSettings());
   }
 
   private static URI endpointUri(String s) {

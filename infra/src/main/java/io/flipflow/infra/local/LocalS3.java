@@ -1,16 +1,19 @@
 package io.flipflow.infra.local;
 
+import io.flipflow.infra.config.LocalSecrets;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Properties;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 
-/** Embedded s3proxy, filesystem-backed under the state folder, on 127.0.0.1 only. */
+/**
+ * Embedded s3proxy, filesystem-backed under the state folder, on 127.0.0.1 only, accepting only
+ * requests signed with its keys (generated per state folder unless configured).
+ */
 public final class LocalS3 implements LocalService {
   private final S3Proxy proxy;
   private final int port;
@@ -27,6 +30,9 @@ public final class LocalS3 implements LocalService {
 
   public static LocalS3 start(
       Path dir, int port, String accessKey, String secretKey, String bucket) {
+    if (accessKey == null || accessKey.isEmpty() || secretKey == null || secretKey.isEmpty()) {
+      throw new IllegalArgumentException("the local S3 needs an access key and a secret key");
+    }
     Ports.requireFree(port, "S3 (s3proxy)");
     try {
       Files.createDirectories(dir.resolve(bucket));
@@ -49,16 +55,16 @@ public final class LocalS3 implements LocalService {
         }
         Thread.sleep(20);
       }
-      // the aws CLI reads the local keys from a private file, so they are never printed
-      Path envFile = dir.getParent().resolve("s3.env");
-      Files.writeString(
+      // the aws CLI reads the keys from a private file (mode 0600 from its creation), so they are
+      // never printed
+      Path envFile = dir.toAbsolutePath().getParent().resolve("s3.env");
+      LocalSecrets.writePrivate(
           envFile,
           "export AWS_ACCESS_KEY_ID="
               + accessKey
               + "\nexport AWS_SECRET_ACCESS_KEY="
               + secretKey
               + "\nexport AWS_DEFAULT_REGION=us-east-1\n");
-      Files.setPosixFilePermissions(envFile, PosixFilePermissions.fromString("rw-------"));
       return new LocalS3(proxy, port, bucket, envFile);
     } catch (RuntimeException e) {
       throw e;

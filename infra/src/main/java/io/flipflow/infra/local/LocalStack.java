@@ -2,10 +2,13 @@ package io.flipflow.infra.local;
 
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
+import io.flipflow.infra.config.LocalSecrets;
+import io.flipflow.infra.config.Services;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +16,15 @@ import org.slf4j.LoggerFactory;
  * The local default: every service the configuration leaves without an external address, started on
  * 127.0.0.1 with data under the state folder. If one fails to start, those already started are
  * stopped again, so nothing is left half-up.
+ *
+ * <p>The embedded PostgreSQL and S3 take secrets made once per state folder ({@link LocalSecrets});
+ * for psql there is a libpq password file {@value #PGPASS} beside them, and {@code s3.env} for the
+ * aws CLI, both mode 0600. Services with configured addresses or secrets are used as configured.
  */
 public final class LocalStack implements AutoCloseable {
+  /** The libpq password file in the state folder. */
+  public static final String PGPASS = "pgpass";
+
   private static final Logger log = LoggerFactory.getLogger(LocalStack.class);
   private final List<LocalService> started;
   private final LocalTemporal temporal;
@@ -36,15 +46,27 @@ public final class LocalStack implements AutoCloseable {
     LocalPostgres postgres = null;
     LocalS3 s3 = null;
     try {
+      // made once per state folder, before anything that uses them (config reads them from there)
+      LocalSecrets secrets =
+          config.postgresIsLocal() || config.s3IsLocal() ? LocalSecrets.loadOrCreate(state) : null;
       if (config.postgresIsLocal()) {
-        postgres = LocalPostgres.start(state.resolve("postgres"), config.postgresLocalPort());
+        postgres =
+            LocalPostgres.start(
+                state.resolve("postgres"), config.postgresLocalPort(), config.postgresPassword());
         started.add(postgres);
       }
-      Database db =
-          Database.connect(config.postgresUrl(), config.postgresUser(), config.postgresPassword());
-      db.migrate();
+      try (Database db = Services.database(config)) {
+        db.migrate();
+      }
       if (postgres != null) {
-        postgres.ensureAnalystLogin();
+        String analyst = secrets.get(LocalSecrets.ANALYST_PASSWORD).orElseThrow();
+        postgres.ensureAnalystLogin(analyst);
+        postgres.writePgpass(
+            state.resolve(PGPASS),
+            config.postgresPasswordIsConfigured()
+                ? Optional.empty()
+                : Optional.of(config.postgresPassword()),
+            analyst);
       }
       if (config.s3IsLocal()) {
         s3 =

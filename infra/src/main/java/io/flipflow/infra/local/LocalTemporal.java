@@ -130,20 +130,25 @@ public abstract class LocalTemporal implements LocalService {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
                 .start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Ports.accepting("127.0.0.1", port)) {
-          if (!p.isAlive()) {
-            throw new IllegalStateException(
-                "the Temporal dev server exited with "
-                    + p.exitValue()
-                    + " before listening; see "
-                    + logFile);
+        // gRPC first, then the UI: `flipflow up` prints the UI's address only once it answers
+        for (int listening : List.of(port, uiPort)) {
+          while (!Ports.accepting("127.0.0.1", listening)) {
+            if (!p.isAlive()) {
+              throw new IllegalStateException(
+                  "the Temporal dev server exited with "
+                      + p.exitValue()
+                      + " before listening; see "
+                      + logFile);
+            }
+            if (System.nanoTime() > deadline) {
+              p.destroyForcibly();
+              throw new IllegalStateException(
+                  "the Temporal dev server did not listen on 127.0.0.1:"
+                      + listening
+                      + " within 60 s");
+            }
+            Thread.sleep(100);
           }
-          if (System.nanoTime() > deadline) {
-            p.destroyForcibly();
-            throw new IllegalStateException(
-                "the Temporal dev server did not listen on 127.0.0.1:" + port + " within 60 s");
-          }
-          Thread.sleep(100);
         }
         return new DevServer(p, port, uiPort);
       } catch (IOException e) {

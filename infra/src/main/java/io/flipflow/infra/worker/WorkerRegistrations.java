@@ -6,6 +6,7 @@ import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingLimits;
 import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
+import io.flipflow.activities.eval.PixelCache;
 import io.flipflow.activities.model.PresetChecks;
 import io.flipflow.activities.record.RecordActivitiesImpl;
 import io.flipflow.activities.train.TrainingActivitiesImpl;
@@ -49,7 +50,8 @@ final class WorkerRegistrations implements AutoCloseable {
   }
 
   /**
-   * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes}.
+   * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes},
+   * {@code tensorboard.dir}.
    */
   static TrainingSettings trainingSettings(FlipflowConfig config) {
     TrainingSettings d = TrainingSettings.defaults();
@@ -58,7 +60,8 @@ final class WorkerRegistrations implements AutoCloseable {
         config.getInt("worker.stall_after_steps", d.stallAfterSteps()),
         Duration.ofSeconds(
             number(config, "worker.stall_min_seconds", d.stallAtLeast().toSeconds())),
-        number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()));
+        number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()),
+        config.tensorboardDir().orElse(null));
   }
 
   /** {@code staging.*}: what a data set may make large or lose. */
@@ -134,7 +137,14 @@ final class WorkerRegistrations implements AutoCloseable {
                 trainingSettings(config));
         beforeShutdown.add(training::stopAllForShutdown);
         worker.registerActivitiesImplementations(
-            training, new EvaluationActivitiesImpl(s3(), work.resolve("eval"), db(), devices));
+            training,
+            new EvaluationActivitiesImpl(
+                s3(),
+                work.resolve("eval"),
+                db(),
+                devices,
+                new PixelCache(number(config, "worker.eval_cache_bytes", 2L << 30)),
+                config.tensorboardDir().orElse(null)));
       }
       default -> throw new IllegalArgumentException("unknown queue " + queue);
     }
@@ -152,6 +162,7 @@ final class WorkerRegistrations implements AutoCloseable {
   private Database db() {
     if (db == null) {
       db = Services.database(config);
+      resources.add(db);
     }
     return db;
   }

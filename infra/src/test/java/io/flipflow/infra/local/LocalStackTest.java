@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flipflow.db.Database;
 import io.flipflow.infra.config.FlipflowConfig;
+import io.flipflow.infra.config.LocalSecrets;
+import io.flipflow.infra.config.Services;
 import io.flipflow.infra.worker.FlipflowWorkers;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -81,19 +84,25 @@ class LocalStackTest {
   void recordsAndObjectsSurviveARestart() throws Exception {
     Map<String, String> env = LocalTestEnv.onFreePorts(project, "memory");
     FlipflowConfig config = FlipflowConfig.load(project, env);
-    try (LocalStack stack = LocalStack.start(config, Map.of())) {
-      Database db = Database.connect(config.postgresUrl(), config.postgresUser(), "");
+    String secrets;
+    try (LocalStack stack = LocalStack.start(config, Map.of());
+        Database db = Services.database(config)) {
+      secrets = Files.readString(config.stateDir().resolve(LocalSecrets.FILE));
       try (Connection c = db.connection();
           Statement s = c.createStatement()) {
         s.execute(
             "INSERT INTO data_issues (dataset_uri, shard, sample_key, reason)"
                 + " VALUES ('s3://b/p/', '00000.tar', 'k1', 'corrupt image')");
       }
-      java.nio.file.Files.writeString(
+      Files.writeString(
           config.stateDir().resolve("s3").resolve("flipflow").resolve("kept.txt"), "kept");
     }
-    try (LocalStack stack = LocalStack.start(config, Map.of())) {
-      Database db = Database.connect(config.postgresUrl(), config.postgresUser(), "");
+    try (LocalStack stack = LocalStack.start(config, Map.of());
+        Database db = Services.database(config)) {
+      assertEquals(
+          secrets,
+          Files.readString(config.stateDir().resolve(LocalSecrets.FILE)),
+          "a restart keeps the secrets of the state folder");
       try (Connection c = db.connection();
           Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT reason FROM data_issues WHERE sample_key = 'k1'")) {

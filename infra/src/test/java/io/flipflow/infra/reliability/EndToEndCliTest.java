@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flipflow.infra.bench.OrchestrationOverhead;
 import io.flipflow.infra.local.LocalTemporal;
+import io.flipflow.workflows.plan.EvaluationRequest;
+import io.flipflow.workflows.result.CheckpointRef;
+import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.SpecFiles;
@@ -120,6 +123,7 @@ class EndToEndCliTest {
                         "SELECT count(DISTINCT phase) FROM eval_results WHERE run_id = 'e2e-cli'"))
                 == 2);
       }
+      String adhocRows = evaluateAgainWithTheTemporalCli(stack, address, spec);
       OrchestrationOverhead.Figures overhead = OrchestrationOverhead.of(stack.client, "e2e-cli");
       assertTrue(overhead.activities() >= 5 && overhead.activitySeconds() > 0, overhead.toString());
       assertTrue(
@@ -133,9 +137,83 @@ class EndToEndCliTest {
           overhead.overheadSeconds(),
           100 * overhead.overheadShare());
       System.out.println(
+          "FIGURE e2e-cli: EvaluationWorkflow started by the temporal CLI recorded "
+              + adhocRows
+              + " eval_results rows under the run");
+      System.out.println(
           "FIGURE e2e-cli: pipeline started by the temporal CLI finished in "
               + String.format("%.1f", summary.wallSeconds())
               + " s; 5 stages, 6 metric rows, final checkpoint at step 6 recorded");
+    }
+  }
+
+  /**
+   * The run's final pretraining checkpoint evaluated once more as an EvaluationWorkflow started
+   * with the Temporal CLI: listed by FlipRun, its results in eval_results under the run.
+   */
+  private String evaluateAgainWithTheTemporalCli(
+      ReliabilityStack stack, String address, RunSpec spec) throws Exception {
+    String checkpoint;
+    try (Connection c = stack.db.connection();
+        Statement s = c.createStatement()) {
+      checkpoint =
+          one(
+              s,
+              "SELECT uri FROM checkpoints WHERE run_id = 'e2e-cli' AND stage = 'pretrain'"
+                  + " AND is_final");
+    }
+    EvaluationRequest request =
+        new EvaluationRequest(
+            "adhoc:pretrain/step-6",
+            new CheckpointRef(checkpoint, 6, 0),
+            spec.evalSetUris(),
+            "s3://" + stack.config.s3Bucket() + "/rel-data/tokenizer.json",
+            spec.modelPreset(),
+            "cpu",
+            0,
+            "e2e-cli");
+    Path file = root.resolve("eval-e2e.json");
+    Files.writeString(file, SpecFiles.toJson(request));
+    String started =
+        temporal(
+            address,
+            "workflow",
+            "start",
+            "--type",
+            "EvaluationWorkflow",
+            "--task-queue",
+            "flipflow-control",
+            "--workflow-id",
+            "eval-e2e",
+            "--input-file",
+            file.toString());
+    assertTrue(started.contains("eval-e2e"), started);
+    EvalReport report =
+        stack
+            .client
+            .newUntypedWorkflowStub("eval-e2e")
+            .getResult(10, TimeUnit.MINUTES, EvalReport.class);
+    assertTrue(report.headlineTop1() != null, "no headline in " + report);
+
+    String listed = "";
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!listed.contains("eval-e2e") && System.nanoTime() < deadline) {
+      listed = temporal(address, "workflow", "list", "-q", "FlipRun = 'e2e-cli'");
+      Thread.sleep(500);
+    }
+    assertTrue(listed.contains("eval-e2e"), "not listed by FlipRun: " + listed);
+    try (Connection c = stack.db.connection();
+        Statement s = c.createStatement()) {
+      assertEquals(
+          checkpoint,
+          one(
+              s,
+              "SELECT string_agg(DISTINCT checkpoint_uri, ',') FROM eval_results"
+                  + " WHERE run_id = 'e2e-cli' AND phase = 'adhoc:pretrain/step-6'"));
+      return one(
+          s,
+          "SELECT count(*) FROM eval_results WHERE run_id = 'e2e-cli'"
+              + " AND phase = 'adhoc:pretrain/step-6'");
     }
   }
 

@@ -66,6 +66,7 @@ class FaultInjectionTest {
     logs.setContext(ctx);
     logs.start();
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(logs);
+    ReliabilityReport.clear();
     stack = ReliabilityStack.start(dir);
     System.out.println(
         "reliability stack: Temporal "
@@ -96,8 +97,9 @@ class FaultInjectionTest {
   }
 
   private static void assertWhole(Audit a) {
-    assertEquals(0, a.rowsLost(), "steps without a metrics row: " + a);
-    assertEquals(0, a.rowsDuplicated(), "duplicated metrics rows: " + a);
+    assertEquals(a.expectedSteps(), a.stepsLogged(), "the workers' logs miss trained steps: " + a);
+    assertEquals(0, a.rowsLost(), "logged steps without a metrics row: " + a);
+    assertEquals(0, a.rowsUnbacked(), "metrics rows the trainers' logs do not back: " + a);
     assertEquals(0, a.checkpointsIncomplete(), "checkpoint rows for incomplete objects: " + a);
     assertEquals(1, a.stageRows(), "one stages row per stage: " + a);
     assertTrue(a.checkpointRows() > 0, "no checkpoint row: " + a);
@@ -155,7 +157,7 @@ class FaultInjectionTest {
             outcome,
             redone + " (checkpoint every " + ReliabilityStack.CHECKPOINT_EVERY + ")",
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
     assertTrue(redone >= 0, "resumed beyond the step reached: " + redone);
@@ -201,7 +203,7 @@ class FaultInjectionTest {
                 stoppedAt, exit, resumed, a.metricRows(), STEPS),
             String.valueOf(stoppedAt - resumed),
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
     assertEquals(stoppedAt, resumed, "work past the shutdown checkpoint was redone");
@@ -267,7 +269,7 @@ class FaultInjectionTest {
                 a.stageStatus()),
             "n/a",
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
     assertEquals(stoppedAt, finalCheckpoint, "the final checkpoint is of the step it stopped at");
@@ -292,9 +294,12 @@ class FaultInjectionTest {
     assertEquals(RunStatus.FINISHED, summary.status(), summary.message());
     String during = worker.logText().substring(logBefore.length());
     long deferred = count(during, "metrics not written yet");
-    long unrecorded = count(during, "not recorded in Postgres");
+    long queuedCheckpoints = count(during, "not recorded in Postgres yet");
     Audit a = stack.audit(id, PRETRAIN, STEPS);
     assertWhole(a);
+    // the outage must not leave a checkpoint in S3 that the record does not know
+    assertEquals(0, a.checkpointObjectsUnrecorded(), "checkpoints in S3 only: " + a);
+    assertEquals(1, stack.highestAttempt(id, "Train"), "pretraining needed a retry: " + a);
     assertEquals("FINISHED", stack.text("SELECT status FROM runs WHERE run_id = ?", id));
     ReliabilityReport.fault(
         new FaultRow(
@@ -306,12 +311,20 @@ class FaultInjectionTest {
                     + " same data folder and port (down %.1f s)",
                 downSeconds),
             String.format(
-                "%d metric flushes deferred and retried, %d checkpoint(s) not recorded (in S3"
-                    + " only); run FINISHED, %d metrics rows for %d steps",
-                deferred, unrecorded, a.metricRows(), STEPS),
+                "%d metric flushes and %d checkpoint rows waited for Postgres and were written"
+                    + " when it came back; %d checkpoint objects in S3, %d of them without a row;"
+                    + " pretraining in %d attempt(s) (history); run FINISHED, %d metrics rows"
+                    + " for %d logged steps",
+                deferred,
+                queuedCheckpoints,
+                a.checkpointObjects(),
+                a.checkpointObjectsUnrecorded(),
+                stack.highestAttempt(id, "Train"),
+                a.metricRows(),
+                a.stepsLogged()),
             "0 (no retry needed)",
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
   }
@@ -348,7 +361,7 @@ class FaultInjectionTest {
                 attempts),
             "0",
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
     assertTrue(attempts > 1, "staging should have needed a retry");
@@ -391,12 +404,12 @@ class FaultInjectionTest {
                     + " same SQLite file and port (%.1f s)",
                 restartSeconds),
             String.format(
-                "workers and client reconnected; run FINISHED, pretraining %d steps in one"
-                    + " attempt",
-                summary.pretrain().steps()),
+                "workers and client reconnected; run FINISHED, pretraining %d steps in %d"
+                    + " attempt(s) (measured from the history)",
+                summary.pretrain().steps(), stack.highestAttempt(id, "Train")),
             "0",
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
   }
@@ -490,7 +503,8 @@ class FaultInjectionTest {
                             "s3://" + stack.config.s3Bucket() + "/rel-data/tokenizer.json",
                             other.modelPreset(),
                             "cpu",
-                            0),
+                            0,
+                            null),
                         id,
                         work,
                         null));
@@ -555,7 +569,7 @@ class FaultInjectionTest {
             outcome,
             redone,
             a.rowsLost(),
-            a.rowsDuplicated(),
+            a.rowsUnbacked(),
             since(t0),
             null));
     if (summary == null && failure != null && !failure.contains("terminated")) {
@@ -627,7 +641,8 @@ class FaultInjectionTest {
             null));
   }
 
-  private static long count(String text, String needle) {
+  /** Occurrences of {@code needle} in {@code text} (log lines of a kind). */
+  static long count(String text, String needle) {
     long n = 0;
     for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
       n++;

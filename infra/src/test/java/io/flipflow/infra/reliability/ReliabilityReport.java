@@ -34,7 +34,7 @@ final class ReliabilityReport {
       String happened,
       String stepsRedone,
       long rowsLost,
-      long rowsDuplicated,
+      long rowsUnbacked,
       double seconds,
       String recordedAt) {}
 
@@ -42,6 +42,27 @@ final class ReliabilityReport {
   record BadInputRow(String id, int order, String input, String where, String error) {}
 
   private ReliabilityReport() {}
+
+  private static boolean cleared;
+
+  /**
+   * Forgets the rows of earlier runs, so the document shows only what this run measures; once per
+   * JVM, so the suite's test classes add to one table.
+   */
+  static synchronized void clear() throws IOException {
+    if (cleared) {
+      return;
+    }
+    cleared = true;
+    if (!Files.isDirectory(RESULTS)) {
+      return;
+    }
+    try (Stream<Path> files = Files.list(RESULTS)) {
+      for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".json")).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
 
   static void fault(FaultRow row) {
     FaultRow r =
@@ -53,7 +74,7 @@ final class ReliabilityReport {
             row.happened(),
             row.stepsRedone(),
             row.rowsLost(),
-            row.rowsDuplicated(),
+            row.rowsUnbacked(),
             row.seconds(),
             Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     System.out.println(
@@ -63,8 +84,8 @@ final class ReliabilityReport {
             + r.stepsRedone()
             + " | rows lost "
             + r.rowsLost()
-            + " | rows duplicated "
-            + r.rowsDuplicated()
+            + " | rows the trainer's log does not back "
+            + r.rowsUnbacked()
             + " | "
             + r.happened()
             + String.format(" | %.0f s", r.seconds()));
@@ -124,12 +145,15 @@ final class ReliabilityReport {
             + " steps) on the local stack of `flipflow up` started in the test (embedded"
             + " PostgreSQL, s3proxy, Temporal dev server when the CLI is installed). *Steps"
             + " redone*: steps the lost attempt had trained past the checkpoint its successor"
-            + " resumed from. *Rows lost*: steps 1..N of the stage with no `metrics` row."
-            + " *Rows duplicated*: `metrics` rows beyond one per step (the primary key forbids"
-            + " them; counted anyway). Checkpoint rows are checked against the object's size in"
-            + " S3.\n\n");
+            + " resumed from. Rows are counted against an independent record of what the trainer"
+            + " did, the per-step line every worker logs (`RUN pretrain step N/M loss L`): *rows"
+            + " lost*: logged steps with no `metrics` row; *rows unbacked*: `metrics` rows whose"
+            + " step and loss no worker logged (a row written by an attempt whose step was then"
+            + " trained differently, or for a step never trained). Checkpoint rows are checked"
+            + " against the object's size in S3. Only this run's rows are shown: the suite clears"
+            + " the previous run's at its start.\n\n");
     md.append(
-        "| fault | how injected | what happened | steps redone | rows lost | rows duplicated |"
+        "| fault | how injected | what happened | steps redone | rows lost | rows unbacked |"
             + " test time |\n");
     md.append("|---|---|---|---|---|---|---|\n");
     for (FaultRow r : faults) {
@@ -141,7 +165,7 @@ final class ReliabilityReport {
               cell(r.happened()),
               cell(r.stepsRedone()),
               r.rowsLost(),
-              r.rowsDuplicated(),
+              r.rowsUnbacked(),
               r.seconds()));
     }
     if (!bad.isEmpty()) {

@@ -35,8 +35,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The local stack of {@code flipflow up}, in this JVM on free ports under a temp folder, with a
@@ -71,16 +74,18 @@ final class ReliabilityStack implements AutoCloseable {
   final String dataUri;
   final String evalUri;
 
-  private ReliabilityStack(Path root) throws Exception {
+  private ReliabilityStack(Path root, boolean separateWorkers) throws Exception {
     this.root = root;
     this.project = Files.createDirectories(root.resolve("project"));
     this.devServer = LocalTemporal.findCli().isPresent();
-    // secrets the security scan looks for: the S3 key and a Postgres password (the embedded server
-    // trusts loopback logins, so the password is sent nowhere, yet every client is given it)
+    // secrets the security scan looks for: the S3 key and the Postgres password, configured so
+    // that the worker JVMs (each with a state folder of its own, as on another machine) get them
+    // from the environment, where the embedded servers require them
     this.s3Secret = "rel-s3-secret-" + UUID.randomUUID();
     this.postgresPassword = "rel-pg-password-" + UUID.randomUUID();
     env = LocalTestEnv.onFreePorts(root, devServer ? "dev" : "memory");
     env.put("FLIPFLOW_POSTGRES_PASSWORD", postgresPassword);
+    env.put("FLIPFLOW_S3_ACCESSKEY", "rel-s3-access-" + UUID.randomUUID());
     env.put("FLIPFLOW_S3_SECRETKEY", s3Secret);
     config = FlipflowConfig.load(project, env);
     stack = LocalStack.start(config, FlipflowWorkers.searchAttributes());
@@ -95,11 +100,20 @@ final class ReliabilityStack implements AutoCloseable {
     writeTrainingSet(store, base);
     dataUri = base.resolve("train/").toString();
     evalUri = base.resolve("eval/").toString();
-    controlAndCpu = FlipflowWorkers.start(config, List.of("control", "cpu"));
+    // separate workers: control and cpu in this JVM, gpu in worker processes; or none here, as
+    // with one `flipflow worker --queues control,cpu,gpu` JVM per machine
+    controlAndCpu =
+        separateWorkers ? FlipflowWorkers.start(config, List.of("control", "cpu")) : null;
   }
 
+  /** The stack with control and cpu workers in this JVM; gpu workers are processes. */
   static ReliabilityStack start(Path root) throws Exception {
-    return new ReliabilityStack(root);
+    return new ReliabilityStack(root, true);
+  }
+
+  /** The stack with no worker in this JVM: every queue is served by worker processes. */
+  static ReliabilityStack withoutInProcessWorkers(Path root) throws Exception {
+    return new ReliabilityStack(root, false);
   }
 
   /**
@@ -172,10 +186,15 @@ final class ReliabilityStack implements AutoCloseable {
   // --- gpu workers ---
 
   WorkerProcess startWorkerProcess(String name) {
+    return startWorkerProcess(name, "gpu");
+  }
+
+  /** {@code flipflow worker --queues QUEUES} in a JVM of its own, e.g. {@code control,cpu,gpu}. */
+  WorkerProcess startWorkerProcess(String name, String queues) {
     Map<String, String> workerEnv = new HashMap<>(env);
     // its own scratch space, as on another machine
     workerEnv.put("FLIPFLOW_STATE_DIR", root.resolve(name).toString());
-    WorkerProcess w = WorkerProcess.start(name, project, workerEnv, root.resolve("logs"), "gpu");
+    WorkerProcess w = WorkerProcess.start(name, project, workerEnv, root.resolve("logs"), queues);
     processes.add(w);
     return w;
   }
@@ -206,7 +225,10 @@ final class ReliabilityStack implements AutoCloseable {
 
   void startPostgres() {
     postgres =
-        LocalPostgres.start(config.stateDir().resolve("postgres"), config.postgresLocalPort());
+        LocalPostgres.start(
+            config.stateDir().resolve("postgres"),
+            config.postgresLocalPort(),
+            config.postgresPassword());
     replacements.add(postgres);
   }
 
@@ -292,43 +314,77 @@ final class ReliabilityStack implements AutoCloseable {
   }
 
   /**
-   * What the run record holds for one training stage of a run, checked against what it should: a
-   * metrics row for every step 1..N, checkpoints complete in S3.
+   * What the run record holds for one training stage of a run, checked against an independent
+   * record of what the trainer did: the per-step line every worker logs ({@code RUN STAGE step N/M
+   * loss L}), read from the workers' log files. Checkpoint rows are checked against the objects in
+   * S3.
+   *
+   * @param stepsLogged distinct steps 1..N the trainers logged (all N, or the log is not a record)
+   * @param rowsLost steps the trainers logged with no {@code metrics} row
+   * @param rowsUnbacked {@code metrics} rows whose step and loss no trainer logged: written twice
+   *     with another value, or for a step never trained
+   * @param stepsTrainedTwice logged steps trained by more than one attempt (redone work)
+   * @param checkpointObjects checkpoint objects of the stage in S3 (every attempt's)
+   * @param checkpointObjectsUnrecorded of those, the ones with no {@code checkpoints} row
    */
   record Audit(
       long expectedSteps,
+      long stepsLogged,
       long metricRows,
-      long stepsMissing,
-      long metricRowsDuplicated,
+      long rowsLost,
+      long rowsUnbacked,
+      long stepsTrainedTwice,
       long checkpointRows,
       long checkpointsIncomplete,
+      long checkpointObjects,
+      long checkpointObjectsUnrecorded,
       long stageRows,
-      String stageStatus) {
-    long rowsLost() {
-      return stepsMissing;
-    }
+      String stageStatus) {}
 
-    long rowsDuplicated() {
-      return metricRowsDuplicated;
+  /** Every loss each step of the run's stage was logged with, by any worker process. */
+  Map<Long, List<Float>> trainerLog(String runId, String stage) {
+    Pattern line =
+        Pattern.compile(Pattern.quote(runId + " " + stage + " step ") + "(\\d+)/\\d+ loss (\\S+)");
+    Map<Long, List<Float>> steps = new TreeMap<>();
+    for (WorkerProcess w : processes) {
+      Matcher m = line.matcher(w.logText());
+      while (m.find()) {
+        steps
+            .computeIfAbsent(Long.parseLong(m.group(1)), k -> new ArrayList<>())
+            .add(Float.parseFloat(m.group(2)));
+      }
     }
+    return steps;
   }
 
   Audit audit(String runId, String stage, long expectedSteps) throws SQLException {
-    long rows = scalar("SELECT COUNT(*) FROM metrics WHERE run_id = ? AND stage = ?", runId, stage);
-    long distinctInRange =
-        scalar(
-            "SELECT COUNT(DISTINCT step) FROM metrics WHERE run_id = ? AND stage = ?"
-                + " AND step BETWEEN 1 AND ?",
-            runId,
-            stage,
-            expectedSteps);
-    long distinct =
-        scalar(
-            "SELECT COUNT(DISTINCT step) FROM metrics WHERE run_id = ? AND stage = ?",
-            runId,
-            stage);
+    Map<Long, List<Float>> logged = trainerLog(runId, stage);
+    Map<Long, Float> rows = new TreeMap<>();
+    long metricRows = 0;
+    try (Connection c = db.connection();
+        PreparedStatement ps =
+            c.prepareStatement("SELECT step, loss FROM metrics WHERE run_id = ? AND stage = ?")) {
+      ps.setString(1, runId);
+      ps.setString(2, stage);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          metricRows++;
+          rows.put(rs.getLong(1), rs.getFloat(2));
+        }
+      }
+    }
+    long stepsLogged =
+        logged.keySet().stream().filter(step -> step >= 1 && step <= expectedSteps).count();
+    long lost = logged.keySet().stream().filter(step -> !rows.containsKey(step)).count();
+    long unbacked =
+        rows.entrySet().stream()
+                .filter(r -> !logged.getOrDefault(r.getKey(), List.of()).contains(r.getValue()))
+                .count()
+            + (metricRows - rows.size());
+    long twice = logged.values().stream().filter(l -> l.size() > 1).count();
     long incomplete = 0;
     long checkpointRows = 0;
+    java.util.Set<String> recordedUris = new java.util.HashSet<>();
     try (Connection c = db.connection();
         PreparedStatement ps =
             c.prepareStatement(
@@ -338,6 +394,7 @@ final class ReliabilityStack implements AutoCloseable {
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           checkpointRows++;
+          recordedUris.add(rs.getString(1));
           var head = store.head(S3Uri.parse(rs.getString(1)));
           if (head.isEmpty() || head.get().size() != rs.getLong(2)) {
             incomplete++;
@@ -345,18 +402,56 @@ final class ReliabilityStack implements AutoCloseable {
         }
       }
     }
+    List<String> objects =
+        store
+            .list(
+                S3Uri.parse(
+                    "s3://" + config.s3Bucket() + "/checkpoints/" + runId + "/" + stage + "/"))
+            .stream()
+            .map(o -> o.uri().toString())
+            .filter(u -> u.endsWith(".tar"))
+            .toList();
+    long unrecordedObjects = objects.stream().filter(u -> !recordedUris.contains(u)).count();
     long stageRows =
         scalar("SELECT COUNT(*) FROM stages WHERE run_id = ? AND stage = ?", runId, stage);
     String status = text("SELECT status FROM stages WHERE run_id = ? AND stage = ?", runId, stage);
     return new Audit(
         expectedSteps,
-        rows,
-        expectedSteps - distinctInRange,
-        rows - distinct,
+        stepsLogged,
+        metricRows,
+        lost,
+        unbacked,
+        twice,
         checkpointRows,
         incomplete,
+        objects.size(),
+        unrecordedObjects,
         stageRows,
         status);
+  }
+
+  /**
+   * The highest attempt Temporal's history shows for the run's activities of {@code type} (e.g.
+   * {@code Train}): 1 when none of them was retried. Measured, not assumed.
+   */
+  long highestAttempt(String workflowId, String type) {
+    var events = client.fetchHistory(workflowId).getEvents();
+    java.util.Set<Long> scheduled = new java.util.HashSet<>();
+    long highest = 0;
+    for (var ev : events) {
+      if (ev.hasActivityTaskScheduledEventAttributes()
+          && ev.getActivityTaskScheduledEventAttributes()
+              .getActivityType()
+              .getName()
+              .equals(type)) {
+        scheduled.add(ev.getEventId());
+      }
+      if (ev.hasActivityTaskStartedEventAttributes()
+          && scheduled.contains(ev.getActivityTaskStartedEventAttributes().getScheduledEventId())) {
+        highest = Math.max(highest, ev.getActivityTaskStartedEventAttributes().getAttempt());
+      }
+    }
+    return highest;
   }
 
   @Override

@@ -105,6 +105,14 @@ final class WorkerProcess implements AutoCloseable {
     }
   }
 
+  /** SIGSTOP or SIGCONT: a process that hangs (swapping, a stuck driver) and comes back. */
+  void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+    }
+  }
+
   /** SIGKILL: no shutdown hook, no final checkpoint, no goodbye to Temporal. */
   void kill() throws InterruptedException {
     process.destroyForcibly();

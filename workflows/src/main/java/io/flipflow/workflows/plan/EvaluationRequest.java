@@ -14,6 +14,8 @@ import java.util.List;
  * @param modelPreset the preset the checkpoint must be of
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N}
  * @param seed seeds the masks of the masked-inference ablation
+ * @param recordUnder the run whose record the results join ({@code eval_results.run_id}); null for
+ *     the workflow that asks (the pipeline itself)
  */
 public record EvaluationRequest(
     String phase,
@@ -22,7 +24,8 @@ public record EvaluationRequest(
     String tokenizerUri,
     String modelPreset,
     String device,
-    long seed) {
+    long seed,
+    String recordUnder) {
   public EvaluationRequest {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
   }

@@ -106,7 +106,8 @@ public final class RunPlans {
         data.tokenizerUri(),
         spec.modelPreset(),
         spec.device(),
-        spec.seed());
+        spec.seed(),
+        null);
   }
 
   /** The size of the training set a run uses: its data-size subset, or all staged samples. */

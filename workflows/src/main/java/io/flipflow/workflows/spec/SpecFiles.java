@@ -37,6 +37,17 @@ public final class SpecFiles {
     return spec;
   }
 
+  /**
+   * A run spec from JSON held elsewhere (the record's {@code runs.spec}); {@code source} names it.
+   */
+  public static RunSpec parseRun(String json, String source) {
+    try {
+      return MAPPER.readValue(json, RunSpec.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(source + ": not a run spec: " + e.getOriginalMessage(), e);
+    }
+  }
+
   /** The JSON Temporal would carry for {@code value}. */
   public static String toJson(Object value) {
     try {

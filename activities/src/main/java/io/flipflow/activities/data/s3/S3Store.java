@@ -32,6 +32,9 @@ import software.amazon.awssdk.transfer.s3.model.UploadFileRequest;
  * {@link IllegalArgumentException} (will not get better on retry: missing bucket, missing object,
  * no match, access denied, no credentials) names the URI; {@link UncheckedIOException} is transient
  * and left to the activity's retry after the SDK's own retries (5xx, resets) are spent.
+ *
+ * <p>Over 350 lines because the error sorting is one table for every operation; splitting the
+ * operations apart would copy it.
  */
 public class S3Store implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(S3Store.class);
