@@ -44,14 +44,16 @@ public final class ClipTrainer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClipTrainer.class);
 
-  private final TrainConfig config;
+  // a wall-clock budget re-fits the schedule's length during the run (WallClockBudget.Pace)
+  private TrainConfig config;
   private final ModelPreset preset;
   private final List<Device> devices;
   private final NDManager root;
   private final ClipModel model;
   private final DataParallelReplicas replicas;
   private final AdamW optimizer;
-  private final LearningRateSchedule schedule;
+  private LearningRateSchedule schedule;
+  private WallClockBudget.Pace pace;
   private long step;
   private long samplesSeen;
   private long dataPosition;
@@ -206,6 +208,30 @@ public final class ClipTrainer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Ends this trainer's runs on the clock: after every step the schedule's length is re-fitted to
+   * what the budget still holds (at most the cap), so the run stops at the step boundary nearest
+   * the budget with its cosine ending there. Checkpoints keep the re-fitted length.
+   */
+  ClipTrainer withWallClockBudget(long budgetSeconds, long capSteps) {
+    this.pace = new WallClockBudget.Pace(budgetSeconds, capSteps);
+    return this;
+  }
+
+  /** The schedule now has {@code totalSteps} steps; warmup stays as it was where it still fits. */
+  private void refit(long totalSteps) {
+    if (totalSteps == config.totalSteps()) {
+      return;
+    }
+    config =
+        config
+            .with()
+            .totalSteps(totalSteps)
+            .warmupSteps(Math.min(config.warmupSteps(), totalSteps))
+            .build();
+    schedule = LearningRateSchedule.of(config);
+  }
+
   public ClipModel model() {
     return model;
   }
@@ -257,6 +283,10 @@ public final class ClipTrainer implements AutoCloseable {
     adoptTokenizer(data.tokenizer());
     data.seek(dataPosition);
     long savedAt = lastCheckpoint == null ? -1 : step;
+    if (pace != null) {
+      pace.start(step, System.nanoTime());
+      refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
+    }
     while (step < config.totalSteps()) {
       if (stopRequested.getAsBoolean()) {
         Path checkpoint = lastCheckpoint;
@@ -283,6 +313,9 @@ public final class ClipTrainer implements AutoCloseable {
       dataPosition = data.position();
       lastLoss = loss;
       double millis = (System.nanoTime() - started) / 1e6;
+      if (pace != null) {
+        refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
+      }
       if (step % config.metricsEvery() == 0 || step == config.totalSteps()) {
         listener.onStep(
             new StepListener.StepMetrics(
@@ -295,9 +328,16 @@ public final class ClipTrainer implements AutoCloseable {
                 millis));
       }
       if (step % config.checkpointEvery() == 0 || step == config.totalSteps()) {
+        long saving = System.nanoTime();
         onCheckpoint.accept(saveCheckpoint(checkpointRoot));
         savedAt = step;
+        if (pace != null) {
+          pace.checkpointTook(System.nanoTime() - saving);
+        }
       }
+    }
+    if (pace != null) {
+      LOG.info("wall-clock budget: {}", pace.describe(step, System.nanoTime()));
     }
     return new LoopResult(step, samplesSeen, lastLoss, false, lastCheckpoint);
   }
