@@ -23,5 +23,5 @@ fi
 [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req"
 # Import once so a broken install fails here, not in the benchmark.
-"$venv/bin/python" -c 'import torch, open_clip, webdataset; print("torch", torch.__version__, "open_clip", open_clip.__version__)'
+"$venv/bin/python" -c 'import torch, open_clip, webdataset, transformers, clip_benchmark.cli; print("torch", torch.__version__, "open_clip", open_clip.__version__)'
 echo "$want" > "$stamp"

@@ -1,6 +1,7 @@
 package io.flipflow.workflows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,7 +65,8 @@ class SpecTest {
             new UnmaskedTuning(true, 0.0, 2.0),
             0L,
             "fp16",
-            null);
+            null,
+            "s3://flipflow/models/not-a-checkpoint");
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -86,10 +88,30 @@ class SpecTest {
             "unmaskedTuning.sampleFraction:",
             "unmaskedTuning.lrFactor:",
             "wallClockBudgetSeconds:",
-            "precision:")) {
+            "precision:",
+            "initFrom:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(19, problems.size(), String.join("\n", problems));
+    assertEquals(20, problems.size(), String.join("\n", problems));
+  }
+
+  @Test
+  void initFromStartsPretrainingFromACheckpointAndLeavesOtherFingerprintsAlone() {
+    RunSpec plain = TestStack.tinyRun("m", 0.5);
+    RunSpec fromModel = plain.withInitFrom("s3://flipflow/models/vit-tiny.tar");
+    assertEquals(List.of(), fromModel.validate());
+    assertNotEquals(plain.fingerprint(), fromModel.fingerprint());
+    // a spec without the field hashes as specs did before it existed (no "initFrom": null): the
+    // value RunSpec.fingerprint() gave for this spec on the commit before initFrom
+    assertEquals(
+        "4e4d42d4e840ead95c5569c57764244fcaadde88f8ce72d19cb8e4be55272403", plain.fingerprint());
+    var data =
+        new io.flipflow.workflows.result.StagedDataset(
+            "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
+    assertEquals(null, io.flipflow.workflows.plan.RunPlans.pretraining(plain, data).initFrom());
+    var plan = io.flipflow.workflows.plan.RunPlans.pretraining(fromModel, data);
+    assertEquals("s3://flipflow/models/vit-tiny.tar", plan.initFrom().uri());
+    assertEquals(0, plan.initFrom().step());
   }
 
   @Test

@@ -23,6 +23,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * exists whole or not at all. An upload counts only once S3 reports the same size back.
  */
 public final class CheckpointStore {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(CheckpointStore.class);
+
   /** What S3 holds of one checkpoint. */
   public record Stored(S3Uri uri, long sizeBytes, String sha256) {}
 
@@ -59,9 +62,17 @@ public final class CheckpointStore {
     }
   }
 
+  /**
+   * Uploads a checkpoint folder as one tar. A checkpoint whose state.json names a tokenizer in S3
+   * that the folder does not hold yet (the trainer knows the staged data's tokenizer by URI only)
+   * gets it first, checked against the recorded SHA-256, so that what is uploaded is
+   * self-contained; a tokenizer that has changed since is left out with a warning (training goes
+   * on).
+   */
   public Stored upload(Path checkpointDir, S3Uri target) {
     Path tar = checkpointDir.resolveSibling(checkpointDir.getFileName() + ".upload.tar");
     try {
+      completeTokenizer(checkpointDir);
       String sha256 = pack(checkpointDir, tar);
       long size = Files.size(tar);
       store.putLarge(target, tar);
@@ -86,6 +97,36 @@ public final class CheckpointStore {
         // a leftover temp file is harmless
       }
     }
+  }
+
+  private void completeTokenizer(Path dir) throws IOException {
+    Path file = dir.resolve(CheckpointDir.TOKENIZER);
+    if (Files.exists(file) || !Files.isRegularFile(dir.resolve(CheckpointDir.STATE))) {
+      return;
+    }
+    CheckpointState state = CheckpointDir.readState(dir);
+    CheckpointState.TokenizerRef ref = state.tokenizer();
+    if (ref == null || ref.source() == null || !ref.source().startsWith("s3://")) {
+      return;
+    }
+    S3Uri source = S3Uri.parse(ref.source());
+    if (!store.exists(source)) {
+      LOG.warn("checkpoint {}: its tokenizer {} is gone from S3; uploaded without it", dir, source);
+      return;
+    }
+    byte[] bytes = store.getBytes(source);
+    String sha = CheckpointDir.sha256(bytes);
+    if (ref.sha256() != null && !ref.sha256().equalsIgnoreCase(sha)) {
+      LOG.warn(
+          "checkpoint {}: tokenizer {} has SHA-256 {} now, {} when the data was staged; uploaded"
+              + " without it",
+          dir,
+          source,
+          sha,
+          ref.sha256());
+      return;
+    }
+    Files.write(file, bytes);
   }
 
   /** Downloads and unpacks {@code uri} into {@code dir}; a missing object is bad input. */

@@ -9,9 +9,11 @@ import java.util.stream.IntStream;
  *
  * <p>Ties: classes are ranked by cosine similarity, highest first, equal scores ordered by lower
  * class index (what a stable descending sort gives), so a tie between the true class and a
- * lower-indexed class counts as a miss at top-1. {@code acc5} uses {@code k = min(5, classes)}.
- * {@code mean_per_class_recall} averages recall over the classes that have at least one sample
- * (like sklearn's balanced accuracy, which clip_benchmark uses).
+ * lower-indexed class counts as a miss at top-1. A NaN score (a diverged model's embedding) is a
+ * miss at every k. {@code acc5} is not applicable (NaN here, left out of {@link #asMap()}, so no
+ * row is recorded) with fewer than five classes, where every label is in the top five. {@code
+ * mean_per_class_recall} averages recall over the classes that have at least one sample (like
+ * sklearn's balanced accuracy, which clip_benchmark uses).
  */
 public record ClassificationMetrics(
     double acc1, double acc5, double meanPerClassRecall, int samples, int classesWithSamples) {
@@ -42,7 +44,7 @@ public record ClassificationMetrics(
               + " image embeddings");
     }
     int classes = classEmbeddings.length;
-    int k5 = Math.min(5, classes);
+    int k5 = 5;
     int[] perClassTotal = new int[classes];
     int[] perClassCorrect = new int[classes];
     int top1 = 0;
@@ -83,14 +85,25 @@ public record ClassificationMetrics(
     }
     int n = labels.length;
     return new ClassificationMetrics(
-        (double) top1 / n, (double) top5 / n, recallSum / present, n, present);
+        (double) top1 / n,
+        classes < k5 ? Double.NaN : (double) top5 / n,
+        recallSum / present,
+        n,
+        present);
+  }
+
+  /** Whether top-5 says anything: with fewer than five classes every label is in the top five. */
+  public boolean acc5Applicable() {
+    return !Double.isNaN(acc5);
   }
 
   /** The metrics as clip_benchmark names them, in its order. */
   public Map<String, Double> asMap() {
     Map<String, Double> m = new LinkedHashMap<>();
     m.put(ACC1, acc1);
-    m.put(ACC5, acc5);
+    if (acc5Applicable()) {
+      m.put(ACC5, acc5);
+    }
     m.put(MEAN_PER_CLASS_RECALL, meanPerClassRecall);
     return m;
   }

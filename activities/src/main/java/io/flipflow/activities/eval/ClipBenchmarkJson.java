@@ -15,9 +15,12 @@ import java.util.Objects;
 
 /**
  * Writes results the way LAION's clip_benchmark does: one JSON document per (dataset, task), shaped
- * {@code {dataset, model, pretrained, task, metrics: {...}, language}}. Two keys are added, which
+ * {@code {dataset, model, pretrained, task, metrics: {...}, language}}. Keys are added, which
  * readers of clip_benchmark's files ignore: {@code split} and {@code inference} (the {@link
- * InferenceView#label()}), as flipflow evaluates seen/unseen splits and masked views separately.
+ * InferenceView#label()}), as flipflow evaluates seen/unseen splits and masked views separately,
+ * and {@code preset}. {@code model} is the checkpoint's name outside flipflow (what {@code flipflow
+ * export} calls it), so that these files and CLIP_benchmark's for the exported model ({@code
+ * --model local-dir:DIR}) can be put side by side.
  */
 public final class ClipBenchmarkJson {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
@@ -30,12 +33,19 @@ public final class ClipBenchmarkJson {
   /**
    * One document per (dataset, split, task, inference), in first-seen order.
    *
-   * @param model the architecture, e.g. the preset name {@code vit-tiny-64}
+   * @param model the model's name, e.g. {@code flipflow-tiny-emoji-RUN-pretrain-step400} (a
+   *     checkpoint's {@code CheckpointState.modelName()}) or the preset name
    * @param pretrained the weights, e.g. the checkpoint URI
    * @param language the captions' and prompts' language, e.g. {@code en}
    */
   public static Map<Key, JsonObject> documents(
       List<EvalResult> results, String model, String pretrained, String language) {
+    return documents(results, model, null, pretrained, language);
+  }
+
+  /** As {@link #documents(List, String, String, String)}, naming the preset too (when not null). */
+  public static Map<Key, JsonObject> documents(
+      List<EvalResult> results, String model, String preset, String pretrained, String language) {
     Map<Key, JsonObject> docs = new LinkedHashMap<>();
     for (EvalResult r : results) {
       Key key = new Key(r.dataset(), r.split(), r.task(), r.inference());
@@ -52,6 +62,9 @@ public final class ClipBenchmarkJson {
                 o.addProperty("language", language);
                 o.addProperty("split", k.split());
                 o.addProperty("inference", k.inference());
+                if (preset != null) {
+                  o.addProperty("preset", preset);
+                }
                 return o;
               });
       if (!Double.isFinite(r.value())) {
@@ -76,10 +89,22 @@ public final class ClipBenchmarkJson {
   public static List<Path> write(
       Path dir, List<EvalResult> results, String model, String pretrained, String language)
       throws IOException {
+    return write(dir, results, model, null, pretrained, language);
+  }
+
+  /** As {@link #write(Path, List, String, String, String)}, naming the preset too. */
+  public static List<Path> write(
+      Path dir,
+      List<EvalResult> results,
+      String model,
+      String preset,
+      String pretrained,
+      String language)
+      throws IOException {
     Files.createDirectories(dir);
     List<Path> written = new ArrayList<>();
     for (Map.Entry<Key, JsonObject> e :
-        documents(results, model, pretrained, language).entrySet()) {
+        documents(results, model, preset, pretrained, language).entrySet()) {
       Key k = e.getKey();
       String fileName =
           String.join(

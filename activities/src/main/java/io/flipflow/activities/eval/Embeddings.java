@@ -85,10 +85,15 @@ public final class Embeddings {
   /**
    * Zero-based rank of {@code index} when candidates are sorted by score, highest first, ties
    * broken by lower index: the position a stable descending sort would give it. Counting beats
-   * sorting (O(n) per query) and makes the tie rule explicit.
+   * sorting (O(n) per query) and makes the tie rule explicit. A NaN score compares false with
+   * everything, so it would rank first: it ranks past the last place instead (a miss at every k),
+   * and a NaN competitor never outranks a number.
    */
   public static int rank(float[] scores, int index) {
     float s = scores[index];
+    if (Float.isNaN(s)) {
+      return scores.length;
+    }
     int rank = 0;
     for (int j = 0; j < scores.length; j++) {
       if (scores[j] > s || (scores[j] == s && j < index)) {

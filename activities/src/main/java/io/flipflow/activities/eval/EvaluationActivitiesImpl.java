@@ -35,6 +35,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the request's URIs (each
@@ -143,7 +144,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     S3Uri checkpointUri = S3Uri.parse(checkpoint.uri());
     Path local = new CheckpointStore(store).download(checkpointUri, dir.resolve("checkpoint"));
     CheckpointState state = CheckpointDir.readState(local);
-    if (!state.preset().name().equals(request.modelPreset())) {
+    if (request.modelPreset() != null && !state.preset().name().equals(request.modelPreset())) {
       throw new IllegalArgumentException(
           "checkpoint "
               + checkpoint.uri()
@@ -152,20 +153,28 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
               + " but the request names "
               + request.modelPreset());
     }
-    if (request.tokenizerUri() == null) {
+    // the tokenizer a checkpoint carries is the one it was trained with; a format-1 checkpoint
+    // carries none and needs the request's
+    Optional<byte[]> carried = CheckpointDir.tokenizer(local);
+    if (request.tokenizerUri() == null && carried.isEmpty()) {
       throw new IllegalArgumentException(
-          "tokenizerUri: the evaluation of " + checkpoint.uri() + " names no tokenizer");
+          "tokenizerUri: the evaluation of "
+              + checkpoint.uri()
+              + " names no tokenizer, and the checkpoint carries none (format 1);"
+              + " give the run spec it was trained with");
     }
-    S3Uri tokenizerUri = S3Uri.parse(request.tokenizerUri());
+    String tokenizerSource =
+        carried.isPresent()
+            ? checkpoint.uri() + "!" + CheckpointDir.TOKENIZER
+            : request.tokenizerUri();
+    byte[] tokenizerJson =
+        carried.isPresent() ? carried.get() : store.getBytes(S3Uri.parse(request.tokenizerUri()));
     List<EvalResult> results = new ArrayList<>();
     List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
     try (DevicePool.Lease lease = devices.lease(request.device());
         ClipModel model = CheckpointDir.loadModel(local, lease.devices().get(0));
         CaptionTokenizer tokenizer =
-            CaptionTokenizer.load(
-                store.getBytes(tokenizerUri),
-                state.preset().contextLength(),
-                tokenizerUri.toString())) {
+            CaptionTokenizer.load(tokenizerJson, state.preset().contextLength(), tokenizerSource)) {
       ClipImageTextEncoder encoder = new ClipImageTextEncoder(model, tokenizer);
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
@@ -242,8 +251,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           "no evaluation set (a folder with eval.json) under " + request.evalSetUris());
     }
     record(workflowId, request.phase(), checkpoint, results, issues);
-    String jsonFolder =
-        writeClipBenchmarkJson(request.modelPreset(), checkpointUri, request.phase(), results, dir);
+    String jsonFolder = writeClipBenchmarkJson(state, checkpointUri, request.phase(), results, dir);
     writeCurves(workflowId, request.phase(), checkpoint.step(), results, S3Uri.parse(jsonFolder));
     List<EvalMetric> full =
         results.stream()
@@ -341,13 +349,18 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     }
   }
 
-  /** One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint. */
+  /**
+   * One clip_benchmark JSON per (set, split, task, view), in a folder beside the checkpoint; its
+   * {@code model} is the checkpoint's name outside flipflow (what {@code flipflow export} calls
+   * it).
+   */
   private String writeClipBenchmarkJson(
-      String modelPreset, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
+      CheckpointState state, S3Uri checkpoint, String phase, List<EvalResult> results, Path dir)
       throws IOException {
     Path out = dir.resolve("clip_benchmark");
     List<Path> files =
-        ClipBenchmarkJson.write(out, results, modelPreset, checkpoint.toString(), "en");
+        ClipBenchmarkJson.write(
+            out, results, state.modelName(), state.preset().name(), checkpoint.toString(), "en");
     String base = checkpoint.toString().replaceAll("\\.tar$", "");
     S3Uri folder = S3Uri.parse(base + "-eval-" + phase + "/");
     for (Path f : files) {

@@ -16,6 +16,8 @@ import ai.djl.util.PairList;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -234,6 +236,45 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return text.forward(store, new NDList(tokens), training).singletonOrThrow();
   }
 
+  /**
+   * Refuses token rows whose end-of-text is not where this model pools: with {@code "eos"} every
+   * row's last non-pad token must be the preset's {@code eosId}, with {@code "argmax"} the row's
+   * highest id. Training checks its first batch, so data from another tokenizer than the preset was
+   * made for (e.g. CLIP BPE, end-of-text 49407, against eosId 3) fails at once, not as a model that
+   * never learns.
+   */
+  public void checkEndOfText(NDArray tokens) {
+    String pooling = preset.textPooling();
+    if (!pooling.equals("eos") && !pooling.equals("argmax")) {
+      return;
+    }
+    int[] ids = tokens.toType(DataType.INT32, false).toIntArray();
+    int length = (int) tokens.getShape().get(1);
+    for (int row = 0; row * length < ids.length; row++) {
+      int last = -1;
+      int max = Integer.MIN_VALUE;
+      for (int i = row * length; i < (row + 1) * length; i++) {
+        if (ids[i] != 0) {
+          last = ids[i];
+        }
+        max = Math.max(max, ids[i]);
+      }
+      int expected = pooling.equals("eos") ? preset.eosId() : max;
+      if (last != expected) {
+        throw new IllegalArgumentException(
+            "token row "
+                + row
+                + " ends with id "
+                + last
+                + " but preset "
+                + preset.name()
+                + " pools at "
+                + (pooling.equals("eos") ? "eosId " + expected : "the highest id " + expected)
+                + ": the preset's eosId must be the data tokenizer's end-of-text id");
+      }
+    }
+  }
+
   private void checkImages(NDArray images) {
     Shape s = images.getShape();
     if (s.dimension() != 4
@@ -295,6 +336,71 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
       NDManager initManager, DataType dataType, Shape... inputShapes) {
     visual.initialize(initManager, dataType, inputShapes[0]);
     text.initialize(initManager, dataType, inputShapes[1]);
+  }
+
+  /**
+   * Every weight under its stable name, in a fixed order (image tower, text tower, logit scale):
+   * OpenCLIP's module paths with DJL's layouts ({@code visual.conv1.weight}, {@code
+   * visual.transformer.resblocks.0.attn.in_proj.weight}, {@code visual.proj.weight} (E, D), {@code
+   * token_embedding.weight}, {@code text_projection.weight} (E, D), {@code logit_scale} (1), ...).
+   * The names of safetensors checkpoints; the OpenCLIP exporter maps them from there.
+   */
+  public Map<String, Parameter> namedParameters() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    visual.collectParameters("visual.", out);
+    text.collectParameters(out);
+    NamedParameters.put(out, "logit_scale", logitScale);
+    if (out.size() != getParameters().size()) {
+      throw new IllegalStateException(
+          "named " + out.size() + " of the model's " + getParameters().size() + " parameters");
+    }
+    return out;
+  }
+
+  /** The shape of every named weight, in {@link #namedParameters()} order. */
+  public Map<String, long[]> weightShapes() {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    namedParameters().forEach((n, p) -> out.put(n, p.getArray().getShape().getShape()));
+    return out;
+  }
+
+  /** One named weight's values, float32, row-major (copied off the device). */
+  public float[] weightValues(String name) {
+    return named(name).getArray().toType(DataType.FLOAT32, false).toFloatArray();
+  }
+
+  /**
+   * Overwrites one named weight in place with {@code values} (row-major float32); {@code shape}
+   * must be the weight's. The caller names the file the values came from in its messages.
+   */
+  public void setWeight(String name, long[] shape, float[] values) {
+    NDArray w = named(name).getArray();
+    long[] own = w.getShape().getShape();
+    if (!java.util.Arrays.equals(own, shape)) {
+      throw new IllegalArgumentException(
+          name
+              + " has shape "
+              + new Shape(shape)
+              + " but preset "
+              + preset.name()
+              + " has "
+              + new Shape(own));
+    }
+    if (values.length != w.size()) {
+      throw new IllegalArgumentException(
+          name + ": " + values.length + " values for " + w.size() + " elements");
+    }
+    w.set(java.nio.FloatBuffer.wrap(values));
+    w.setRequiresGradient(true);
+  }
+
+  private Parameter named(String name) {
+    Parameter p = namedParameters().get(name);
+    if (p == null) {
+      throw new IllegalArgumentException(
+          "preset " + preset.name() + " has no weight named " + name);
+    }
+    return p;
   }
 
   /** Writes all weights (DJL's parameter format); children are in a stable constructor order. */

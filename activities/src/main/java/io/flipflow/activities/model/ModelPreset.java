@@ -17,7 +17,27 @@ import java.util.List;
  * shared embedding. Presets are data ({@code config/models/NAME.json}, on the classpath as {@code
  * flipflow/models/NAME.json}), not code.
  *
- * @param textPooling {@code "eot"} (CLIP: the last non-pad token) or {@code "first"}
+ * <p>The last five fields came with OpenCLIP interchange (issue 16). Left out, as in preset files
+ * and checkpoints written before them, they mean the model flipflow trained until then (no class
+ * token, its own fixed sin-cos table, no LayerNorm before the blocks, average pooling): old
+ * checkpoints keep loading as what they are. The compact constructor writes those defaults in, so
+ * every preset in memory names all of its choices.
+ *
+ * @param textPooling where the text tower pools: {@code "eos"} (the first {@code eosId} token,
+ *     OpenCLIP's {@code pool_type: eos}), {@code "argmax"} (the highest token id: OpenAI's BPE puts
+ *     end-of-text last), {@code "first"}, or {@code "eot"} (the last non-pad token: what flipflow
+ *     did before, wrong for a tokenizer whose id 0 is a real token, e.g. CLIP BPE's "!")
+ * @param eosId the end-of-text token id {@code "eos"} pools at (3 for flipflow's word-level
+ *     tokenizers); only with {@code "eos"}
+ * @param classToken a learned class token, prepended after masking (never masked), taking part in
+ *     attention, left out of average pooling (OpenCLIP's ViT always has one; FLIP's code too)
+ * @param positionEmbedding {@code "sin_cos_2d"} (fixed, OpenCLIP's and MAE's table, a zero row for
+ *     the class token), {@code "learnable"} (OpenCLIP's default), or {@code "sincos-legacy"}
+ *     (flipflow's first fixed table, row and column halves swapped against MAE's; old checkpoints)
+ * @param lnPre a LayerNorm on the tokens before the first block (OpenCLIP's {@code ln_pre}; FLIP's
+ *     and CLIPA's ViTs leave it out, OpenCLIP's {@code no_ln_pre})
+ * @param visionPooling {@code "avg"} (mean of the patch tokens, then {@code ln_post}: OpenCLIP's
+ *     {@code pool_type: avg} with {@code final_ln_after_pool}) or {@code "tok"} (the class token)
  */
 public record ModelPreset(
     String name,
@@ -33,7 +53,99 @@ public record ModelPreset(
     int textWidth,
     int textLayers,
     int textHeads,
-    String textPooling) {
+    String textPooling,
+    Integer eosId,
+    Boolean classToken,
+    String positionEmbedding,
+    Boolean lnPre,
+    String visionPooling) {
+
+  public static final String POS_SIN_COS_2D = "sin_cos_2d";
+  public static final String POS_LEARNABLE = "learnable";
+  public static final String POS_SINCOS_LEGACY = "sincos-legacy";
+  public static final List<String> POSITION_EMBEDDINGS =
+      List.of(POS_SIN_COS_2D, POS_LEARNABLE, POS_SINCOS_LEGACY);
+  public static final List<String> TEXT_POOLINGS = List.of("eos", "argmax", "first", "eot");
+  public static final List<String> VISION_POOLINGS = List.of("avg", "tok");
+
+  public ModelPreset {
+    classToken = classToken != null && classToken;
+    lnPre = lnPre != null && lnPre;
+    positionEmbedding = positionEmbedding == null ? POS_SINCOS_LEGACY : positionEmbedding;
+    visionPooling = visionPooling == null ? "avg" : visionPooling;
+  }
+
+  /** A preset of the shape flipflow had before the OpenCLIP fields (legacy defaults for them). */
+  public ModelPreset(
+      String name,
+      int imageSize,
+      int patchSize,
+      int visionWidth,
+      int visionLayers,
+      int visionHeads,
+      double mlpRatio,
+      int embedDim,
+      int vocabSize,
+      int contextLength,
+      int textWidth,
+      int textLayers,
+      int textHeads,
+      String textPooling) {
+    this(
+        name,
+        imageSize,
+        patchSize,
+        visionWidth,
+        visionLayers,
+        visionHeads,
+        mlpRatio,
+        embedDim,
+        vocabSize,
+        contextLength,
+        textWidth,
+        textLayers,
+        textHeads,
+        textPooling,
+        null,
+        null,
+        null,
+        null,
+        null);
+  }
+
+  /** This preset under another name (the OpenCLIP importer names what it reads). */
+  public ModelPreset withName(String newName) {
+    return new ModelPreset(
+        newName,
+        imageSize,
+        patchSize,
+        visionWidth,
+        visionLayers,
+        visionHeads,
+        mlpRatio,
+        embedDim,
+        vocabSize,
+        contextLength,
+        textWidth,
+        textLayers,
+        textHeads,
+        textPooling,
+        eosId,
+        classToken,
+        positionEmbedding,
+        lnPre,
+        visionPooling);
+  }
+
+  /** Whether the image tower has a class token. */
+  public boolean hasClassToken() {
+    return classToken;
+  }
+
+  /** Whether the image tower normalises its tokens before the first block. */
+  public boolean hasLnPre() {
+    return lnPre;
+  }
 
   /** Presets shipped in config/models, named in error messages. */
   public static final List<String> BUILT_IN =
@@ -108,18 +220,47 @@ public record ModelPreset(
       throw new IllegalArgumentException(
           who + "visionWidth " + visionWidth + " is not divisible by visionHeads " + visionHeads);
     }
-    if (visionWidth % 4 != 0) {
+    if (!POSITION_EMBEDDINGS.contains(positionEmbedding)) {
+      throw new IllegalArgumentException(
+          who
+              + "positionEmbedding must be one of "
+              + POSITION_EMBEDDINGS
+              + ", got "
+              + positionEmbedding);
+    }
+    if (!positionEmbedding.equals(POS_LEARNABLE) && visionWidth % 4 != 0) {
       // the 2-D sin-cos position embedding gives a quarter of the channels to each of sin/cos x/y
       throw new IllegalArgumentException(
           who + "visionWidth " + visionWidth + " must be divisible by 4 (2-D sin-cos embedding)");
+    }
+    if (!VISION_POOLINGS.contains(visionPooling)) {
+      throw new IllegalArgumentException(
+          who + "visionPooling must be one of " + VISION_POOLINGS + ", got " + visionPooling);
+    }
+    if (visionPooling.equals("tok") && !classToken) {
+      throw new IllegalArgumentException(
+          who + "visionPooling \"tok\" pools at the class token: it needs classToken true");
     }
     if (textWidth % textHeads != 0) {
       throw new IllegalArgumentException(
           who + "textWidth " + textWidth + " is not divisible by textHeads " + textHeads);
     }
-    if (!"eot".equals(textPooling) && !"first".equals(textPooling)) {
+    if (!TEXT_POOLINGS.contains(textPooling)) {
       throw new IllegalArgumentException(
-          who + "textPooling must be \"eot\" or \"first\", got " + textPooling);
+          who + "textPooling must be one of " + TEXT_POOLINGS + ", got " + textPooling);
+    }
+    if ("eos".equals(textPooling)) {
+      if (eosId == null || eosId < 0 || eosId >= vocabSize) {
+        throw new IllegalArgumentException(
+            who
+                + "textPooling \"eos\" needs eosId, the tokenizer's end-of-text id in [0, vocabSize="
+                + vocabSize
+                + "), got "
+                + eosId);
+      }
+    } else if (eosId != null) {
+      throw new IllegalArgumentException(
+          who + "eosId is only used by textPooling \"eos\", not \"" + textPooling + "\"");
     }
     return this;
   }
@@ -148,6 +289,11 @@ public record ModelPreset(
     return (int) Math.round(mlpRatio * textWidth);
   }
 
+  /** Tokens the image encoder sees unmasked: the patches, and the class token if any. */
+  public int visionTokens() {
+    return numPatches() + (classToken ? 1 : 0);
+  }
+
   /** Parameters of the image tower, from the shapes alone (nothing is allocated). */
   public long visionParameterCount() {
     long w = visionWidth;
@@ -155,8 +301,11 @@ public record ModelPreset(
     long blocks = visionLayers * blockParameterCount(w, visionMlpWidth());
     long finalNorm = 2 * w;
     long projection = w * embedDim; // no bias
-    // position embedding: fixed sin-cos, no parameters; no class token (global average pooling)
-    return patchEmbed + blocks + finalNorm + projection;
+    long classEmbedding = classToken ? w : 0;
+    // a fixed sin-cos table has no parameters; a learned one has a row per token
+    long positions = positionEmbedding.equals(POS_LEARNABLE) ? visionTokens() * w : 0;
+    long preNorm = lnPre ? 2 * w : 0;
+    return patchEmbed + classEmbedding + positions + preNorm + blocks + finalNorm + projection;
   }
 
   /** Parameters of the text tower, from the shapes alone. */

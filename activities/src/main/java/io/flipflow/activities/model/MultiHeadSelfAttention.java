@@ -81,6 +81,12 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
     return out.reshape(batch, seq, out.getShape().get(1));
   }
 
+  /** {@code in_proj.weight} (3D, D: q, k, v stacked, heads contiguous), bias, {@code out_proj}. */
+  void collectParameters(String prefix, java.util.Map<String, ai.djl.nn.Parameter> out) {
+    NamedParameters.linear(prefix + "in_proj.", inProjection, out);
+    NamedParameters.linear(prefix + "out_proj.", outProjection, out);
+  }
+
   @Override
   public Shape[] getOutputShapes(Shape[] inputShapes) {
     return new Shape[] {inputShapes[0]};

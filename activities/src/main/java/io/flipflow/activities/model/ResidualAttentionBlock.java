@@ -58,6 +58,15 @@ public final class ResidualAttentionBlock extends AbstractBlock {
     return new NDList(x.add(mlp));
   }
 
+  /** The block's parameters under OpenCLIP's module names ({@code ln_1}, {@code attn}, ...). */
+  void collectParameters(String prefix, java.util.Map<String, ai.djl.nn.Parameter> out) {
+    NamedParameters.layerNorm(prefix + "ln_1.", attentionNorm, out);
+    attention.collectParameters(prefix + "attn.", out);
+    NamedParameters.layerNorm(prefix + "ln_2.", mlpNorm, out);
+    NamedParameters.linear(prefix + "mlp.c_fc.", mlpHidden, out);
+    NamedParameters.linear(prefix + "mlp.c_proj.", mlpOut, out);
+  }
+
   @Override
   public Shape[] getOutputShapes(Shape[] inputShapes) {
     return new Shape[] {inputShapes[0]};

@@ -21,8 +21,10 @@ import java.util.List;
  * CLIP's text tower: token embedding + learned positions, causal pre-LN blocks, final LayerNorm,
  * pooling at the end-of-text token, linear projection.
  *
- * <p>Input: token ids (B, T), T = contextLength, padded with id 0 after the end-of-text token, so
- * the EOT position is {@code count(tokens != 0) - 1}. Output: (B, embedDim), not normalised.
+ * <p>Input: token ids (B, T), T = contextLength, padded with id 0 after the end-of-text token.
+ * Pooling follows the preset: at the first {@code eosId} ({@code "eos"}, OpenCLIP's), at the
+ * highest id ({@code "argmax"}), at the first token, or at {@code count(tokens != 0) - 1} ({@code
+ * "eot"}, flipflow's first rule, kept for old checkpoints). Output: (B, embedDim), not normalised.
  */
 public final class TextTransformer extends AbstractBlock {
 
@@ -102,12 +104,33 @@ public final class TextTransformer extends AbstractBlock {
     return projection.forward(store, new NDList(pooled), training);
   }
 
-  /** The EOT position, {@code count(tokens != 0) - 1} (pad id 0), or 0 for "first" pooling. */
+  /**
+   * The pooled position per row, int64 (B): as OpenCLIP's {@code text_global_pool} for "eos" (the
+   * first eosId; 0 when a row has none, as its argmax over a row of zeros gives), "argmax" (the
+   * first highest id) and "first"; {@code count(tokens != 0) - 1} for "eot".
+   */
   NDArray poolIndex(NDArray tokens) {
-    if ("first".equals(preset.textPooling())) {
-      return tokens.getManager().zeros(new Shape(tokens.getShape().get(0)), DataType.INT64);
+    switch (preset.textPooling()) {
+      case "first":
+        return tokens.getManager().zeros(new Shape(tokens.getShape().get(0)), DataType.INT64);
+      case "eos":
+        return tokens.eq(preset.eosId()).toType(DataType.INT32, false).argMax(1);
+      case "argmax":
+        return tokens.argMax(1);
+      default:
+        return tokens.neq(0).toType(DataType.INT64, false).sum(new int[] {1}).sub(1).maximum(0);
     }
-    return tokens.neq(0).toType(DataType.INT64, false).sum(new int[] {1}).sub(1).maximum(0);
+  }
+
+  /** Parameters by their names outside DJL (see {@link NamedParameters}); no prefix: CLIP's. */
+  void collectParameters(java.util.Map<String, Parameter> out) {
+    NamedParameters.put(out, "token_embedding.weight", tokenEmbedding);
+    NamedParameters.put(out, "positional_embedding", positionEmbedding);
+    for (int i = 0; i < blocks.size(); i++) {
+      blocks.get(i).collectParameters("transformer.resblocks." + i + ".", out);
+    }
+    NamedParameters.layerNorm("ln_final.", finalNorm, out);
+    NamedParameters.linear("text_projection.", projection, out);
   }
 
   /** (T, T): 0 on and below the diagonal, a large negative number above (no peeking ahead). */

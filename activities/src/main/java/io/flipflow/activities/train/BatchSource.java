@@ -1,6 +1,7 @@
 package io.flipflow.activities.train;
 
 import ai.djl.ndarray.NDManager;
+import io.flipflow.activities.checkpoint.CheckpointState;
 
 /**
  * Where training batches come from (staged shards in production, {@link SyntheticBatchSource} in
@@ -17,4 +18,12 @@ public interface BatchSource {
 
   /** Continue from {@code position} as if that many samples had been read. */
   void seek(long position);
+
+  /**
+   * The tokenizer the captions were encoded with, which checkpoints name (and carry); null when
+   * there is none to name (synthetic data).
+   */
+  default CheckpointState.TokenizerRef tokenizer() {
+    return null;
+  }
 }

@@ -44,20 +44,27 @@ public final class ClipTrainer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClipTrainer.class);
 
-  private final TrainConfig config;
+  // a wall-clock budget re-fits the schedule's length during the run (WallClockBudget.Pace)
+  private TrainConfig config;
   private final ModelPreset preset;
   private final List<Device> devices;
   private final NDManager root;
   private final ClipModel model;
   private final DataParallelReplicas replicas;
   private final AdamW optimizer;
-  private final LearningRateSchedule schedule;
+  private LearningRateSchedule schedule;
+  private WallClockBudget.Pace pace;
   private long step;
   private long samplesSeen;
   private long dataPosition;
   private float lastLoss = Float.NaN;
   private volatile Path lastCheckpoint;
   private CheckpointState.Origin origin;
+  // the tokenizer its captions are encoded with: named in every checkpoint, its bytes carried when
+  // known here (an imported model, a resumed checkpoint), else fetched at upload from the source
+  private CheckpointState.TokenizerRef tokenizer;
+  private byte[] tokenizerJson;
+  private boolean tokensChecked;
 
   private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
     config.validate();
@@ -140,6 +147,7 @@ public final class ClipTrainer implements AutoCloseable {
       }
       throw (RuntimeException) e;
     }
+    trainer.keepTokenizerOf(checkpoint, state);
     trainer.step = state.step();
     trainer.samplesSeen = state.samplesSeen();
     trainer.dataPosition = state.dataPosition();
@@ -163,26 +171,65 @@ public final class ClipTrainer implements AutoCloseable {
     ClipTrainer trainer = new ClipTrainer(config, state.preset(), devices);
     try {
       trainer.loadWeights(checkpoint);
-    } catch (IOException e) {
+      trainer.keepTokenizerOf(checkpoint, state);
+    } catch (RuntimeException e) {
       trainer.close();
-      throw new UncheckedIOException("checkpoint: cannot read " + checkpoint, e);
+      throw e;
     }
     return trainer;
   }
 
-  private void loadWeights(Path checkpoint) throws IOException {
-    try (DataInputStream in = CheckpointDir.open(checkpoint, CheckpointDir.WEIGHTS)) {
-      model.load(in);
-    }
+  private void loadWeights(Path checkpoint) {
+    CheckpointDir.loadWeights(checkpoint, model);
     if (replicas != null) {
       replicas.copyWeightsFromMaster();
     }
+  }
+
+  /** The checkpoint's tokenizer goes on with the weights (and data must be encoded with it). */
+  private void keepTokenizerOf(Path checkpoint, CheckpointState state) {
+    tokenizer = state.tokenizer();
+    tokenizerJson = CheckpointDir.tokenizer(checkpoint).orElse(null);
+  }
+
+  /**
+   * The tokenizer the training data is encoded with, written into every checkpoint (for callers
+   * without a {@link BatchSource#tokenizer()}: tests, tools).
+   */
+  public ClipTrainer withTokenizer(byte[] json, String source) {
+    this.tokenizerJson = json.clone();
+    this.tokenizer = new CheckpointState.TokenizerRef(CheckpointDir.sha256(json), source);
+    return this;
   }
 
   /** Names where this trainer's checkpoints come from (written into each state.json). */
   public ClipTrainer withOrigin(CheckpointState.Origin origin) {
     this.origin = origin;
     return this;
+  }
+
+  /**
+   * Ends this trainer's runs on the clock: after every step the schedule's length is re-fitted to
+   * what the budget still holds (at most the cap), so the run stops at the step boundary nearest
+   * the budget with its cosine ending there. Checkpoints keep the re-fitted length.
+   */
+  ClipTrainer withWallClockBudget(long budgetSeconds, long capSteps) {
+    this.pace = new WallClockBudget.Pace(budgetSeconds, capSteps);
+    return this;
+  }
+
+  /** The schedule now has {@code totalSteps} steps; warmup stays as it was where it still fits. */
+  private void refit(long totalSteps) {
+    if (totalSteps == config.totalSteps()) {
+      return;
+    }
+    config =
+        config
+            .with()
+            .totalSteps(totalSteps)
+            .warmupSteps(Math.min(config.warmupSteps(), totalSteps))
+            .build();
+    schedule = LearningRateSchedule.of(config);
   }
 
   public ClipModel model() {
@@ -233,8 +280,13 @@ public final class ClipTrainer implements AutoCloseable {
       BooleanSupplier stopRequested,
       Consumer<Path> onCheckpoint) {
     GradMode.offOnThisThread();
+    adoptTokenizer(data.tokenizer());
     data.seek(dataPosition);
     long savedAt = lastCheckpoint == null ? -1 : step;
+    if (pace != null) {
+      pace.start(step, System.nanoTime());
+      refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
+    }
     while (step < config.totalSteps()) {
       if (stopRequested.getAsBoolean()) {
         Path checkpoint = lastCheckpoint;
@@ -250,6 +302,10 @@ public final class ClipTrainer implements AutoCloseable {
       float loss;
       try (NDManager stepManager = root.newSubManager()) {
         Batch batch = data.next(stepManager, config.batchSize());
+        if (!tokensChecked) {
+          model.checkEndOfText(batch.tokens());
+          tokensChecked = true;
+        }
         loss = trainStep(batch, config.maskRatio(), learningRate, stepManager).loss();
       }
       step++;
@@ -257,6 +313,9 @@ public final class ClipTrainer implements AutoCloseable {
       dataPosition = data.position();
       lastLoss = loss;
       double millis = (System.nanoTime() - started) / 1e6;
+      if (pace != null) {
+        refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
+      }
       if (step % config.metricsEvery() == 0 || step == config.totalSteps()) {
         listener.onStep(
             new StepListener.StepMetrics(
@@ -269,11 +328,45 @@ public final class ClipTrainer implements AutoCloseable {
                 millis));
       }
       if (step % config.checkpointEvery() == 0 || step == config.totalSteps()) {
+        long saving = System.nanoTime();
         onCheckpoint.accept(saveCheckpoint(checkpointRoot));
         savedAt = step;
+        if (pace != null) {
+          pace.checkpointTook(System.nanoTime() - saving);
+        }
       }
     }
+    if (pace != null) {
+      LOG.info("wall-clock budget: {}", pace.describe(step, System.nanoTime()));
+    }
     return new LoopResult(step, samplesSeen, lastLoss, false, lastCheckpoint);
+  }
+
+  /**
+   * Takes the data's tokenizer as the checkpoints'; refuses data encoded with another tokenizer
+   * than the one the weights came with (an imported model, a resumed run).
+   */
+  private void adoptTokenizer(CheckpointState.TokenizerRef data) {
+    if (data == null || data.sha256() == null) {
+      return;
+    }
+    if (tokenizer != null
+        && tokenizer.sha256() != null
+        && !tokenizer.sha256().equalsIgnoreCase(data.sha256())) {
+      throw new IllegalArgumentException(
+          "the training data is encoded with tokenizer "
+              + data.source()
+              + " (SHA-256 "
+              + data.sha256()
+              + "), but the weights came with tokenizer "
+              + tokenizer.source()
+              + " (SHA-256 "
+              + tokenizer.sha256()
+              + "): stage the data with the model's tokenizer.json (put it beside the shards)");
+    }
+    if (tokenizer == null || tokenizer.sha256() == null) {
+      tokenizer = data;
+    }
   }
 
   /** As {@link #run(BatchSource, Path, StepListener, BooleanSupplier, Consumer)}, no callback. */
@@ -348,7 +441,9 @@ public final class ClipTrainer implements AutoCloseable {
             optimizer.updates(),
             lastLoss,
             origin);
-    Path target = CheckpointDir.write(checkpointRoot, state, model::save, optimizer::save);
+    Path target =
+        CheckpointDir.write(
+            checkpointRoot, state.withTokenizer(tokenizer), model, optimizer::save, tokenizerJson);
     lastCheckpoint = target;
     LOG.debug("checkpoint at step {}: {}", step, target);
     return target;

@@ -117,7 +117,10 @@ final class StageAttempt {
         AutoCloseable cached = stagedCache.take(contentKey());
         ClipTrainer trainer = openTrainer(preset);
         StagedBatchSource data = openData(trainer.config())) {
-      long totalSteps = trainer.config().totalSteps();
+      if (plan.stage() == Stage.PRETRAIN && plan.wallClockBudgetSeconds() != null) {
+        // also on a resumed trainer, whose checkpoint holds the last fit, not the spec's schedule
+        trainer.withWallClockBudget(plan.wallClockBudgetSeconds(), plan.config().totalSteps());
+      }
       startNanos = System.nanoTime();
       recorder.startClock();
       LoopResult result;
@@ -126,7 +129,7 @@ final class StageAttempt {
             trainer.run(
                 data,
                 dir.resolve("checkpoints"),
-                m -> recorder.onStep(m, totalSteps),
+                m -> recorder.onStep(m, trainer.config().totalSteps()),
                 this::shouldStop,
                 recorder::onCheckpoint);
       } catch (TrainingDivergedException e) {
@@ -193,7 +196,7 @@ final class StageAttempt {
           workflowId,
           plan.stageName(),
           result.step(),
-          totalSteps,
+          trainer.config().totalSteps(),
           result.lastLoss(),
           String.format("%.1f", wall),
           cancelled ? ", stopped on request" : "");
@@ -306,7 +309,8 @@ final class StageAttempt {
     if (heartbeat.stopRequested()) {
       return true;
     }
-    // a budgeted run whose steps were fitted ends by itself; this only guards a slow machine
+    // a budgeted run ends on the clock by itself (WallClockBudget.Pace); this guards a step that
+    // hangs
     Long budget = plan.wallClockBudgetSeconds();
     return plan.stage() == Stage.PRETRAIN
         && budget != null

@@ -3,6 +3,7 @@ package io.flipflow.activities.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.model.ImageNormalization;
 
@@ -38,6 +39,12 @@ public final class StagedBatchSource implements BatchSource, AutoCloseable {
   @Override
   public void seek(long position) {
     reader.seek(position);
+  }
+
+  @Override
+  public CheckpointState.TokenizerRef tokenizer() {
+    return new CheckpointState.TokenizerRef(
+        reader.manifest().tokenizerSha256(), reader.manifest().tokenizer());
   }
 
   @Override

@@ -10,7 +10,8 @@ import io.flipflow.activities.model.ModelPreset;
  * give 64 distinct pairs; sample i of the stream is pair {@code i mod distinctPairs}.
  *
  * <p>Token ids: 0 pad, 1 start, 2 end, 3-6 colours, 7-10 shapes, 11-14 quadrants (vocab >= 15,
- * context >= 5). Pixels are normalised as (x - 0.5) / 0.5.
+ * context >= 5); for a preset that pools at its {@code eosId}, that id ends the caption and the
+ * words take the first twelve other ids from 2 up. Pixels are normalised as (x - 0.5) / 0.5.
  *
  * <p>In main, not among the test fixtures: the training tests and the benchmarks (infra's bench
  * package, which cannot depend on test code) both train on it.
@@ -23,6 +24,8 @@ public final class SyntheticBatchSource implements BatchSource {
   private final int imageSize;
   private final int contextLength;
   private final int distinctPairs;
+  private final int end;
+  private final int[] words = new int[12]; // 4 colours, 4 shapes, 4 quadrants
   private long position;
 
   public SyntheticBatchSource(ModelPreset preset, int distinctPairs) {
@@ -37,6 +40,18 @@ public final class SyntheticBatchSource implements BatchSource {
     this.imageSize = preset.imageSize();
     this.contextLength = preset.contextLength();
     this.distinctPairs = distinctPairs;
+    this.end = "eos".equals(preset.textPooling()) ? preset.eosId() : 2;
+    int id = end == 2 ? 3 : 2;
+    for (int w = 0; w < words.length; w++, id++) {
+      if (id == end) {
+        id++;
+      }
+      words[w] = id;
+    }
+    if (words[words.length - 1] >= preset.vocabSize()) {
+      throw new IllegalArgumentException(
+          "preset " + preset.name() + ": synthetic captions need token ids up to " + words[11]);
+    }
   }
 
   @Override
@@ -52,10 +67,10 @@ public final class SyntheticBatchSource implements BatchSource {
       draw(images, b * 3 * pixels, colour, shape, quadrant);
       int t = b * contextLength;
       tokens[t] = 1;
-      tokens[t + 1] = 3 + colour;
-      tokens[t + 2] = 7 + shape;
-      tokens[t + 3] = 11 + quadrant;
-      tokens[t + 4] = 2;
+      tokens[t + 1] = words[colour];
+      tokens[t + 2] = words[4 + shape];
+      tokens[t + 3] = words[8 + quadrant];
+      tokens[t + 4] = end;
     }
     position += batchSize;
     return new Batch(

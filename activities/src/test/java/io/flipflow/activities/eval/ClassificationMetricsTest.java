@@ -1,6 +1,7 @@
 package io.flipflow.activities.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,11 +27,54 @@ class ClassificationMetricsTest {
     ClassificationMetrics m = ClassificationMetrics.compute(images, labels, classes);
 
     assertEquals(3.0 / 5, m.acc1(), 1e-12);
-    assertEquals(1.0, m.acc5(), 1e-12, "k is capped at the 4 classes, so every sample hits");
+    // with 4 classes every label is in the top 5: a 1.0 there would say nothing
+    assertTrue(Double.isNaN(m.acc5()), "acc5 over 4 classes is not applicable, got " + m.acc5());
+    assertFalse(m.acc5Applicable());
     // class 0: 2 of 3, class 1: 1 of 2; classes 2 and 3 have no sample and are left out
     assertEquals((2.0 / 3 + 1.0 / 2) / 2, m.meanPerClassRecall(), 1e-12);
     assertEquals(2, m.classesWithSamples());
+    assertEquals(
+        List.of("acc1", "mean_per_class_recall"),
+        List.copyOf(m.asMap().keySet()),
+        "a metric that does not apply is left out of the results, not recorded as a number");
+  }
+
+  @Test
+  void acc5_applies_from_five_classes() {
+    float[][] classes = new float[5][5];
+    for (int c = 0; c < 5; c++) {
+      classes[c][c] = 1;
+    }
+    float[] image = Embeddings.l2Normalize(new float[] {5, 4, 3, 2, 1});
+    ClassificationMetrics m =
+        ClassificationMetrics.compute(new float[][] {image}, new int[] {4}, classes);
+    assertTrue(m.acc5Applicable());
+    assertEquals(1.0, m.acc5());
     assertEquals(List.of("acc1", "acc5", "mean_per_class_recall"), List.copyOf(m.asMap().keySet()));
+  }
+
+  @Test
+  void an_all_nan_embedding_is_a_miss_at_every_k() {
+    float[][] classes = new float[7][7];
+    for (int c = 0; c < 7; c++) {
+      classes[c][c] = 1;
+    }
+    float[] nan = new float[7];
+    java.util.Arrays.fill(nan, Float.NaN);
+    // label 0 is where a NaN score used to win: nothing beats NaN and no lower index ties it
+    ClassificationMetrics m =
+        ClassificationMetrics.compute(new float[][] {nan, nan}, new int[] {0, 3}, classes);
+    assertEquals(0.0, m.acc1(), "a NaN embedding ranked first");
+    assertEquals(0.0, m.acc5());
+    assertEquals(7, Embeddings.rank(Embeddings.scores(nan, classes), 0));
+  }
+
+  @Test
+  void a_nan_class_embedding_never_outranks_a_number() {
+    float[][] classes = {{Float.NaN, Float.NaN}, {1, 0}};
+    ClassificationMetrics m =
+        ClassificationMetrics.compute(new float[][] {{1, 0}}, new int[] {1}, classes);
+    assertEquals(1.0, m.acc1());
   }
 
   @Test

@@ -38,6 +38,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.IntFunction;
@@ -61,6 +62,8 @@ class StageAttemptTest {
   static Database db;
   static StagedDataset data;
   static Path presetFile;
+  static StagedDataset tinyData;
+  static Path tinyPresetFile;
   static final S3Uri CHECKPOINTS = S3Uri.parse("s3://train/checkpoints/");
   static int runs;
 
@@ -98,6 +101,26 @@ class StageAttemptTest {
             m.contextLength(),
             m.vocabSize(),
             m.tokenizer());
+    // the tiny preset's shape (64 px, context 32) with this set's small vocabulary
+    StagedManifest tiny =
+        new StageData(store, shared.resolve("stage-tiny"))
+            .stage(
+                StageData.Request.of(
+                    b + "wds/{00000..00001}.tar",
+                    b.resolve("staged-tiny"),
+                    b.resolve("tokenizer.json"),
+                    64,
+                    32),
+                new StageData.Listener() {});
+    tinyData =
+        new StagedDataset(
+            S3Uri.parse(tiny.root()).resolve("manifest.json").toString(),
+            tiny.samples(),
+            tiny.resolution(),
+            tiny.contextLength(),
+            tiny.vocabSize(),
+            tiny.tokenizer());
+    tinyPresetFile = Path.of("..", "config", "models", "tiny-emoji.json").toAbsolutePath();
     presetFile = shared.resolve("test-micro.json");
     Files.writeString(presetFile, new Gson().toJson(TestPresets.micro()));
   }
@@ -341,6 +364,75 @@ class StageAttemptTest {
     }
     assertTrue(scalars.has("train/logit_scale") && scalars.has("train/samples_per_second"));
     assertTrue(scalars.has("train/step_ms"), scalars.keySet().toString());
+  }
+
+  /**
+   * A budgeted pretraining stage on the tiny preset at 64 px stops on the clock (its schedule's own
+   * length is a million steps) with its learning-rate schedule ending where it stops, not cut off
+   * mid-decay, and its final checkpoint at that step. How close to the budget it ends is measured
+   * on a simulated clock in {@link WallClockPaceTest}, not timed here.
+   */
+  @Test
+  void aBudgetedStageStopsOnTheClockWithItsScheduleEndedThere() throws Exception {
+    long budget = 12;
+    TrainConfig config =
+        config(1_000_000, 25)
+            .with()
+            .preset(tinyPresetFile.toString())
+            .maskRatio(0.75)
+            .warmupSteps(4)
+            .build();
+    String run = newRun();
+    TrainingPlan budgeted =
+        new TrainingPlan(
+            Stage.PRETRAIN, config, tinyData, null, "cpu", budget, null, "spec-budget");
+    TrainResult result = attempt(run, budgeted);
+
+    assertTrue(result.steps() < 1_000_000, "never stopped: " + result.steps());
+    System.out.printf(
+        "budgeted stage: %d steps in %.1f s of a %d s budget%n",
+        result.steps(), result.wallSeconds(), budget);
+    List<double[]> lr = new ArrayList<>();
+    try (var c = db.connection();
+        var ps =
+            c.prepareStatement(
+                "SELECT step, learning_rate FROM metrics WHERE run_id = ? AND stage = 'pretrain'"
+                    + " ORDER BY step")) {
+      ps.setString(1, run);
+      try (var rs = ps.executeQuery()) {
+        while (rs.next()) {
+          lr.add(new double[] {rs.getLong(1), rs.getDouble(2)});
+        }
+      }
+    }
+    assertEquals(result.steps(), (long) lr.get(lr.size() - 1)[0], "every step is recorded");
+    double peak = config.peakLearningRate();
+    double last = lr.get(lr.size() - 1)[1];
+    // on a steady clock the last step of an N-step cosine is at peak * (1 - cos(pi / N)) / 2 (under
+    // 1% of it; WallClockPaceTest); a shared machine's pace changes late in the run, so here only
+    // "most of the decay was trained"
+    assertTrue(
+        last < 0.3 * peak,
+        "the schedule was cut off at step " + result.steps() + ": lr " + last + ", peak " + peak);
+    int top = 0;
+    for (int i = 0; i < lr.size(); i++) {
+      top = lr.get(i)[1] > lr.get(top)[1] ? i : top;
+    }
+    int middle = (top + lr.size() - 1) / 2;
+    assertTrue(
+        lr.get(middle)[1] > 0.2 * peak && lr.get(middle)[1] < 0.8 * peak,
+        "half way from the peak (step "
+            + (long) lr.get(top)[0]
+            + ") to the stop, the cosine is near its middle: "
+            + lr.get(middle)[1]
+            + " of "
+            + peak);
+    var finalCheckpoint =
+        rows(run).stream()
+            .max(Comparator.comparingLong(TrainingStore.CheckpointRow::step))
+            .orElseThrow();
+    assertEquals(result.steps(), finalCheckpoint.step());
+    assertTrue(finalCheckpoint.isFinal());
   }
 
   @Test

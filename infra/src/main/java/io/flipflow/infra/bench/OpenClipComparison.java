@@ -184,7 +184,8 @@ public final class OpenClipComparison {
       int steps,
       int warmup,
       int threads) {
-    if (!"eot".equals(preset.textPooling())) {
+    // train_bench.py pools at end-of-text (its highest id): what eot, eos and argmax cost alike
+    if (!List.of("eot", "eos", "argmax").contains(preset.textPooling())) {
       throw new IllegalArgumentException(
           "preset "
               + preset.name()

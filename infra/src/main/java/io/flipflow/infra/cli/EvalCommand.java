@@ -57,8 +57,14 @@ public final class EvalCommand implements Runnable {
       names = "--spec",
       description =
           "The run spec the checkpoint was trained with (preset, data for the tokenizer);"
-              + " default: the spec the record holds for the run.")
+              + " default: the spec the record holds for the run. Not needed for a checkpoint"
+              + " that carries its tokenizer (format 2, every checkpoint flipflow writes now).")
   Path specFile;
+
+  @Option(
+      names = "--device",
+      description = "cpu, cuda or cuda:N (default: the spec's device, else cpu).")
+  String device;
 
   @Option(
       names = "--run-id",
@@ -96,9 +102,12 @@ public final class EvalCommand implements Runnable {
             ? phase
             : standard ? "adhoc:" + m.group("stage") + "/step-" + m.group("step") : "adhoc";
     RunSpec spec = specFile != null ? SpecFiles.readRun(specFile) : recordedSpec(config, run);
-    String tokenizer;
-    try (S3Store store = S3Store.create(Services.s3(config))) {
-      tokenizer = StageData.findTokenizer(store, S3Uri.parse(spec.dataUri())).toString();
+    // a format-2 checkpoint carries its tokenizer and preset; an older one needs the spec's
+    String tokenizer = null;
+    if (specFile != null) {
+      try (S3Store store = S3Store.create(Services.s3(config))) {
+        tokenizer = StageData.findTokenizer(store, S3Uri.parse(spec.dataUri())).toString();
+      }
     }
     EvaluationRequest request =
         new EvaluationRequest(
@@ -106,8 +115,8 @@ public final class EvalCommand implements Runnable {
             new CheckpointRef(checkpoint, 0, 0),
             sets,
             tokenizer,
-            spec.modelPreset(),
-            spec.device(),
+            specFile != null ? spec.modelPreset() : null,
+            device != null ? device : spec.device(),
             spec.seed(),
             run);
     String workflowId = id != null ? id : workflowId(run, checkpoint, sets);

@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
       StudyCommand.class,
       DemoCommand.class,
       EvalCommand.class,
+      ExportCommand.class,
+      ImportCommand.class,
       BenchCommand.class,
       ReportCommand.class,
       CommandLine.HelpCommand.class

@@ -71,12 +71,13 @@ public final class RunPlans {
         .build();
   }
 
+  /** Masked pretraining from the seed, or from {@code spec.initFrom()}'s weights when set. */
   public static TrainingPlan pretraining(RunSpec spec, StagedDataset data) {
     return new TrainingPlan(
         Stage.PRETRAIN,
         pretrainingConfig(spec),
         data,
-        null,
+        spec.initFrom() == null ? null : new CheckpointRef(spec.initFrom(), 0, 0),
         spec.device(),
         spec.wallClockBudgetSeconds(),
         spec.dataSamples(),

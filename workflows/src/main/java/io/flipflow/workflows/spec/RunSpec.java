@@ -45,6 +45,11 @@ import java.util.regex.Pattern;
  *     the same spec; refused when there is none. A run of the same name and spec continues anyway;
  *     one of the same name and another spec is always refused. Not part of the run's identity
  *     ({@link #fingerprint()}).
+ * @param initFrom a checkpoint ({@code s3://.../NAME.tar}, e.g. from {@code flipflow import}) whose
+ *     weights pretraining starts from, with a fresh optimizer at step 0 (fine-tuning a model one
+ *     already has, with masking); the model is the checkpoint's, and {@code modelPreset} names its
+ *     preset. Null (the default) starts from the seed. Part of the identity only when set, so specs
+ *     without it keep their fingerprints.
  */
 @RecordBuilder
 public record RunSpec(
@@ -68,7 +73,8 @@ public record RunSpec(
     UnmaskedTuning unmaskedTuning,
     Long wallClockBudgetSeconds,
     String precision,
-    Boolean resume)
+    Boolean resume,
+    String initFrom)
     implements RunSpecBuilder.With {
 
   public static final double DEFAULT_WEIGHT_DECAY = 0.2;
@@ -201,6 +207,14 @@ public record RunSpec(
     if (precision != null && !PRECISION.matcher(precision).matches()) {
       errors.add("precision: must be fp32 or bf16, or left out for fp32, got '" + precision + "'");
     }
+    if (initFrom != null) {
+      String problem = S3Uris.problem(initFrom);
+      if (problem != null) {
+        errors.add("initFrom: " + problem);
+      } else if (!initFrom.endsWith(".tar")) {
+        errors.add("initFrom: '" + initFrom + "' is not a checkpoint (s3://.../NAME.tar)");
+      }
+    }
     return errors;
   }
 
@@ -236,6 +250,9 @@ public record RunSpec(
     try {
       com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
       tree.remove(List.of("name", "device", "resume"));
+      if (initFrom == null) {
+        tree.remove("initFrom"); // specs from before the field keep their fingerprints
+      }
       byte[] canonical = CANONICAL.writeValueAsBytes(CANONICAL.treeToValue(tree, Object.class));
       byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(canonical);
       return java.util.HexFormat.of().formatHex(digest);

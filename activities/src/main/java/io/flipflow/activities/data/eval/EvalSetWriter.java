@@ -22,7 +22,12 @@ import java.util.Map;
  * FOLDER/00000.tar ...    KEY.png, KEY.txt (class name, or the caption for retrieval),
  *                         KEY.json ({"class": id, "class_name": ..., ...metadata})
  * FOLDER/sizes.json, 00000_stats.json
+ * FOLDER/clip_benchmark/   the same classification set as CLIP_benchmark reads it ({@link
+ *                          ClipBenchmarkSetWriter}): --dataset wds/NAME --dataset_root FOLDER/clip_benchmark
  * </pre>
+ *
+ * The {@code clip_benchmark/} subfolder holds no eval.json, so flipflow's evaluation, which
+ * evaluates folders with one, passes it by.
  */
 public final class EvalSetWriter {
   public static final String CLASSIFICATION = "zeroshot_classification";
@@ -64,6 +69,13 @@ public final class EvalSetWriter {
     store.put(
         folder.resolve("templates.json"), GSON.toJson(templates).getBytes(StandardCharsets.UTF_8));
     writeDescriptor(store, folder, CLASSIFICATION, dataset, split, n, true);
+    ClipBenchmarkSetWriter.writeClassification(
+        store,
+        folder.resolve(ClipBenchmarkSetWriter.FOLDER),
+        classes,
+        templates,
+        items,
+        samplesPerShard);
     return n;
   }
 
@@ -114,6 +126,10 @@ public final class EvalSetWriter {
     if (classes) {
       d.put("classes", "classes.json");
       d.put("templates", "templates.json");
+      // how CLIP_benchmark is pointed at the same set: --dataset wds/DATASET --dataset_root FOLDER
+      d.put(
+          "clip_benchmark",
+          Map.of("dataset_root", ClipBenchmarkSetWriter.FOLDER + "/", "dataset", "wds/" + dataset));
     }
     store.put(folder.resolve("eval.json"), GSON.toJson(d).getBytes(StandardCharsets.UTF_8));
   }
