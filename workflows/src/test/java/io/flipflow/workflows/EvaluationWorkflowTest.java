@@ -97,6 +97,24 @@ class EvaluationWorkflowTest {
         "FINISHED", converter.fromPayload(attributes.get("FlipStage"), String.class, String.class));
   }
 
+  /** flipflow eval of a checkpoint that carries its preset and tokenizer sends neither. */
+  @Test
+  void aRequestWithoutPresetOrTokenizerIsTheCheckpointsToAnswer() {
+    EvaluationRequest bare =
+        new EvaluationRequest(
+            "adhoc:imported",
+            new CheckpointRef("s3://flipflow/imported/model.tar", 0, 0),
+            List.of("s3://flipflow/emoji/eval/group/unseen/"),
+            null,
+            null,
+            "cpu",
+            0,
+            "happy");
+    EvalReport report = newEvaluation("eval-bare-1").run(bare);
+    assertEquals(0.4, report.headlineTop1());
+    assertEquals(null, stack.activities.evaluationRequests.get(0).modelPreset());
+  }
+
   @Test
   void badRequestsFailAtOnceNamingEveryField() {
     WorkflowFailedException e =

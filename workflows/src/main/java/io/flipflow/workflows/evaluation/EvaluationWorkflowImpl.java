@@ -7,6 +7,7 @@ import io.flipflow.workflows.pipeline.PipelineActivityOptions;
 import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.spec.RunSpec;
+import io.temporal.common.SearchAttributeUpdate;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.workflow.Workflow;
 import java.util.ArrayList;
@@ -24,11 +25,14 @@ public class EvaluationWorkflowImpl implements EvaluationWorkflow {
       throw ApplicationFailure.newNonRetryableFailure(
           "invalid evaluation request: " + String.join("; ", problems), FailureTypes.BAD_INPUT);
     }
-    Workflow.upsertTypedSearchAttributes(
-        SearchAttributeKeys.RUN.valueSet(request.recordUnder()),
-        SearchAttributeKeys.MODEL.valueSet(request.modelPreset()),
-        SearchAttributeKeys.EVAL_SETS.valueSet(request.evalSetUris()),
-        SearchAttributeKeys.STAGE.valueSet("EVALUATING"));
+    List<SearchAttributeUpdate<?>> attributes = new ArrayList<>();
+    attributes.add(SearchAttributeKeys.RUN.valueSet(request.recordUnder()));
+    if (request.modelPreset() != null) {
+      attributes.add(SearchAttributeKeys.MODEL.valueSet(request.modelPreset()));
+    }
+    attributes.add(SearchAttributeKeys.EVAL_SETS.valueSet(request.evalSetUris()));
+    attributes.add(SearchAttributeKeys.STAGE.valueSet("EVALUATING"));
+    Workflow.upsertTypedSearchAttributes(attributes.toArray(SearchAttributeUpdate<?>[]::new));
     EvalReport report = evaluation.evaluateCheckpoint(request);
     Double top1 = report.headlineTop1();
     if (top1 != null) {
@@ -60,8 +64,9 @@ public class EvaluationWorkflowImpl implements EvaluationWorkflow {
     if (runProblem != null) {
       out.add("recordUnder: " + runProblem);
     }
-    if (r.modelPreset() == null || r.modelPreset().isBlank()) {
-      out.add("modelPreset: is missing");
+    // no preset: the checkpoint's own (state.json); one given must be the checkpoint's
+    if (r.modelPreset() != null && r.modelPreset().isBlank()) {
+      out.add("modelPreset: is blank (leave it out to use the checkpoint's)");
     }
     return out;
   }

@@ -10,8 +10,9 @@ import java.util.List;
  * @param checkpoint the checkpoint to evaluate
  * @param evalSetUris evaluation sets (folders holding an {@code eval.json}); the first gives the
  *     headline top-1 and the masked-inference ablation
- * @param tokenizerUri the tokenizer the model was trained with
- * @param modelPreset the preset the checkpoint must be of
+ * @param tokenizerUri the tokenizer the model was trained with; null for a checkpoint that carries
+ *     its own (format 2)
+ * @param modelPreset the preset the checkpoint must be of; null to take the checkpoint's
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N}
  * @param seed seeds the masks of the masked-inference ablation
  * @param recordUnder the run whose record the results join ({@code eval_results.run_id}); null for
