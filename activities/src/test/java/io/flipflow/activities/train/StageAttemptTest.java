@@ -14,6 +14,8 @@ import io.flipflow.activities.data.staging.StageData;
 import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
+import io.flipflow.activities.interop.OpenClipExport;
+import io.flipflow.activities.interop.OpenClipImport;
 import io.flipflow.activities.model.TestPresets;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.activities.testing.FakeActivityContext;
@@ -25,6 +27,7 @@ import io.flipflow.db.TrainingStore;
 import io.flipflow.workflows.plan.TrainConfig;
 import io.flipflow.workflows.plan.TrainConfigBuilder;
 import io.flipflow.workflows.plan.TrainingPlan;
+import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.Progress;
 import io.flipflow.workflows.result.Stage;
 import io.flipflow.workflows.result.StagedDataset;
@@ -101,28 +104,28 @@ class StageAttemptTest {
             m.contextLength(),
             m.vocabSize(),
             m.tokenizer());
-    // the tiny preset's shape (64 px, context 32) with this set's small vocabulary
-    StagedManifest tiny =
-        new StageData(store, shared.resolve("stage-tiny"))
-            .stage(
-                StageData.Request.of(
-                    b + "wds/{00000..00001}.tar",
-                    b.resolve("staged-tiny"),
-                    b.resolve("tokenizer.json"),
-                    64,
-                    32),
-                new StageData.Listener() {});
-    tinyData =
-        new StagedDataset(
-            S3Uri.parse(tiny.root()).resolve("manifest.json").toString(),
-            tiny.samples(),
-            tiny.resolution(),
-            tiny.contextLength(),
-            tiny.vocabSize(),
-            tiny.tokenizer());
+    tinyData = stageTiny(b.resolve("tokenizer.json"), "staged-tiny");
     tinyPresetFile = Path.of("..", "config", "models", "tiny-emoji.json").toAbsolutePath();
     presetFile = shared.resolve("test-micro.json");
     Files.writeString(presetFile, new Gson().toJson(TestPresets.micro()));
+  }
+
+  /** The shards staged at the tiny preset's shape (64 px, context 32) with {@code tokenizer}. */
+  static StagedDataset stageTiny(S3Uri tokenizer, String name) throws Exception {
+    S3Uri b = S3Uri.parse("s3://train/");
+    StagedManifest tiny =
+        new StageData(store, shared.resolve("stage-" + name))
+            .stage(
+                StageData.Request.of(
+                    b + "wds/{00000..00001}.tar", b.resolve(name), tokenizer, 64, 32),
+                new StageData.Listener() {});
+    return new StagedDataset(
+        S3Uri.parse(tiny.root()).resolve("manifest.json").toString(),
+        tiny.samples(),
+        tiny.resolution(),
+        tiny.contextLength(),
+        tiny.vocabSize(),
+        tiny.tokenizer());
   }
 
   @AfterAll
@@ -433,6 +436,76 @@ class StageAttemptTest {
             .orElseThrow();
     assertEquals(result.steps(), finalCheckpoint.step());
     assertTrue(finalCheckpoint.isFinal());
+  }
+
+  /**
+   * A model that went out to OpenCLIP and came back trains as the one that left: pretraining (with
+   * masking) from the imported checkpoint logs the same losses, step for step, as pretraining from
+   * the checkpoint it was exported from, and not those of a fresh model.
+   */
+  @Test
+  void aModelImportedFromOpenClipTrainsOnWithMaskingFromItsOwnWeights() throws Exception {
+    TrainConfig config = config(2, 2).with().preset(tinyPresetFile.toString()).build();
+    TrainResult source =
+        attempt(
+            newRun(),
+            new TrainingPlan(
+                Stage.PRETRAIN, config, tinyData, null, "cpu", null, null, "spec-source"));
+    CheckpointStore checkpoints = new CheckpointStore(store);
+    Path local =
+        checkpoints.download(S3Uri.parse(source.checkpoint().uri()), work.resolve("import-src"));
+    Path exported =
+        OpenClipExport.export(local, work.resolve("exported"), null, source.checkpoint().uri())
+            .dir();
+    OpenClipImport.Result imported =
+        OpenClipImport.importModel(exported, null, null, null, work.resolve("imported"));
+    assertTrue(imported.builtIn(), "the tiny preset is recognised: " + imported.preset());
+    S3Uri importedUri = CHECKPOINTS.resolve("imported/tiny.tar");
+    checkpoints.upload(imported.checkpoint(), importedUri);
+
+    // its data is staged with the tokenizer.json it now carries (OpenCLIP's HF form, other bytes
+    // than the word-level file it was trained with), as flipflow import tells a user to
+    S3Uri tokenizer = S3Uri.parse("s3://train/tokenizer-imported.json");
+    store.put(tokenizer, Files.readAllBytes(imported.checkpoint().resolve("tokenizer.json")));
+    StagedDataset restaged = stageTiny(tokenizer, "staged-imported");
+    TrainConfig onward = config.with().totalSteps(3).build();
+    List<Double> fromSource = losses(onward, source.checkpoint(), tinyData);
+    List<Double> fromImport =
+        losses(onward, new CheckpointRef(importedUri.toString(), 0, 0), restaged);
+    List<Double> fresh = losses(onward, null, tinyData);
+    assertEquals(3, fromImport.size(), "steps of the run from the import: " + fromImport);
+    for (int i = 0; i < fromSource.size(); i++) {
+      assertEquals(
+          fromSource.get(i),
+          fromImport.get(i),
+          1e-4 * Math.abs(fromSource.get(i)),
+          "step " + (i + 1) + ": " + fromSource + " vs " + fromImport);
+    }
+    assertTrue(
+        Math.abs(fresh.get(0) - fromImport.get(0)) > 1e-3,
+        "a fresh model has other losses: " + fresh + " vs " + fromImport);
+  }
+
+  /**
+   * The per-step losses of a masked pretraining stage of {@code config} started from {@code from}.
+   */
+  List<Double> losses(TrainConfig config, CheckpointRef from, StagedDataset on) throws Exception {
+    String run = newRun();
+    attempt(
+        run, new TrainingPlan(Stage.PRETRAIN, config, on, from, "cpu", null, null, "spec-" + run));
+    List<Double> out = new ArrayList<>();
+    try (var c = db.connection();
+        var ps =
+            c.prepareStatement(
+                "SELECT loss FROM metrics WHERE run_id = ? AND stage = 'pretrain' ORDER BY step")) {
+      ps.setString(1, run);
+      try (var rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getDouble(1));
+        }
+      }
+    }
+    return out;
   }
 
   @Test
