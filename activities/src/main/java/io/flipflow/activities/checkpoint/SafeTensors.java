@@ -34,6 +34,8 @@ import java.util.TreeMap;
  * and reports a truncated file as a bare buffer error. Reading checks the whole layout first and
  * names the file and what is wrong; tensors are read with a file mapping per tensor, so a file of
  * any size works. Values come out as float32 (from F32, F16, BF16 or F64).
+ *
+ * <p>Over 350 lines: a reader and writer of one format, with every layout check it makes.
  */
 public final class SafeTensors {
   /** Larger headers are refused: a real one is a few hundred bytes per tensor. */

@@ -43,6 +43,8 @@ import java.util.Optional;
  * first URI's classification sets (unseen split) are also evaluated with masked images (FLIP's
  * Table 1d: one view and an ensemble of views). Results go to {@code eval_results} and, as
  * clip_benchmark JSON, next to the checkpoint in S3.
+ *
+ * <p>Over 350 lines: one phase's sets, views, record, JSON and curves in the order they happen.
  */
 public final class EvaluationActivitiesImpl implements EvaluationActivities {
   /** Masked-inference ablation: ratio and ensemble size. */

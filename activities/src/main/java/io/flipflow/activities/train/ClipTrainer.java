@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
  * <p>Devices: everything lives on the first of {@code devices} (the CPU unless a caller leased a
  * GPU). With several devices a step is data-parallel ({@link DataParallelReplicas}).
  *
- * <p>Just over 350 lines: the step (forward, loss, the two-phase backward, AdamW) reads best in one
- * place, as in OpenCLIP's train_one_epoch; replicas, seeds and checkpoints are their own classes.
+ * <p>Over 350 lines: the step (forward, loss, the two-phase backward, AdamW) reads best in one
+ * place, as in OpenCLIP's train_one_epoch; replicas, seeds and checkpoints are their own classes,
+ * and what grew since (the wall-clock re-fit, the checkpoint's tokenizer) is plumbing into the
+ * loop.
  */
 public final class ClipTrainer implements AutoCloseable {
 

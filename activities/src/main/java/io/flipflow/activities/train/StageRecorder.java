@@ -31,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * workflow hears about progress by signal now and then. It also reads back the checkpoints a retry
  * can resume from, from the same two places it writes them, and keeps only the newest few local
  * checkpoint folders.
+ *
+ * <p>Over 350 lines: one writer for a stage's metrics, checkpoints, progress and curves, so their
+ * retries and flushes share one clock.
  */
 final class StageRecorder {
   private static final Logger log = LoggerFactory.getLogger(StageRecorder.class);

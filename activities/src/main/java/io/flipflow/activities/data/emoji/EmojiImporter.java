@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Longer than most classes here: it is one pass over the packages (read, render, caption, split,
  * write), and its parts that stand alone (catalog, rasteriser, captions) are classes of their own.
+ *
+ * <p>Over 350 lines: the packages' metadata, the seen/unseen split and the sets it writes are one
+ * recipe, read top to bottom.
  */
 public final class EmojiImporter {
   private static final Logger log = LoggerFactory.getLogger(EmojiImporter.class);
