@@ -17,10 +17,10 @@ import org.slf4j.LoggerFactory;
  * An equal-wall-clock run. Before it starts, a few steps on a throwaway copy of the model give a
  * first fit of the schedule (warmup and cosine decay included) into the budget. That probe leaves
  * out what a real run also spends between steps (checkpoints, their uploads, the record) and
- * misjudges steady step times (the demo's mask-0.75 run trained 0.77x of its budget), so during the
- * run {@link Pace} re-fits the schedule's length after every step from the pace measured so far:
- * the run stops on the clock at a step boundary, and its cosine ends at that step. The steps stay
- * capped by the config's own schedule.
+ * misjudges steady step times (on 2026-12-01 the demo's three loops ran 0.84x, 0.92x and 1.10x of
+ * their budget), so during the run {@link Pace} re-fits the schedule's length after every step from
+ * the pace measured so far: the run stops on the clock at a step boundary, and its cosine ends at
+ * that step. The steps stay capped by the config's own schedule.
  */
 final class WallClockBudget {
   private static final Logger log = LoggerFactory.getLogger(WallClockBudget.class);
