@@ -34,26 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointFormatTest {
 
   static ModelPreset micro() {
-    return new ModelPreset(
-        "micro-flip",
-        32,
-        8,
-        64,
-        2,
-        2,
-        2.0,
-        32,
-        32,
-        8,
-        64,
-        2,
-        2,
-        "eos",
-        2,
-        true,
-        "sin_cos_2d",
-        false,
-        "avg");
+    return TestPresets.microFlipForm(2);
   }
 
   static TrainConfig config(long steps) {

@@ -32,26 +32,7 @@ class OpenClipBadInputTest {
   static final byte[] TOKENIZER = WordLevelVocabulary.build(List.of("a red square", "a dog"));
 
   static ModelPreset flipForm() {
-    return new ModelPreset(
-        "micro-flip",
-        32,
-        8,
-        64,
-        2,
-        2,
-        2.0,
-        32,
-        32,
-        8,
-        64,
-        2,
-        2,
-        "eos",
-        3,
-        true,
-        "sin_cos_2d",
-        false,
-        "avg");
+    return TestPresets.microFlipForm(3);
   }
 
   static Path checkpoint(Path dir, ModelPreset preset, byte[] tokenizer) throws Exception {

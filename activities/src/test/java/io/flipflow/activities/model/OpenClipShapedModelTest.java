@@ -23,26 +23,7 @@ class OpenClipShapedModelTest {
 
   /** micro in the shipped (FLIP) form: class token, fixed sin_cos_2d, avg pooling, eos pooling. */
   static ModelPreset flipForm() {
-    return new ModelPreset(
-        "micro-flip",
-        32,
-        8,
-        64,
-        2,
-        2,
-        2.0,
-        32,
-        32,
-        8,
-        64,
-        2,
-        2,
-        "eos",
-        3,
-        true,
-        "sin_cos_2d",
-        false,
-        "avg");
+    return TestPresets.microFlipForm(3);
   }
 
   /** micro in OpenCLIP's default form: learned positions, ln_pre, class-token pooling, argmax. */
