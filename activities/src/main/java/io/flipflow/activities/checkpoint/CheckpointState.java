@@ -3,6 +3,7 @@ package io.flipflow.activities.checkpoint;
 import io.flipflow.activities.model.ImageNormalization;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.workflows.plan.TrainConfig;
+import io.soabase.recordbuilder.core.RecordBuilder;
 
 /**
  * The small half of a checkpoint ({@code state.json}): where training stands and how to continue it
@@ -23,6 +24,7 @@ import io.flipflow.workflows.plan.TrainConfig;
  * @param importedFrom where imported weights came from (e.g. {@code open_clip:DIR}); null when
  *     flipflow trained them
  */
+@RecordBuilder
 public record CheckpointState(
     int format,
     String presetName,
@@ -38,7 +40,8 @@ public record CheckpointState(
     Origin origin,
     Preprocess preprocess,
     TokenizerRef tokenizer,
-    String importedFrom) {
+    String importedFrom)
+    implements CheckpointStateBuilder.With {
 
   /**
    * Where a checkpoint comes from.
@@ -137,44 +140,12 @@ public record CheckpointState(
     return origin == null ? null : origin.specFingerprint();
   }
 
-  /** This state with its tokenizer named. */
-  public CheckpointState withTokenizer(TokenizerRef ref) {
-    return new CheckpointState(
-        format,
-        presetName,
-        preset,
-        config,
-        step,
-        samplesSeen,
-        dataPosition,
-        seed,
-        rngScheme,
-        optimizerUpdates,
-        lastLoss,
-        origin,
-        preprocess,
-        ref,
-        importedFrom);
-  }
-
   /** This state in the current format, with its preprocessing filled in from the preset. */
   CheckpointState current() {
-    return new CheckpointState(
-        FORMAT,
-        presetName,
-        preset,
-        config,
-        step,
-        samplesSeen,
-        dataPosition,
-        seed,
-        rngScheme,
-        optimizerUpdates,
-        lastLoss,
-        origin,
-        preprocess == null && preset != null ? Preprocess.of(preset) : preprocess,
-        tokenizer,
-        importedFrom);
+    return with()
+        .format(FORMAT)
+        .preprocess(preprocess == null && preset != null ? Preprocess.of(preset) : preprocess)
+        .build();
   }
 
   /** The preprocessing the model expects: recorded, or flipflow's for its preset. */
