@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.plan.TrainConfig;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalMetric;
 import io.flipflow.workflows.result.EvalReport;
@@ -42,6 +44,30 @@ class SpecTest {
   }
 
   @Test
+  void aSpecThatNamesNoOptimizerSettingsTrainsWithFlipsRecipe() {
+    TrainConfig config = RunPlans.pretrainingConfig(TestStack.tinyRun("recipe", 0.5));
+    assertEquals(0.9, config.beta1());
+    assertEquals(0.95, config.beta2());
+    assertEquals(0.0, config.gradClipNorm(), "FLIP clips no gradients");
+    assertEquals(0.2, config.weightDecay());
+    assertEquals(100, config.totalSteps());
+    assertEquals(5, config.warmupSteps(), "warmup: a twentieth of the 6,400-sample schedule");
+    assertEquals(1e-3 * 64 / 256, config.peakLearningRate(), 1e-12, "learning rate per 256");
+
+    TrainConfig clipRecipe =
+        RunPlans.pretrainingConfig(
+            TestStack.tinyRun("clip-recipe", 0.5)
+                .with()
+                .adamBeta2(0.98)
+                .gradClipNorm(1.0)
+                .warmupSamples(0L)
+                .build());
+    assertEquals(0.98, clipRecipe.beta2());
+    assertEquals(1.0, clipRecipe.gradClipNorm());
+    assertEquals(0, clipRecipe.warmupSteps());
+  }
+
+  @Test
   void everyBadFieldIsNamed() {
     RunSpec bad =
         new RunSpec(
@@ -59,6 +85,8 @@ class SpecTest {
             0.0,
             -1L,
             -0.5,
+            1.0,
+            -1.0,
             null,
             0,
             "gpu",
@@ -83,6 +111,8 @@ class SpecTest {
             "baseLr:",
             "warmupSamples:",
             "weightDecay:",
+            "adamBeta2:",
+            "gradClipNorm:",
             "checkpointIntervalSteps:",
             "device:",
             "unmaskedTuning.sampleFraction:",
@@ -92,7 +122,7 @@ class SpecTest {
             "initFrom:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(20, problems.size(), String.join("\n", problems));
+    assertEquals(22, problems.size(), String.join("\n", problems));
   }
 
   @Test
@@ -101,15 +131,17 @@ class SpecTest {
     RunSpec fromModel = plain.withInitFrom("s3://flipflow/models/vit-tiny.tar");
     assertEquals(List.of(), fromModel.validate());
     assertNotEquals(plain.fingerprint(), fromModel.fingerprint());
-    // a spec without the field hashes as specs did before it existed (no "initFrom": null): the
-    // value RunSpec.fingerprint() gave for this spec on the commit before initFrom
+    // a spec without the field hashes as it would had the field never existed (no "initFrom":
+    // null). Pinned: the value since FLIP's recipe (adamBeta2, gradClipNorm, default warmup) joined
+    // the identity, as it must: the same spec under another recipe trains another model.
+    // (4e4d42d4... before that, on the commits before and after initFrom.)
     assertEquals(
-        "4e4d42d4e840ead95c5569c57764244fcaadde88f8ce72d19cb8e4be55272403", plain.fingerprint());
+        "712da2c7825be81b85eb8b5722f68799618da4cf734ecafdc98af07d56b545d3", plain.fingerprint());
     var data =
         new io.flipflow.workflows.result.StagedDataset(
             "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
-    assertEquals(null, io.flipflow.workflows.plan.RunPlans.pretraining(plain, data).initFrom());
-    var plan = io.flipflow.workflows.plan.RunPlans.pretraining(fromModel, data);
+    assertEquals(null, RunPlans.pretraining(plain, data).initFrom());
+    var plan = RunPlans.pretraining(fromModel, data);
     assertEquals("s3://flipflow/models/vit-tiny.tar", plan.initFrom().uri());
     assertEquals(0, plan.initFrom().step());
   }

@@ -16,8 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * AdamW (decoupled weight decay) with CLIP's parameter groups: no decay for biases, norm gains and
- * shifts, position/token embeddings and the logit scale; decay for weight matrices.
+ * AdamW (decoupled weight decay) with OpenCLIP's and FLIP's parameter groups: decay for every
+ * tensor of two or more dimensions (weight matrices, conv kernels, the token and learned position
+ * embeddings); none for biases, norm gains and shifts, the class token and the logit scale.
  *
  * <p>Written here instead of DJL's {@code Optimizer.adamW()} for two reasons: DJL applies one
  * weight decay to every parameter (no groups), and its moment estimates are private, so they could
@@ -46,10 +47,10 @@ public final class AdamW {
     this.stateManager = stateManager;
   }
 
-  /** Whether weight decay applies: matrices and conv kernels only, not embedding tables. */
+  /** Whether weight decay applies: OpenCLIP's rule, {@code p.ndim >= 2}. */
   public static boolean decays(Parameter parameter) {
     Shape shape = parameter.getArray().getShape();
-    return shape.dimension() >= 2 && !parameter.getName().endsWith("embedding");
+    return shape.dimension() >= 2;
   }
 
   /** Updates done so far (t in the bias corrections). */

@@ -14,6 +14,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.util.Pair;
 import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.model.ModelPreset;
+import io.flipflow.activities.model.TestPresets;
 import io.flipflow.workflows.plan.TrainConfig;
 import java.util.HashMap;
 import java.util.Map;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.Test;
 class AdamWTest {
 
   @Test
-  void weightDecayOnlyForMatricesNotBiasesNormsEmbeddingsOrScale() {
-    ModelPreset preset = ClipTrainerTest.micro();
+  void weightDecayForMatricesAndEmbeddingTablesNotBiasesNormsClassTokenOrScale() {
+    ModelPreset preset = TestPresets.microFlipForm(3); // class token, learned positions
     try (NDManager root = NDManager.newBaseManager();
         ClipModel model = ClipModel.create(preset, root, 1)) {
       Map<String, Boolean> byName = new HashMap<>();
@@ -34,8 +35,9 @@ class AdamWTest {
       assertFalse(byName.get("bias"));
       assertFalse(byName.get("gamma"));
       assertFalse(byName.get("beta"));
-      assertFalse(byName.get("token_embedding"));
-      assertFalse(byName.get("positional_embedding"));
+      assertTrue(byName.get("token_embedding"), "FLIP and OpenCLIP decay the token embedding");
+      assertTrue(byName.get("positional_embedding"));
+      assertFalse(byName.get("class_embedding"));
       assertFalse(byName.get("logit_scale"));
     }
   }

@@ -8,17 +8,10 @@ import io.flipflow.workflows.spec.UnmaskedTuning;
 
 /**
  * The one mapping from a run spec to what each stage is asked to do. Deterministic and free of I/O:
- * the pipeline workflow calls it, and so may anything that needs a stage's exact plan.
- *
- * <p>The optimizer settings a spec does not name are the constants below, the pipeline's recipe:
- * AdamW (0.9, 0.98), epsilon 1e-6, global-norm clipping at 1.0. FLIP's paper uses beta2 0.95 and no
- * clipping; this recipe is what the measured demo and studies ran with.
+ * the pipeline workflow calls it, and so may anything that needs a stage's exact plan. The
+ * optimizer's recipe is the spec's (FLIP's defaults live in {@link RunSpec}).
  */
 public final class RunPlans {
-  public static final double ADAMW_BETA1 = 0.9;
-  public static final double ADAMW_BETA2 = 0.98;
-  public static final double ADAMW_EPSILON = 1e-6;
-  public static final double GRAD_CLIP_NORM = 1.0;
 
   /** Pipeline stages report every step: the training activity batches the rows. */
   static final long METRICS_EVERY = 1;
@@ -40,10 +33,10 @@ public final class RunPlans {
         spec.baseLr(),
         spec.warmupSamples() / spec.batchSize(),
         spec.weightDecay(),
-        ADAMW_BETA1,
-        ADAMW_BETA2,
-        ADAMW_EPSILON,
-        GRAD_CLIP_NORM,
+        RunSpec.ADAM_BETA1,
+        spec.adamBeta2(),
+        RunSpec.ADAM_EPSILON,
+        spec.gradClipNorm(),
         spec.seed(),
         spec.checkpointIntervalSteps(),
         METRICS_EVERY,

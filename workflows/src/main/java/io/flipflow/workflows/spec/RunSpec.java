@@ -28,8 +28,13 @@ import java.util.regex.Pattern;
  *     same subset for every run with this value, and nested in the subsets of larger values); null
  *     for all
  * @param baseLr learning rate per 256 samples, scaled linearly with the batch size
- * @param warmupSamples linear warmup length in samples; default 0
- * @param weightDecay AdamW weight decay; default 0.2 (FLIP's)
+ * @param warmupSamples linear warmup length in samples, before the cosine decay; default one
+ *     twentieth of the schedule ({@link #DEFAULT_WARMUP_FRACTION}: FLIP warms up for a fixed number
+ *     of samples chosen for 400M-sample epochs, which a small schedule cannot copy)
+ * @param weightDecay AdamW weight decay on every weight matrix and embedding table (FLIP's and
+ *     OpenCLIP's groups); default 0.2 (FLIP's)
+ * @param adamBeta2 AdamW's second-moment decay; default 0.95 (FLIP's; CLIP and OpenCLIP use 0.98)
+ * @param gradClipNorm global gradient-norm clip, 0 for none; default 0 (FLIP clips nothing)
  * @param seed seeds initialisation, masking and data order; default 0
  * @param checkpointIntervalSteps steps between checkpoints; default 200
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}; default cpu
@@ -67,6 +72,8 @@ public record RunSpec(
     Double baseLr,
     Long warmupSamples,
     Double weightDecay,
+    Double adamBeta2,
+    Double gradClipNorm,
     Long seed,
     Integer checkpointIntervalSteps,
     String device,
@@ -77,7 +84,17 @@ public record RunSpec(
     String initFrom)
     implements RunSpecBuilder.With {
 
+  /**
+   * FLIP's recipe (Li et al. 2022, Appendix A), stated once: AdamW (0.9, 0.95), weight decay 0.2,
+   * no gradient clipping, linear warmup then cosine decay, learning rate given per 256 samples.
+   */
   public static final double DEFAULT_WEIGHT_DECAY = 0.2;
+
+  public static final double ADAM_BETA1 = 0.9;
+  public static final double DEFAULT_ADAM_BETA2 = 0.95;
+  public static final double ADAM_EPSILON = 1e-6;
+  public static final double DEFAULT_GRAD_CLIP_NORM = 0.0;
+  public static final double DEFAULT_WARMUP_FRACTION = 0.05;
   public static final int DEFAULT_CHECKPOINT_INTERVAL_STEPS = 200;
   public static final String DEFAULT_DEVICE = "cpu";
 
@@ -100,8 +117,16 @@ public record RunSpec(
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
-    warmupSamples = warmupSamples == null ? 0L : warmupSamples;
+    if (warmupSamples == null) {
+      Long schedule =
+          samples != null
+              ? samples
+              : steps == null || batchSize == null ? null : steps * (long) batchSize;
+      warmupSamples = schedule == null ? 0L : Math.round(schedule * DEFAULT_WARMUP_FRACTION);
+    }
     weightDecay = weightDecay == null ? DEFAULT_WEIGHT_DECAY : weightDecay;
+    adamBeta2 = adamBeta2 == null ? DEFAULT_ADAM_BETA2 : adamBeta2;
+    gradClipNorm = gradClipNorm == null ? DEFAULT_GRAD_CLIP_NORM : gradClipNorm;
     seed = seed == null ? 0L : seed;
     checkpointIntervalSteps =
         checkpointIntervalSteps == null
@@ -187,6 +212,12 @@ public record RunSpec(
     }
     if (!(weightDecay >= 0) || weightDecay.isInfinite()) {
       errors.add("weightDecay: must be >= 0, got " + weightDecay);
+    }
+    if (!(adamBeta2 > 0 && adamBeta2 < 1)) {
+      errors.add("adamBeta2: must be in (0, 1), got " + adamBeta2);
+    }
+    if (!(gradClipNorm >= 0) || gradClipNorm.isInfinite()) {
+      errors.add("gradClipNorm: must be >= 0 (0 = no clipping), got " + gradClipNorm);
     }
     if (checkpointIntervalSteps <= 0) {
       errors.add("checkpointIntervalSteps: must be positive, got " + checkpointIntervalSteps);
