@@ -71,7 +71,7 @@ class PaperViewsTest {
               task,
               "emoji-subgroup",
               "unseen",
-              "masked_0.50",
+              r[0] == 0 ? "mask0.5" : "mask" + r[0],
               "acc1",
               r[5]));
       if (r[2] > 0) {
@@ -112,10 +112,14 @@ class PaperViewsTest {
   void table1dShowsTheMaskedInferenceDrop() throws SQLException {
     List<String> rows =
         query(
-            "SELECT train_mask_ratio, inference, delta_vs_full_pct FROM v_table1d_masked_inference"
+            "SELECT train_mask_ratio, inference, inference_mask_ratio, inference_views,"
+                + " at_train_ratio, delta_vs_full_pct FROM v_table1d_masked_inference"
                 + " WHERE inference <> 'full' ORDER BY train_mask_ratio");
+    // each FLIP model masked at its own ratio; the unmasked model at 0.5
     assertEquals(
-        List.of("0|masked_0.50|-10.00", "0.5|masked_0.50|-2.00", "0.75|masked_0.50|2.00"), rows);
+        List.of(
+            "0|mask0.5|0.5|1|f|-10.00", "0.5|mask0.5|0.5|1|t|-2.00", "0.75|mask0.75|0.75|1|t|2.00"),
+        rows);
   }
 
   @Test

@@ -54,7 +54,8 @@ class EvaluationWorkflowTest {
         "tiny-emoji",
         "cpu",
         7,
-        recordUnder);
+        recordUnder,
+        null);
   }
 
   @Test
@@ -109,7 +110,8 @@ class EvaluationWorkflowTest {
             null,
             "cpu",
             0,
-            "happy");
+            "happy",
+            null);
     EvalReport report = newEvaluation("eval-bare-1").run(bare);
     assertEquals(0.4, report.headlineTop1());
     assertEquals(null, stack.activities.evaluationRequests.get(0).modelPreset());

@@ -191,7 +191,15 @@ public final class FakeActivities
   public EvalReport evaluate(RunSpec spec, CheckpointRef checkpoint, String phase) {
     return evaluateCheckpoint(
         new EvaluationRequest(
-            phase, checkpoint, spec.evalSetUris(), null, spec.modelPreset(), "cpu", 0, null));
+            phase,
+            checkpoint,
+            spec.evalSetUris(),
+            null,
+            spec.modelPreset(),
+            "cpu",
+            0,
+            null,
+            spec.maskRatio()));
   }
 
   @Override

@@ -93,6 +93,7 @@ class EvaluationCancelTest {
                 "test-micro",
                 "cpu",
                 0,
+                null,
                 null);
         CanceledFailure stopped =
             assertThrows(

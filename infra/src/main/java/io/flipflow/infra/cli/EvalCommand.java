@@ -118,7 +118,8 @@ public final class EvalCommand implements Runnable {
             specFile != null ? spec.modelPreset() : null,
             device != null ? device : spec.device(),
             spec.seed(),
-            run);
+            run,
+            spec.maskRatio());
     String workflowId = id != null ? id : workflowId(run, checkpoint, sets);
     try (TemporalConnection temporal = TemporalConnection.connect(config)) {
       WorkflowClient client = temporal.client();

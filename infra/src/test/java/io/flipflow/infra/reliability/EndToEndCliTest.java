@@ -171,7 +171,8 @@ class EndToEndCliTest {
             spec.modelPreset(),
             "cpu",
             0,
-            "e2e-cli");
+            "e2e-cli",
+            null);
     Path file = root.resolve("eval-e2e.json");
     Files.writeString(file, SpecFiles.toJson(request));
     String started =

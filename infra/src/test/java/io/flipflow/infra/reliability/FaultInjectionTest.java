@@ -504,6 +504,7 @@ class FaultInjectionTest {
                             other.modelPreset(),
                             "cpu",
                             0,
+                            null,
                             null),
                         id,
                         work,

@@ -17,6 +17,8 @@ import java.util.List;
  * @param seed seeds the masks of the masked-inference ablation
  * @param recordUnder the run whose record the results join ({@code eval_results.run_id}); null for
  *     the workflow that asks (the pipeline itself)
+ * @param trainMaskRatio the mask ratio the run pretrained at: the masked-inference ablation (Table
+ *     1d) masks each model at its own ratio, as the paper does; null or 0 for 0.5
  */
 public record EvaluationRequest(
     String phase,
@@ -26,7 +28,8 @@ public record EvaluationRequest(
     String modelPreset,
     String device,
     long seed,
-    String recordUnder) {
+    String recordUnder,
+    Double trainMaskRatio) {
   public EvaluationRequest {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
   }

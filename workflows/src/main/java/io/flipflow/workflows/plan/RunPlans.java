@@ -100,7 +100,8 @@ public final class RunPlans {
         spec.modelPreset(),
         spec.device(),
         spec.seed(),
-        null);
+        null,
+        spec.maskRatio());
   }
 
   /** The size of the training set a run uses: its data-size subset, or all staged samples. */

@@ -1,0 +1,132 @@
+package io.flipflow.activities.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.flipflow.activities.checkpoint.CheckpointStore;
+import io.flipflow.activities.data.Fixtures;
+import io.flipflow.activities.data.eval.EvalSetWriter;
+import io.flipflow.activities.data.s3.S3Store;
+import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
+import io.flipflow.activities.device.DevicePool;
+import io.flipflow.activities.model.TestPresets;
+import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.activities.testing.FakeActivityContext;
+import io.flipflow.activities.testing.S3Fixture;
+import io.flipflow.activities.train.ClipTrainer;
+import io.flipflow.db.PostgresFixture;
+import io.flipflow.workflows.plan.EvaluationRequest;
+import io.flipflow.workflows.plan.TrainConfig;
+import io.flipflow.workflows.result.CheckpointRef;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * FLIP's Table 1d masks each model at the ratio it was trained at; the record shows which ratio.
+ * Until 2026-12-01 every model was masked at 0.5, whatever its own ratio.
+ */
+class MaskedInferenceAblationTest {
+  @TempDir Path work;
+
+  @Test
+  void eachModelIsMaskedAtItsOwnTrainingRatioAndAnUnmaskedOneAtHalf() throws Exception {
+    try (S3Fixture s3 = S3Fixture.start();
+        S3Store store = s3.store();
+        PostgresFixture pg = PostgresFixture.start()) {
+      pg.database().migrate();
+      store.createBucket("ablation");
+      S3Uri b = S3Uri.parse("s3://ablation/");
+      List<String> texts = new ArrayList<>();
+      Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
+      store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
+      List<EvalSetWriter.Item> items = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        int c = i % 4;
+        String colour = Fixtures.COLOURS.get(c);
+        items.add(
+            new EvalSetWriter.Item(
+                String.format("e%04d", i),
+                Fixtures.png(8, 8, Fixtures.colour(colour)),
+                colour,
+                c,
+                Map.of()));
+      }
+      EvalSetWriter.writeClassification(
+          store,
+          b.resolve("eval/"),
+          "colours",
+          "unseen",
+          Fixtures.COLOURS,
+          List.of("a {c} square"),
+          items,
+          200);
+      TrainConfig config =
+          new TrainConfig("test-micro", 0, 4, 1, 1e-3, 0, 0, 0.9, 0.95, 1e-6, 0, 1, 1, 1, null);
+      Path local;
+      try (ClipTrainer trainer = ClipTrainer.create(config, TestPresets.micro())) {
+        local = trainer.saveCheckpoint(work.resolve("ckpt"));
+      }
+      S3Uri uri = b.resolve("ckpt/step-000000000.tar");
+      new CheckpointStore(store).upload(local, uri);
+
+      EvaluationActivitiesImpl evaluation =
+          new EvaluationActivitiesImpl(
+              store, work.resolve("eval"), pg.database(), DevicePool.cpu());
+      for (double trainRatio : new double[] {0.75, 0.0}) {
+        String run = "ablation-" + trainRatio;
+        try (Connection c = pg.plainConnection();
+            PreparedStatement s =
+                c.prepareStatement(
+                    "INSERT INTO runs (run_id, name, model_preset, image_size, mask_ratio,"
+                        + " batch_size, data_uri, spec) VALUES (?, ?, 'test-micro', 8, ?, 4,"
+                        + " 's3://ablation/', '{}')")) {
+          s.setString(1, run);
+          s.setString(2, run);
+          s.setDouble(3, trainRatio);
+          s.executeUpdate();
+        }
+        EvaluationRequest request =
+            new EvaluationRequest(
+                "pretrained",
+                new CheckpointRef(uri.toString(), 0, 0),
+                List.of(b + "eval/"),
+                b + "tokenizer.json",
+                "test-micro",
+                "cpu",
+                0,
+                run,
+                trainRatio);
+        try (Heartbeater heartbeat =
+            Heartbeater.start(new FakeActivityContext().context(), "start")) {
+          evaluation.evaluate(request, run, work.resolve("eval-" + trainRatio), heartbeat);
+        }
+      }
+      assertEquals(List.of("full", "mask0.75", "mask0.75x4"), inferences(pg, "ablation-0.75"));
+      assertEquals(List.of("full", "mask0.5", "mask0.5x4"), inferences(pg, "ablation-0.0"));
+    }
+  }
+
+  private static List<String> inferences(PostgresFixture pg, String run) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = pg.plainConnection();
+        PreparedStatement s =
+            c.prepareStatement(
+                "SELECT DISTINCT inference FROM eval_results WHERE run_id = ? AND metric = 'acc1'"
+                    + " ORDER BY inference")) {
+      s.setString(1, run);
+      try (ResultSet rs = s.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+}
