@@ -175,7 +175,7 @@ public final class OpenClipConfig {
         text.addProperty("pool_type", "eos");
         text.addProperty("eos_id", preset.eosId());
       }
-      case "argmax", "first" -> text.addProperty("pool_type", preset.textPooling());
+      case "argmax" -> text.addProperty("pool_type", "argmax");
       default ->
           throw new IllegalArgumentException(
               who
@@ -332,13 +332,16 @@ public final class OpenClipConfig {
     Integer eosId = null;
     switch (textPool) {
       case "eos" -> eosId = integer(text, "eos_id", 2, at);
-      case "argmax", "first" -> {}
-      default ->
+      case "argmax" -> {}
+      case "first" ->
           throw new IllegalArgumentException(
               at
-                  + "text_cfg.pool_type '"
-                  + textPool
-                  + "': only eos, argmax and first are supported");
+                  + "text_cfg.pool_type 'first': under the causal mask (flipflow's text tower has"
+                  + " no no_causal_mask) the first token sees no other; only eos and argmax are"
+                  + " supported");
+      default ->
+          throw new IllegalArgumentException(
+              at + "text_cfg.pool_type '" + textPool + "': only eos and argmax are supported");
     }
     int textWidth = integer(text, "width", 512, at);
     int textHeads = integer(text, "heads", 8, at);

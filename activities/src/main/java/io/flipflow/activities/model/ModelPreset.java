@@ -25,8 +25,8 @@ import java.util.List;
  *
  * @param textPooling where the text tower pools: {@code "eos"} (the first {@code eosId} token,
  *     OpenCLIP's {@code pool_type: eos}), {@code "argmax"} (the highest token id: OpenAI's BPE puts
- *     end-of-text last), {@code "first"}, or {@code "eot"} (the last non-pad token: what flipflow
- *     did before, wrong for a tokenizer whose id 0 is a real token, e.g. CLIP BPE's "!")
+ *     end-of-text last), or {@code "eot"} (the last non-pad token: what flipflow did before, wrong
+ *     for a tokenizer whose id 0 is a real token, e.g. CLIP BPE's "!")
  * @param eosId the end-of-text token id {@code "eos"} pools at (3 for flipflow's word-level
  *     tokenizers); only with {@code "eos"}
  * @param classToken a learned class token, prepended after masking (never masked), taking part in
@@ -65,7 +65,7 @@ public record ModelPreset(
   public static final String POS_SINCOS_LEGACY = "sincos-legacy";
   public static final List<String> POSITION_EMBEDDINGS =
       List.of(POS_SIN_COS_2D, POS_LEARNABLE, POS_SINCOS_LEGACY);
-  public static final List<String> TEXT_POOLINGS = List.of("eos", "argmax", "first", "eot");
+  public static final List<String> TEXT_POOLINGS = List.of("eos", "argmax", "eot");
   public static final List<String> VISION_POOLINGS = List.of("avg", "tok");
 
   public ModelPreset {
@@ -244,6 +244,12 @@ public record ModelPreset(
     if (textWidth % textHeads != 0) {
       throw new IllegalArgumentException(
           who + "textWidth " + textWidth + " is not divisible by textHeads " + textHeads);
+    }
+    if ("first".equals(textPooling)) {
+      throw new IllegalArgumentException(
+          who
+              + "textPooling \"first\" pools the first token, which under the text tower's causal"
+              + " mask sees no other token; use \"eos\"");
     }
     if (!TEXT_POOLINGS.contains(textPooling)) {
       throw new IllegalArgumentException(

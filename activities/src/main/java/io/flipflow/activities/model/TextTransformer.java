@@ -106,13 +106,11 @@ public final class TextTransformer extends AbstractBlock {
 
   /**
    * The pooled position per row, int64 (B): as OpenCLIP's {@code text_global_pool} for "eos" (the
-   * first eosId; 0 when a row has none, as its argmax over a row of zeros gives), "argmax" (the
-   * first highest id) and "first"; {@code count(tokens != 0) - 1} for "eot".
+   * first eosId; 0 when a row has none, as its argmax over a row of zeros gives) and "argmax" (the
+   * first highest id); {@code count(tokens != 0) - 1} for "eot".
    */
   NDArray poolIndex(NDArray tokens) {
     switch (preset.textPooling()) {
-      case "first":
-        return tokens.getManager().zeros(new Shape(tokens.getShape().get(0)), DataType.INT64);
       case "eos":
         return tokens.eq(preset.eosId()).toType(DataType.INT32, false).argMax(1);
       case "argmax":

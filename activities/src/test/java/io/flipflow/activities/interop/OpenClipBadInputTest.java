@@ -129,6 +129,7 @@ class OpenClipBadInputTest {
     cases.put("\"text_cfg\": {\"hf_model_name\": \"roberta-base\"}", "text_cfg.hf_model_name");
     cases.put("\"text_cfg\": {\"no_causal_mask\": true}", "text_cfg.no_causal_mask");
     cases.put("\"text_cfg\": {\"pool_type\": \"last\"}", "text_cfg.pool_type");
+    cases.put("\"text_cfg\": {\"pool_type\": \"first\"}", "text_cfg.pool_type 'first'");
     cases.put("\"text_cfg\": {\"mlp_ratio\": 2.0}", "text_cfg.mlp_ratio");
     cases.put("\"quick_gelu\": true", "quick_gelu");
     cases.put("\"init_logit_bias\": -10", "init_logit_bias");

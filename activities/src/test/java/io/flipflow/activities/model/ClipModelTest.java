@@ -61,9 +61,9 @@ class ClipModelTest {
   @Test
   void causalMaskHidesLaterTokens() {
     ModelPreset micro = TestPresets.micro();
-    ModelPreset firstPooling =
+    ModelPreset argmaxPooling =
         new ModelPreset(
-            "test-first",
+            "test-argmax",
             micro.imageSize(),
             micro.patchSize(),
             micro.visionWidth(),
@@ -76,13 +76,14 @@ class ClipModelTest {
             micro.textWidth(),
             micro.textLayers(),
             micro.textHeads(),
-            "first");
+            "argmax");
     try (NDManager root = NDManager.newBaseManager();
-        ClipModel model = ClipModel.create(firstPooling, root, 1)) {
+        ClipModel model = ClipModel.create(argmaxPooling, root, 1)) {
       try (NDManager step = root.newSubManager()) {
-        NDArray a = step.create(new int[] {1, 5, 2, 0, 0, 0, 0, 0}, new Shape(1, 8));
-        NDArray b = step.create(new int[] {1, 9, 9, 9, 4, 4, 4, 2}, new Shape(1, 8));
-        NDArray c = step.create(new int[] {3, 5, 2, 0, 0, 0, 0, 0}, new Shape(1, 8));
+        // the highest id first: every row pools at position 0
+        NDArray a = step.create(new int[] {20, 5, 2, 0, 0, 0, 0, 0}, new Shape(1, 8));
+        NDArray b = step.create(new int[] {20, 9, 9, 9, 4, 4, 4, 2}, new Shape(1, 8));
+        NDArray c = step.create(new int[] {19, 5, 2, 0, 0, 0, 0, 0}, new Shape(1, 8));
         float later = model.encodeTexts(a).sub(model.encodeTexts(b)).abs().max().getFloat();
         float first = model.encodeTexts(a).sub(model.encodeTexts(c)).abs().max().getFloat();
         assertEquals(0f, later, 1e-6f, "the first position must not see later tokens");

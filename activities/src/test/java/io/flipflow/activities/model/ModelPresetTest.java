@@ -133,6 +133,15 @@ class ModelPresetTest {
         assertThrows(IllegalArgumentException.class, () -> ModelPreset.load(file.toString()));
     assertTrue(rope.getMessage().contains("positionEmbedding must be one of"), rope.getMessage());
 
+    Files.writeString(
+        file,
+        Files.readString(Path.of("../config/models/tiny-emoji.json"))
+            .replace("\"textPooling\": \"eos\"", "\"textPooling\": \"first\"")
+            .replace("\"eosId\": 3,", ""));
+    var first =
+        assertThrows(IllegalArgumentException.class, () -> ModelPreset.load(file.toString()));
+    assertTrue(first.getMessage().contains("under the text tower's causal"), first.getMessage());
+
     Files.writeString(file, "{\"name\": \"x\", \"imageSize\": 64, \"patchSize\": 8}");
     var missing =
         assertThrows(IllegalArgumentException.class, () -> ModelPreset.load(file.toString()));
