@@ -190,6 +190,7 @@ class SpecTest {
                 null,
                 List.of(1000L),
                 List.of(0.0, 0.875),
+                null,
                 null),
             null,
             StudyBudget.EQUAL_WALL_CLOCK,
@@ -219,13 +220,49 @@ class SpecTest {
   }
 
   @Test
+  void aSeedsAxisRepeatsEveryGridPointAndEachScheduleGetsItsOwnDefaultWarmup() {
+    StudySpec study =
+        new StudySpec(
+            "s",
+            null,
+            TestStack.tinyRun("base", 0.5),
+            new StudyAxes(null, null, List.of(6400L, 12800L), null, null, List.of(0L, 1L, 2L)),
+            null,
+            null,
+            null,
+            null,
+            null);
+    assertEquals(List.of(), study.validate());
+    assertEquals(6, study.gridSize());
+    List<StudyCell> cells = study.expand();
+    assertEquals(
+        List.of(
+            "s-samples6400-seed0",
+            "s-samples6400-seed1",
+            "s-samples6400-seed2",
+            "s-samples12800-seed0",
+            "s-samples12800-seed1",
+            "s-samples12800-seed2"),
+        cells.stream().map(StudyCell::workflowId).toList());
+    assertEquals(
+        List.of(0L, 1L, 2L, 0L, 1L, 2L), cells.stream().map(c -> c.spec().seed()).toList());
+    assertEquals(5, RunPlans.pretrainingConfig(cells.get(0).spec()).warmupSteps());
+    assertEquals(10, RunPlans.pretrainingConfig(cells.get(3).spec()).warmupSteps());
+    assertNotEquals(cells.get(0).spec().fingerprint(), cells.get(1).spec().fingerprint());
+    assertEquals(
+        TestStack.tinyRun("x", 0.5).fingerprint(),
+        TestStack.tinyRun("x", 0.5).withWarmupSamples(320L).fingerprint(),
+        "the default warmup left out or written out is the same run");
+  }
+
+  @Test
   void studyNamesTheFirstRunOfEachProblemOnce() {
     StudySpec study =
         new StudySpec(
             "s",
             null,
             TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
-            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null),
+            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null),
             1,
             null,
             null,

@@ -31,7 +31,7 @@ public final class RunPlans {
         spec.batchSize(),
         spec.scheduleSteps(),
         spec.baseLr(),
-        spec.warmupSamples() / spec.batchSize(),
+        spec.effectiveWarmupSamples() / spec.batchSize(),
         spec.weightDecay(),
         RunSpec.ADAM_BETA1,
         spec.adamBeta2(),

@@ -28,9 +28,10 @@ import java.util.regex.Pattern;
  *     same subset for every run with this value, and nested in the subsets of larger values); null
  *     for all
  * @param baseLr learning rate per 256 samples, scaled linearly with the batch size
- * @param warmupSamples linear warmup length in samples, before the cosine decay; default one
- *     twentieth of the schedule ({@link #DEFAULT_WARMUP_FRACTION}: FLIP warms up for a fixed number
- *     of samples chosen for 400M-sample epochs, which a small schedule cannot copy)
+ * @param warmupSamples linear warmup length in samples, before the cosine decay; null (the default)
+ *     for a twentieth of the schedule ({@link #effectiveWarmupSamples()}: FLIP warms up for a fixed
+ *     number of samples chosen for 400M-sample epochs, which a small schedule cannot copy). Left
+ *     null in the record, so a study's schedule axis gives each cell its own.
  * @param weightDecay AdamW weight decay on every weight matrix and embedding table (FLIP's and
  *     OpenCLIP's groups); default 0.2 (FLIP's)
  * @param adamBeta2 AdamW's second-moment decay; default 0.95 (FLIP's; CLIP and OpenCLIP use 0.98)
@@ -117,13 +118,6 @@ public record RunSpec(
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
-    if (warmupSamples == null) {
-      Long schedule =
-          samples != null
-              ? samples
-              : steps == null || batchSize == null ? null : steps * (long) batchSize;
-      warmupSamples = schedule == null ? 0L : Math.round(schedule * DEFAULT_WARMUP_FRACTION);
-    }
     weightDecay = weightDecay == null ? DEFAULT_WEIGHT_DECAY : weightDecay;
     adamBeta2 = adamBeta2 == null ? DEFAULT_ADAM_BETA2 : adamBeta2;
     gradClipNorm = gradClipNorm == null ? DEFAULT_GRAD_CLIP_NORM : gradClipNorm;
@@ -195,14 +189,14 @@ public record RunSpec(
     if (baseLr == null || !(baseLr > 0) || baseLr.isInfinite()) {
       errors.add("baseLr: must be positive, got " + baseLr);
     }
-    if (warmupSamples < 0) {
+    if (warmupSamples != null && warmupSamples < 0) {
       errors.add("warmupSamples: must be >= 0, got " + warmupSamples);
     } else if (hasSteps != hasSamples
         && batchSize != null
         && batchSize > 0
         && scheduleSamples() != null
         && scheduleSamples() > 0
-        && warmupSamples > scheduleSamples()) {
+        && effectiveWarmupSamples() > scheduleSamples()) {
       errors.add(
           "warmupSamples: "
               + warmupSamples
@@ -281,6 +275,7 @@ public record RunSpec(
     try {
       com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
       tree.remove(List.of("name", "device", "resume"));
+      tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
       if (initFrom == null) {
         tree.remove("initFrom"); // specs from before the field keep their fingerprints
       }
@@ -306,6 +301,15 @@ public record RunSpec(
       return samples;
     }
     return steps == null || batchSize == null ? null : steps * batchSize;
+  }
+
+  /** The warmup pretraining uses: {@code warmupSamples}, or a twentieth of the schedule. */
+  public long effectiveWarmupSamples() {
+    if (warmupSamples != null) {
+      return warmupSamples;
+    }
+    Long schedule = scheduleSamples();
+    return schedule == null ? 0L : Math.round(schedule * DEFAULT_WARMUP_FRACTION);
   }
 
   /**

@@ -13,13 +13,17 @@ import java.util.List;
  * @param scheduleSamples schedule length axis, samples seen
  * @param maskRatios mask ratio axis
  * @param batchSizes batch size axis
+ * @param seeds repeats of every grid point with these seeds (initialisation, masks, data order), so
+ *     the views can give an interval over seeds ({@code v_seeds_table1a}); a missing axis runs the
+ *     base run's seed once
  */
 public record StudyAxes(
     List<String> modelPresets,
     List<Long> dataSamples,
     List<Long> scheduleSamples,
     List<Double> maskRatios,
-    List<Integer> batchSizes) {
+    List<Integer> batchSizes,
+    List<Long> seeds) {
 
   public StudyAxes {
     modelPresets = copy(modelPresets);
@@ -27,10 +31,11 @@ public record StudyAxes(
     scheduleSamples = copy(scheduleSamples);
     maskRatios = copy(maskRatios);
     batchSizes = copy(batchSizes);
+    seeds = copy(seeds);
   }
 
   public static StudyAxes none() {
-    return new StudyAxes(null, null, null, null, null);
+    return new StudyAxes(null, null, null, null, null, null);
   }
 
   void validate(List<String> errors) {
@@ -39,6 +44,7 @@ public record StudyAxes(
     checkAxis("axes.scheduleSamples", scheduleSamples, errors);
     checkAxis("axes.maskRatios", maskRatios, errors);
     checkAxis("axes.batchSizes", batchSizes, errors);
+    checkAxis("axes.seeds", seeds, errors);
   }
 
   private static <T> List<T> copy(List<T> values) {

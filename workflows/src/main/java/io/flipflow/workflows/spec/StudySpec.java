@@ -107,13 +107,14 @@ public record StudySpec(
         * Math.max(1, axes.dataSamples().size())
         * Math.max(1, axes.scheduleSamples().size())
         * Math.max(1, axes.maskRatios().size())
-        * Math.max(1, axes.batchSizes().size());
+        * Math.max(1, axes.batchSizes().size())
+        * Math.max(1, axes.seeds().size());
   }
 
   /**
-   * The grid in a fixed order (model, data size, schedule, mask ratio, batch size; the last varies
-   * fastest). Deterministic: the study workflow re-expands it after continue-as-new and keeps only
-   * an index into it. Needs a spec whose axes are valid.
+   * The grid in a fixed order (model, data size, schedule, mask ratio, batch size, seed; the last
+   * varies fastest). Deterministic: the study workflow re-expands it after continue-as-new and
+   * keeps only an index into it. Needs a spec whose axes are valid.
    */
   public List<StudyCell> expand() {
     List<String> models = orBase(axes.modelPresets(), baseRun.modelPreset());
@@ -121,47 +122,54 @@ public record StudySpec(
     List<Long> schedules = orBase(axes.scheduleSamples(), null);
     List<Double> masks = orBase(axes.maskRatios(), baseRun.maskRatio());
     List<Integer> batches = orBase(axes.batchSizes(), baseRun.batchSize());
+    List<Long> seeds = orBase(axes.seeds(), baseRun.seed());
     List<StudyCell> cells = new ArrayList<>();
     for (String model : models) {
       for (Long data : datas) {
         for (Long schedule : schedules) {
           for (Double mask : masks) {
             for (Integer batch : batches) {
-              StringBuilder id = new StringBuilder(studyId);
-              if (axes.modelPresets().size() > 1) {
-                id.append('-').append(model);
+              for (Long seed : seeds) {
+                StringBuilder id = new StringBuilder(studyId);
+                if (axes.modelPresets().size() > 1) {
+                  id.append('-').append(model);
+                }
+                if (axes.dataSamples().size() > 1) {
+                  id.append("-data").append(data);
+                }
+                if (axes.scheduleSamples().size() > 1) {
+                  id.append("-samples").append(schedule);
+                }
+                if (axes.maskRatios().size() > 1) {
+                  id.append("-mask").append(percent(mask));
+                }
+                if (axes.batchSizes().size() > 1) {
+                  id.append("-bs").append(batch);
+                }
+                if (axes.seeds().size() > 1) {
+                  id.append("-seed").append(seed);
+                }
+                if (id.length() == studyId.length()) {
+                  id.append("-run");
+                }
+                RunSpecBuilder run =
+                    baseRun
+                        .with()
+                        .name(id.toString())
+                        .studyId(studyId)
+                        .modelPreset(model)
+                        .dataSamples(data)
+                        .maskRatio(mask)
+                        .batchSize(batch)
+                        .seed(seed)
+                        .wallClockBudgetSeconds(
+                            budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null)
+                        .resume(Boolean.TRUE.equals(resume) ? Boolean.TRUE : baseRun.resume());
+                if (schedule != null) {
+                  run.samples(schedule).steps(null);
+                }
+                cells.add(new StudyCell(id.toString(), run.build()));
               }
-              if (axes.dataSamples().size() > 1) {
-                id.append("-data").append(data);
-              }
-              if (axes.scheduleSamples().size() > 1) {
-                id.append("-samples").append(schedule);
-              }
-              if (axes.maskRatios().size() > 1) {
-                id.append("-mask").append(percent(mask));
-              }
-              if (axes.batchSizes().size() > 1) {
-                id.append("-bs").append(batch);
-              }
-              if (id.length() == studyId.length()) {
-                id.append("-run");
-              }
-              RunSpecBuilder run =
-                  baseRun
-                      .with()
-                      .name(id.toString())
-                      .studyId(studyId)
-                      .modelPreset(model)
-                      .dataSamples(data)
-                      .maskRatio(mask)
-                      .batchSize(batch)
-                      .wallClockBudgetSeconds(
-                          budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null)
-                      .resume(Boolean.TRUE.equals(resume) ? Boolean.TRUE : baseRun.resume());
-              if (schedule != null) {
-                run.samples(schedule).steps(null);
-              }
-              cells.add(new StudyCell(id.toString(), run.build()));
             }
           }
         }
