@@ -15,7 +15,9 @@ public final class EvalStore {
    * One number of one evaluation.
    *
    * @param phase {@code pretrained}, {@code tuned} or {@code adhoc}
-   * @param inference {@code full}, or a masked view such as {@code masked_0.50_x4}
+   * @param inference {@code full}, or a masked view such as {@code mask0.75x4}
+   * @param nSamples the queries {@code value} is a fraction of (for its binomial interval); null
+   *     where unknown
    */
   public record EvalRow(
       String workflowId,
@@ -26,7 +28,8 @@ public final class EvalStore {
       String split,
       String inference,
       String metric,
-      double value) {}
+      double value,
+      Integer nSamples) {}
 
   /** Upserts by (run, phase, task, dataset, split, inference, metric) in one transaction. */
   public void recordEvalResults(List<EvalRow> rows) throws SQLException {
@@ -34,10 +37,11 @@ public final class EvalStore {
         db,
         """
         INSERT INTO eval_results (run_id, phase, checkpoint_uri, task, dataset, split,
-          inference, metric, value)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          inference, metric, value, n_samples)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (run_id, phase, task, dataset, split, inference, metric)
-        DO UPDATE SET value = EXCLUDED.value, checkpoint_uri = EXCLUDED.checkpoint_uri
+        DO UPDATE SET value = EXCLUDED.value, checkpoint_uri = EXCLUDED.checkpoint_uri,
+          n_samples = EXCLUDED.n_samples
         """,
         rows,
         r ->
@@ -50,7 +54,8 @@ public final class EvalStore {
               r.split(),
               r.inference(),
               r.metric(),
-              r.value()
+              r.value(),
+              r.nSamples()
             });
   }
 }

@@ -14,24 +14,60 @@ import java.util.List;
  */
 public enum PaperTables {
   TABLE_1A(
-      "Table 1a analogue: mask ratio vs zero-shot top-1 (unseen concepts) and wall-clock",
+      "Table 1a analogue: mask ratio vs zero-shot top-1 (unseen concepts, 95% interval over the"
+          + " evaluation set) and wall-clock",
       """
-      SELECT mask_ratio, dataset, split, top1_pct, top5_pct, train_seconds, time_vs_unmasked,
-             pretrain_samples
+      SELECT mask_ratio, seed, dataset, split, top1_pct,
+             '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct, top5_pct,
+             pretrain_seconds, pretrain_vs_unmasked, train_seconds, pretrain_samples
       FROM v_table1a_mask_ratio WHERE study_id = ? AND split = 'unseen'
+      ORDER BY dataset, mask_ratio, seed"""),
+  TABLE_1A_SEEDS(
+      "Table 1a over seeds: mean zero-shot top-1 with Student's t 95% interval",
+      """
+      SELECT mask_ratio, dataset, split, seeds, top1_pct,
+             '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct, top1_sd_pct,
+             pretrain_seconds, pretrain_vs_unmasked, pretrain_samples
+      FROM v_seeds_table1a WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, mask_ratio"""),
   TABLE_1E(
-      "Table 1e analogue: the gain of unmasked tuning",
+      "Table 1e analogue: the gain of unmasked tuning (95% interval over the evaluation set)",
       """
-      SELECT mask_ratio, dataset, split, top1_pretrained_pct, top1_tuned_pct, gain_pct
+      SELECT mask_ratio, seed, dataset, split, top1_pretrained_pct, top1_tuned_pct, gain_pct,
+             '[' || gain_low_pct || ', ' || gain_high_pct || ']' AS gain_95pct
       FROM v_table1e_unmasked_tuning WHERE study_id = ? AND split = 'unseen'
+      ORDER BY dataset, mask_ratio, seed"""),
+  TABLE_1E_SEEDS(
+      "Table 1e over seeds: mean gain of unmasked tuning with Student's t 95% interval",
+      """
+      SELECT mask_ratio, dataset, split, seeds, top1_pretrained_pct, top1_tuned_pct, gain_pct,
+             '[' || gain_low_pct || ', ' || gain_high_pct || ']' AS gain_95pct
+      FROM v_seeds_table1e WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, mask_ratio"""),
   TABLE_1D(
-      "Table 1d analogue: inference with masked images (single view, ensemble of views)",
+      "Table 1d analogue: inference with masked images (single view, ensemble of views), each"
+          + " model at its own training ratio",
       """
-      SELECT train_mask_ratio, phase, dataset, split, inference, top1_pct, delta_vs_full_pct
+      SELECT train_mask_ratio, phase, dataset, split, inference, top1_pct,
+             '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct, delta_vs_full_pct
       FROM v_table1d_masked_inference WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, train_mask_ratio, phase, inference""");
+
+  /** The tables a study prints: over seeds too where a grid point ran more than one. */
+  public static List<PaperTables> forStudy(Database db, String studyId) throws SQLException {
+    try (Connection c = db.connection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT coalesce(max(seeds), 0) FROM v_seeds_table1a WHERE study_id = ?")) {
+      Sql.bind(ps, studyId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1) > 1
+            ? List.of(TABLE_1A, TABLE_1A_SEEDS, TABLE_1E, TABLE_1E_SEEDS, TABLE_1D)
+            : List.of(TABLE_1A, TABLE_1E, TABLE_1D);
+      }
+    }
+  }
 
   private final String title;
   private final String sql;

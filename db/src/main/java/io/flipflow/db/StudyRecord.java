@@ -53,7 +53,15 @@ public record StudyRecord(
       String runId, String stage, long step, long samplesSeen, double wallSeconds, double loss) {}
 
   /** Zero-shot classification with full images, as v_zero_shot gives it. */
-  public record ZeroShot(String runId, String phase, String dataset, String split, double acc1) {}
+  /** One zero-shot top-1 with its 95% Wilson interval over the evaluation set (null if unknown). */
+  public record ZeroShot(
+      String runId,
+      String phase,
+      String dataset,
+      String split,
+      double acc1,
+      Double acc1Low,
+      Double acc1High) {}
 
   /** A view's rows as printed text, null cells as null. */
   public record Table(List<String> headers, List<List<String>> rows) {}
@@ -214,7 +222,9 @@ public record StudyRecord(
     try (PreparedStatement ps =
         c.prepareStatement(
             """
-            SELECT run_id, phase, dataset, split, acc1 FROM v_zero_shot
+            SELECT run_id, phase, dataset, split, acc1, wilson_low(acc1, n_samples),
+                   wilson_high(acc1, n_samples)
+            FROM v_zero_shot
             WHERE run_id = ANY(?) AND phase IN ('pretrained', 'tuned') AND acc1 IS NOT NULL
             ORDER BY dataset, split, run_id, phase
             """)) {
@@ -227,7 +237,9 @@ public record StudyRecord(
                   rs.getString(2),
                   rs.getString(3),
                   rs.getString(4),
-                  rs.getDouble(5)));
+                  rs.getDouble(5),
+                  (Double) rs.getObject(6),
+                  (Double) rs.getObject(7)));
         }
       }
     }
@@ -260,8 +272,9 @@ public record StudyRecord(
             c,
             ids,
             """
-            SELECT mask_ratio, batch_size, model_preset, dataset, split, top1_pct, top5_pct,
-                   train_seconds, time_vs_unmasked, pretrain_samples, run_id
+            SELECT mask_ratio, batch_size, model_preset, dataset, split, top1_pct,
+                   '[' || top1_low_pct || ', ' || top1_high_pct || ']', top5_pct,
+                   pretrain_seconds, pretrain_vs_unmasked, train_seconds, pretrain_samples, run_id
             FROM v_table1a_mask_ratio WHERE run_id = ANY(?)
             ORDER BY dataset, split, model_preset, batch_size, mask_ratio, run_id
             """,
@@ -272,9 +285,11 @@ public record StudyRecord(
                 "dataset",
                 "split",
                 "top-1 %",
+                "95% interval",
                 "top-5 %",
+                "pretrain s",
+                "pretrain vs unmasked",
                 "train s",
-                "time vs unmasked",
                 "samples seen",
                 "run"));
     Table t1e =
@@ -282,7 +297,8 @@ public record StudyRecord(
             c,
             ids,
             """
-            SELECT mask_ratio, dataset, split, top1_pretrained_pct, top1_tuned_pct, gain_pct, run_id
+            SELECT mask_ratio, dataset, split, top1_pretrained_pct, top1_tuned_pct, gain_pct,
+                   '[' || gain_low_pct || ', ' || gain_high_pct || ']', run_id
             FROM v_table1e_unmasked_tuning WHERE run_id = ANY(?)
             ORDER BY dataset, split, mask_ratio, run_id
             """,
@@ -293,14 +309,15 @@ public record StudyRecord(
                 "top-1 % pretrained",
                 "top-1 % tuned",
                 "gain %",
+                "95% interval",
                 "run"));
     Table t1d =
         table(
             c,
             ids,
             """
-            SELECT train_mask_ratio, phase, dataset, split, inference, top1_pct, delta_vs_full_pct,
-                   run_id
+            SELECT train_mask_ratio, phase, dataset, split, inference, top1_pct,
+                   '[' || top1_low_pct || ', ' || top1_high_pct || ']', delta_vs_full_pct, run_id
             FROM v_table1d_masked_inference WHERE run_id = ANY(?)
             ORDER BY dataset, split, phase, train_mask_ratio, run_id, (inference <> 'full'),
                      inference
@@ -312,6 +329,7 @@ public record StudyRecord(
                 "split",
                 "inference",
                 "top-1 %",
+                "95% interval",
                 "vs full %",
                 "run"));
     return new StudyRecord(

@@ -62,7 +62,7 @@ class PaperViewsTest {
       String task = "zeroshot_classification";
       evals.add(
           new EvalStore.EvalRow(
-              id, "pretrained", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[3]));
+              id, "pretrained", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[3], 100));
       evals.add(
           new EvalStore.EvalRow(
               id,
@@ -73,11 +73,12 @@ class PaperViewsTest {
               "unseen",
               r[0] == 0 ? "mask0.5" : "mask" + r[0],
               "acc1",
-              r[5]));
+              r[5],
+              100));
       if (r[2] > 0) {
         evals.add(
             new EvalStore.EvalRow(
-                id, "tuned", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[4]));
+                id, "tuned", "c", task, "emoji-subgroup", "unseen", "full", "acc1", r[4], 100));
       }
       pg.database().evaluations().recordEvalResults(evals);
       store.finishRun(id, "FINISHED", null, null, null);

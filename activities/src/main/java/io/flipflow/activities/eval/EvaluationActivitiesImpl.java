@@ -339,7 +339,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                             r.split(),
                             r.inference(),
                             r.metric(),
-                            r.value()))
+                            r.value(),
+                            r.n()))
                 .toList());
     db.dataIssues().record(issues);
   }

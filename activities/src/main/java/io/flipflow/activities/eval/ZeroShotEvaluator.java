@@ -69,7 +69,14 @@ public final class ZeroShotEvaluator {
     for (int v = 0; v < views.size(); v++) {
       ClassificationMetrics m =
           ClassificationMetrics.compute(perView.get(v), labels, classEmbeddings);
-      add(results, EvalResult.ZEROSHOT_CLASSIFICATION, set.name(), split, views.get(v), m.asMap());
+      add(
+          results,
+          EvalResult.ZEROSHOT_CLASSIFICATION,
+          set.name(),
+          split,
+          views.get(v),
+          m.asMap(),
+          metric -> labels.length);
     }
     return results;
   }
@@ -100,7 +107,15 @@ public final class ZeroShotEvaluator {
     for (int v = 0; v < views.size(); v++) {
       Map<String, Double> m =
           RetrievalMetrics.compute(perView.get(v), textEmbeddings, textImageIndex, recallKs);
-      add(results, EvalResult.ZEROSHOT_RETRIEVAL, set.name(), split, views.get(v), m);
+      // image_retrieval_*: each caption queries the images; text_retrieval_*: each image queries
+      add(
+          results,
+          EvalResult.ZEROSHOT_RETRIEVAL,
+          set.name(),
+          split,
+          views.get(v),
+          m,
+          metric -> metric.startsWith("image_") ? captions.size() : images.size());
     }
     return results;
   }
@@ -238,9 +253,18 @@ public final class ZeroShotEvaluator {
       String dataset,
       String split,
       InferenceView view,
-      Map<String, Double> metrics) {
+      Map<String, Double> metrics,
+      java.util.function.ToIntFunction<String> queries) {
     metrics.forEach(
         (metric, value) ->
-            results.add(new EvalResult(task, dataset, split, view.label(), metric, value)));
+            results.add(
+                new EvalResult(
+                    task,
+                    dataset,
+                    split,
+                    view.label(),
+                    metric,
+                    value,
+                    queries.applyAsInt(metric))));
   }
 }

@@ -21,17 +21,19 @@ class ClipBenchmarkJsonTest {
       throws Exception {
     List<EvalResult> results =
         List.of(
-            new EvalResult(CLS, "emoji-subgroup", "unseen", "full", "acc1", 0.25),
-            new EvalResult(CLS, "emoji-subgroup", "unseen", "full", "acc5", 0.5),
-            new EvalResult(CLS, "emoji-subgroup", "unseen", "full", "mean_per_class_recall", 0.2),
-            new EvalResult(CLS, "emoji-subgroup", "unseen", "mask0.5x4", "acc1", 0.125),
+            new EvalResult(CLS, "emoji-subgroup", "unseen", "full", "acc1", 0.25, 578),
+            new EvalResult(CLS, "emoji-subgroup", "unseen", "full", "acc5", 0.5, 578),
+            new EvalResult(
+                CLS, "emoji-subgroup", "unseen", "full", "mean_per_class_recall", 0.2, 578),
+            new EvalResult(CLS, "emoji-subgroup", "unseen", "mask0.5x4", "acc1", 0.125, 578),
             new EvalResult(
                 EvalResult.ZEROSHOT_RETRIEVAL,
                 "emoji-labels",
                 "seen",
                 "full",
                 "image_retrieval_recall@1",
-                0.75));
+                0.75,
+                578));
 
     List<Path> files = ClipBenchmarkJson.write(dir, results, "vit-tiny-64", "s3://b/ck/9", "en");
 
@@ -64,7 +66,7 @@ class ClipBenchmarkJsonTest {
 
   @Test
   void a_non_finite_metric_is_refused() {
-    var results = List.of(new EvalResult(CLS, "d", "s", "full", "acc1", Double.NaN));
+    var results = List.of(new EvalResult(CLS, "d", "s", "full", "acc1", Double.NaN, 578));
     assertThrows(
         IllegalArgumentException.class, () -> ClipBenchmarkJson.documents(results, "m", "p", "en"));
   }

@@ -110,6 +110,16 @@ class MaskedInferenceAblationTest {
       }
       assertEquals(List.of("full", "mask0.75", "mask0.75x4"), inferences(pg, "ablation-0.75"));
       assertEquals(List.of("full", "mask0.5", "mask0.5x4"), inferences(pg, "ablation-0.0"));
+      try (Connection c = pg.plainConnection();
+          PreparedStatement s =
+              c.prepareStatement(
+                  "SELECT DISTINCT n_samples FROM eval_results WHERE run_id = 'ablation-0.75'")) {
+        try (ResultSet rs = s.executeQuery()) {
+          rs.next();
+          assertEquals(16, rs.getInt(1), "every figure records the 16 images it is a fraction of");
+          assertEquals(false, rs.next());
+        }
+      }
     }
   }
 

@@ -13,8 +13,7 @@ final class StudyTables {
   private StudyTables() {}
 
   static void print(Database db, String studyId, PrintStream out) throws SQLException {
-    for (PaperTables t :
-        List.of(PaperTables.TABLE_1A, PaperTables.TABLE_1E, PaperTables.TABLE_1D)) {
+    for (PaperTables t : PaperTables.forStudy(db, studyId)) {
       out.println("\n" + t.title());
       print(t.read(db, studyId), out);
     }

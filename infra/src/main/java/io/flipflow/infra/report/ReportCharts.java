@@ -24,11 +24,14 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYErrorRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
+import org.jfree.data.xy.YIntervalSeries;
+import org.jfree.data.xy.YIntervalSeriesCollection;
 
 /**
  * The report's three plots, drawn with JFreeChart. A mask ratio keeps its colour in every plot;
@@ -148,7 +151,8 @@ final class ReportCharts {
 
   /**
    * A run adds its point at the end of pretraining and, when tuned, one after tuning (x plus the
-   * tuning's share), so a line shows both what masking bought and what tuning added.
+   * tuning's share), so a line shows both what masking bought and what tuning added. Each point
+   * carries its 95% interval over the evaluation set as an error bar (none where unrecorded).
    */
   private static void top1Chart(
       StudyRecord record,
@@ -163,18 +167,18 @@ final class ReportCharts {
       int height)
       throws IOException {
     List<Double> ratios = maskRatios(record);
-    Map<String, Map<String, Double>> acc1 = new LinkedHashMap<>();
+    Map<String, Map<String, ZeroShot>> acc1 = new LinkedHashMap<>();
     for (ZeroShot z : record.zeroShot()) {
       if (z.dataset().equals(dataset) && z.split().equals(split)) {
-        acc1.computeIfAbsent(z.runId(), k -> new LinkedHashMap<>()).put(z.phase(), z.acc1());
+        acc1.computeIfAbsent(z.runId(), k -> new LinkedHashMap<>()).put(z.phase(), z);
       }
     }
-    XYSeriesCollection data = new XYSeriesCollection();
+    YIntervalSeriesCollection data = new YIntervalSeriesCollection();
     List<Double> plottedRatios = new ArrayList<>();
     for (double ratio : ratios) {
       List<double[]> points = new ArrayList<>();
       for (Run run : record.runs()) {
-        Map<String, Double> phases = acc1.get(run.runId());
+        Map<String, ZeroShot> phases = acc1.get(run.runId());
         if (run.maskRatio() != ratio || phases == null) {
           continue;
         }
@@ -183,20 +187,20 @@ final class ReportCharts {
           continue;
         }
         if (phases.containsKey(StudyRecord.PRETRAINED)) {
-          points.add(new double[] {x, phases.get(StudyRecord.PRETRAINED) * 100});
+          points.add(point(x, phases.get(StudyRecord.PRETRAINED)));
         }
         double tune = tuneX.applyAsDouble(run);
         if (phases.containsKey(StudyRecord.TUNED)) {
           double xTuned = x + (Double.isNaN(tune) ? 0 : tune);
-          points.add(new double[] {xTuned, phases.get(StudyRecord.TUNED) * 100});
+          points.add(point(xTuned, phases.get(StudyRecord.TUNED)));
         }
       }
       if (points.isEmpty()) {
         continue;
       }
       points.sort(Comparator.comparingDouble(p -> p[0]));
-      XYSeries series = new XYSeries(ratioLabel(ratio), false, true);
-      points.forEach(p -> series.add(p[0], p[1]));
+      YIntervalSeries series = new YIntervalSeries(ratioLabel(ratio), false, true);
+      points.forEach(p -> series.add(p[0], p[1], p[2], p[3]));
       data.addSeries(series);
       plottedRatios.add(ratio);
     }
@@ -205,9 +209,15 @@ final class ReportCharts {
             title, xLabel, "zero-shot top-1 %", data, PlotOrientation.VERTICAL, true, false, false);
     chart.addSubtitle(
         new TextTitle(
-            dataset + " / " + split + "  ·  points: end of pretraining, after unmasked tuning",
+            dataset
+                + " / "
+                + split
+                + "  ·  points: end of pretraining, after unmasked tuning  ·  bars: 95% interval",
             new Font(Font.SANS_SERIF, Font.PLAIN, 12)));
-    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+    XYErrorRenderer renderer = new XYErrorRenderer();
+    renderer.setDefaultLinesVisible(true);
+    renderer.setDrawXError(false);
+    renderer.setCapLength(6);
     for (int i = 0; i < plottedRatios.size(); i++) {
       renderer.setSeriesPaint(i, colorOf(ratios, plottedRatios.get(i)));
       renderer.setSeriesStroke(i, stroke(0));
@@ -217,6 +227,17 @@ final class ReportCharts {
     ((NumberAxis) chart.getXYPlot().getDomainAxis())
         .setNumberFormatOverride(new DecimalFormat("#,##0.#"));
     ChartUtils.saveChartAsPNG(png.toFile(), chart, width, height);
+  }
+
+  /** x, top-1 %, and its interval in %; a point without one has a bar of zero length. */
+  private static double[] point(double x, ZeroShot z) {
+    double y = z.acc1() * 100;
+    return new double[] {
+      x,
+      y,
+      z.acc1Low() == null ? y : z.acc1Low() * 100,
+      z.acc1High() == null ? y : z.acc1High() * 100
+    };
   }
 
   private static String lossLabel(StudyRecord record, Run run) {

@@ -210,12 +210,20 @@ public final class StudyReport {
     appendTable(md, record.runSummary());
     md.append("## Table 1a: mask ratio (v_table1a_mask_ratio)\n\n");
     md.append(
-        "Finished runs; top-1 after unmasked tuning where it ran; time against the study's"
-            + " unmasked run of the same model and batch.\n\n");
+        "Finished runs; top-1 after unmasked tuning where it ran, with its 95% Wilson interval"
+            + " over the evaluation set; pretraining time against the study's unmasked run of the"
+            + " same model, batch and seed (equal wall-clock: 1.000). Over seeds:"
+            + " v_seeds_table1a.\n\n");
     appendTable(md, record.table1a());
     md.append("## Table 1e: unmasked tuning (v_table1e_unmasked_tuning)\n\n");
+    md.append(
+        "Both figures come from the same images; the interval treats them as independent, so it"
+            + " is wider than a paired one. Over seeds: v_seeds_table1e.\n\n");
     appendTable(md, record.table1e());
     md.append("## Table 1d: masked inference (v_table1d_masked_inference)\n\n");
+    md.append(
+        "Each model masked at the ratio it was trained at (an unmasked one at 0.5), one view and"
+            + " an ensemble of views, against its full-image figure.\n\n");
     appendTable(md, record.table1d());
     return md.toString();
   }

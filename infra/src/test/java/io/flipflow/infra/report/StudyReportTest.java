@@ -81,7 +81,8 @@ class StudyReportTest {
                     "all",
                     "full",
                     "acc1",
-                    0.61)));
+                    0.61,
+                    100)));
   }
 
   static void record(Database db, String study, String id, double[] r) throws SQLException {
@@ -155,7 +156,8 @@ class StudyReportTest {
   }
 
   static EvalRow eval(String id, String phase, String inference, double acc1) {
-    return new EvalRow(id, phase, "c", TASK, "emoji-subgroup", "unseen", inference, "acc1", acc1);
+    return new EvalRow(
+        id, phase, "c", TASK, "emoji-subgroup", "unseen", inference, "acc1", acc1, 100);
   }
 
   static String runId(double mask) {
@@ -212,44 +214,49 @@ class StudyReportTest {
       assertTrue(md.contains("](" + png + ".png)"), png + " embedded");
       assertTrue(Files.isRegularFile(out.resolve(png + ".png")), png + " written");
     }
-    // Table 1a: top-1 after tuning where it ran, time against the unmasked run (100 s)
+    // Table 1a: top-1 after tuning where it ran with its Wilson interval (n = 100; SciPy 1.17.1
+    // binomtest(...).proportion_ci(method="wilson")), pretraining time against the unmasked run
     assertTrue(
         md.contains(
             row(
-                "0.00 | 128 | tiny-emoji | emoji-subgroup | unseen | 40.00 | – | 100.0 | 1.000 | 10000 | study-flip-mask0.0")),
-        md);
-    assertTrue(
-        md.contains(
-            row(
-                "0.50 | 128 | tiny-emoji | emoji-subgroup | unseen | 42.00 | – | 55.0 | 0.550 | 10000 | study-flip-mask0.5")),
+                "0.00 | 128 | tiny-emoji | emoji-subgroup | unseen | 40.00 | [30.94, 49.80] | – | 100.0 | 1.000 | 100.0 | 10000 | study-flip-mask0.0")),
         md);
     assertTrue(
         md.contains(
             row(
-                "0.75 | 128 | tiny-emoji | emoji-subgroup | unseen | 39.00 | – | 35.0 | 0.350 | 10000 | study-flip-mask0.75")),
-        md);
-    assertTrue(
-        md.contains(row("0.50 | 128 | tiny-emoji | emoji-all | all | 61.00 | – | 55.0 | 0.550")),
-        md);
-    // Table 1e: the gain of unmasked tuning
-    assertTrue(
-        md.contains(
-            row("0.50 | emoji-subgroup | unseen | 38.00 | 42.00 | 4.00 | study-flip-mask0.5")),
+                "0.50 | 128 | tiny-emoji | emoji-subgroup | unseen | 42.00 | [32.80, 51.79] | – | 50.0 | 0.500 | 55.0 | 10000 | study-flip-mask0.5")),
         md);
     assertTrue(
         md.contains(
-            row("0.75 | emoji-subgroup | unseen | 33.00 | 39.00 | 6.00 | study-flip-mask0.75")),
+            row(
+                "0.75 | 128 | tiny-emoji | emoji-subgroup | unseen | 39.00 | [30.02, 48.80] | – | 30.0 | 0.300 | 35.0 | 10000 | study-flip-mask0.75")),
+        md);
+    assertTrue(
+        md.contains(
+            row(
+                "0.50 | 128 | tiny-emoji | emoji-all | all | 61.00 | [51.20, 69.98] | – | 50.0 | 0.500 | 55.0")),
+        md);
+    // Table 1e: the gain of unmasked tuning, +-1.96 sqrt((p1 q1 + p2 q2) / n)
+    assertTrue(
+        md.contains(
+            row(
+                "0.50 | emoji-subgroup | unseen | 38.00 | 42.00 | 4.00 | [-9.57, 17.57] | study-flip-mask0.5")),
+        md);
+    assertTrue(
+        md.contains(
+            row(
+                "0.75 | emoji-subgroup | unseen | 33.00 | 39.00 | 6.00 | [-7.28, 19.28] | study-flip-mask0.75")),
         md);
     // Table 1d: masked inference against full images
     assertTrue(
         md.contains(
             row(
-                "0.00 | pretrained | emoji-subgroup | unseen | masked_0.50 | 30.00 | -10.00 | study-flip-mask0.0")),
+                "0.00 | pretrained | emoji-subgroup | unseen | masked_0.50 | 30.00 | [21.89, 39.58] | -10.00 | study-flip-mask0.0")),
         md);
     assertTrue(
         md.contains(
             row(
-                "0.75 | pretrained | emoji-subgroup | unseen | masked_0.50 | 35.00 | 2.00 | study-flip-mask0.75")),
+                "0.75 | pretrained | emoji-subgroup | unseen | masked_0.50 | 35.00 | [26.36, 44.75] | 2.00 | study-flip-mask0.75")),
         md);
     // the run summary
     assertTrue(
@@ -283,7 +290,7 @@ class StudyReportTest {
     assertTrue(
         md.contains(
             row(
-                "0.50 | 128 | tiny-emoji | emoji-subgroup | unseen | 25.00 | – | 22.0 | – | 10000 | lone-mask0.5")),
+                "0.50 | 128 | tiny-emoji | emoji-subgroup | unseen | 25.00 | [17.55, 34.30] | – | 20.0 | – | 22.0 | 10000 | lone-mask0.5")),
         md);
     assertEquals(960, ImageIO.read(w.images().get(0).toFile()).getWidth());
   }
