@@ -187,6 +187,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
         CaptionTokenizer tokenizer =
             CaptionTokenizer.load(tokenizerJson, state.preset().contextLength(), tokenizerSource)) {
       ClipImageTextEncoder encoder = new ClipImageTextEncoder(model, tokenizer);
+      EmbeddingMemo memo = EmbeddingMemo.forOneModel();
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
         for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
@@ -229,7 +230,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                     }
                   },
                   pixels,
-                  staged.contentScope());
+                  staged.contentScope(),
+                  memo);
           if (task.equals(EvalResult.ZEROSHOT_CLASSIFICATION)) {
             List<InferenceView> views = new ArrayList<>(List.of(InferenceView.full()));
             // the ablation is FLIP's Table 1d on unseen concepts: not worth 5x the work elsewhere

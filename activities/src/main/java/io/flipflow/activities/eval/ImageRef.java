@@ -7,6 +7,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * An image of an evaluation set, decoded on demand so a set of many images does not sit in memory
@@ -20,6 +23,23 @@ public interface ImageRef {
   /** Decodes the image; an undecodable one is an {@link IOException} whose message says why. */
   BufferedImage decode() throws IOException;
 
+  /**
+   * The SHA-256 of the encoded image, so identical images in several sets of one evaluation are
+   * embedded once; null where unknown (each such image is embedded on its own).
+   */
+  default String contentDigest() {
+    return null;
+  }
+
+  /** Hex SHA-256 of {@code bytes}. */
+  static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+
   static ImageRef ofFile(Path file) {
     return new ImageRef() {
       @Override
@@ -31,6 +51,15 @@ public interface ImageRef {
       public BufferedImage decode() throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
           return ImagePreprocessor.decode(in);
+        }
+      }
+
+      @Override
+      public String contentDigest() {
+        try {
+          return sha256(Files.readAllBytes(file));
+        } catch (IOException e) {
+          return null; // embedded on its own; decoding it will say what is wrong
         }
       }
 
@@ -51,6 +80,11 @@ public interface ImageRef {
       @Override
       public BufferedImage decode() throws IOException {
         return ImagePreprocessor.decode(new ByteArrayInputStream(encoded));
+      }
+
+      @Override
+      public String contentDigest() {
+        return sha256(encoded);
       }
 
       @Override

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -22,22 +23,26 @@ public final class ZeroShotEvaluator {
   private final ProgressListener progress;
   private final PixelCache cache;
   private final String cacheScope;
+  private final EmbeddingMemo memo;
 
   public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize, ProgressListener progress) {
-    this(encoder, batchSize, progress, PixelCache.none(), "");
+    this(encoder, batchSize, progress, PixelCache.none(), "", EmbeddingMemo.none());
   }
 
   /**
    * @param cache decoded images kept across evaluations
    * @param cacheScope what identifies the images' set and content (e.g. its URI and the ETags of
    *     its objects): a key in the cache is the scope, the image's name and the preprocessing
+   * @param memo full-image embeddings of this encoder's model by image content, shared with the
+   *     evaluators of the other sets of the same evaluation
    */
   public ZeroShotEvaluator(
       ImageTextEncoder encoder,
       int batchSize,
       ProgressListener progress,
       PixelCache cache,
-      String cacheScope) {
+      String cacheScope,
+      EmbeddingMemo memo) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
     }
@@ -48,6 +53,7 @@ public final class ZeroShotEvaluator {
         cacheScope + "|" + ImagePreprocessor.DESCRIPTION + "|" + encoder.imageSize() + "|";
     this.batchSize = batchSize;
     this.progress = progress;
+    this.memo = memo;
   }
 
   public ZeroShotEvaluator(ImageTextEncoder encoder, int batchSize) {
@@ -167,6 +173,9 @@ public final class ZeroShotEvaluator {
     if (views.isEmpty()) {
       throw new IllegalArgumentException("no inference view given: use InferenceView.full()");
     }
+    if (views.size() == 1 && views.get(0).isFull()) {
+      return List.<float[][]>of(encodeFull(images));
+    }
     List<float[][]> out = new ArrayList<>();
     for (int v = 0; v < views.size(); v++) {
       out.add(new float[images.size()][]);
@@ -193,6 +202,53 @@ public final class ZeroShotEvaluator {
         }
       }
       progress.progress("images", to, images.size());
+    }
+    int full = views.indexOf(InferenceView.full());
+    if (full >= 0) {
+      for (int i = 0; i < images.size(); i++) {
+        memo.put(images.get(i).contentDigest(), out.get(full)[i]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The full view, each distinct image embedded once: found in the memo (another set of this
+   * evaluation had it), or repeated in this set, it is not decoded or run through the model again.
+   * Masked views stay on the path above: their random masks follow each image's place in its set.
+   */
+  private float[][] encodeFull(List<ImageRef> images) {
+    float[][] out = new float[images.size()][];
+    String[] digests = new String[images.size()];
+    Map<String, Integer> firstWith = new HashMap<>();
+    List<Integer> todo = new ArrayList<>();
+    for (int i = 0; i < images.size(); i++) {
+      digests[i] = images.get(i).contentDigest();
+      out[i] = memo.get(digests[i]);
+      if (out[i] == null && (digests[i] == null || firstWith.putIfAbsent(digests[i], i) == null)) {
+        todo.add(i);
+      }
+    }
+    int known = images.size() - todo.size();
+    for (int from = 0; from < todo.size(); from += batchSize) {
+      List<Integer> indices = todo.subList(from, Math.min(todo.size(), from + batchSize));
+      List<byte[]> pixels = preprocess(indices.stream().map(images::get).toList());
+      float[][] batch = encoder.encodeImages(pixels, 0.0, 0);
+      requireCount(batch, pixels.size(), "encodeImages");
+      for (int k = 0; k < batch.length; k++) {
+        int i = indices.get(k);
+        out[i] = Embeddings.normalizedMeanOfNormalized(List.of(batch[k]));
+        memo.put(digests[i], out[i]);
+      }
+      progress.progress("images", known + from + indices.size(), images.size());
+    }
+    for (int i = 0; i < images.size(); i++) {
+      if (out[i] == null) {
+        out[i] = out[firstWith.get(digests[i])];
+      }
+    }
+    if (todo.isEmpty()) {
+      progress.progress("images", images.size(), images.size());
     }
     return out;
   }

@@ -49,13 +49,23 @@ class PixelCacheTest {
     var full = List.of(InferenceView.full());
     float[][] first =
         new ZeroShotEvaluator(
-                new Fixtures.ColourEncoder(), 16, ProgressListener.none(), cache, "set-a@etags1")
+                new Fixtures.ColourEncoder(),
+                16,
+                ProgressListener.none(),
+                cache,
+                "set-a@etags1",
+                EmbeddingMemo.none())
             .encodeImages(images, full)
             .get(0);
     assertEquals(40, decodes.get());
     float[][] again =
         new ZeroShotEvaluator(
-                new Fixtures.ColourEncoder(), 16, ProgressListener.none(), cache, "set-a@etags1")
+                new Fixtures.ColourEncoder(),
+                16,
+                ProgressListener.none(),
+                cache,
+                "set-a@etags1",
+                EmbeddingMemo.none())
             .encodeImages(images, full)
             .get(0);
     assertEquals(40, decodes.get(), "the tuned phase decodes nothing");
@@ -63,7 +73,12 @@ class PixelCacheTest {
       assertArrayEquals(first[i], again[i]);
     }
     new ZeroShotEvaluator(
-            new Fixtures.ColourEncoder(), 16, ProgressListener.none(), cache, "set-a@etags2")
+            new Fixtures.ColourEncoder(),
+            16,
+            ProgressListener.none(),
+            cache,
+            "set-a@etags2",
+            EmbeddingMemo.none())
         .encodeImages(images, full);
     assertEquals(80, decodes.get(), "a set whose content changed is decoded again");
   }
