@@ -267,19 +267,8 @@ final class StageAttempt {
       Path weights = checkpoints.download(S3Uri.parse(plan.initFrom().uri()), dir.resolve("from"));
       return ClipTrainer.fromWeights(weights, plan.config(), devices).withOrigin(origin());
     }
-    TrainConfig config = plan.config();
-    if (plan.wallClockBudgetSeconds() != null) {
-      config =
-          WallClockBudget.fit(
-              config,
-              preset,
-              plan.wallClockBudgetSeconds(),
-              devices,
-              () -> openData(plan.config()),
-              dir.resolve("calibration"),
-              heartbeat::stopRequested);
-    }
-    return ClipTrainer.create(config, preset, devices).withOrigin(origin());
+    // a budgeted stage starts on the spec's schedule and fits it to the clock as it runs
+    return ClipTrainer.create(plan.config(), preset, devices).withOrigin(origin());
   }
 
   /** Where this attempt's checkpoints come from, as their state.json says. */

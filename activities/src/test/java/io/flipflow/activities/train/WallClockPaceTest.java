@@ -20,8 +20,8 @@ class WallClockPaceTest {
   record Ended(long steps, long nanos) {}
 
   /**
-   * Runs the loop from {@code startStep} with a schedule of {@code initialSteps} (the probe's fit);
-   * step {@code i} takes {@code stepNanos[i % length]} (the first step takes {@code
+   * Runs the loop from {@code startStep} with a schedule of {@code initialSteps} (the spec's,
+   * capped); step {@code i} takes {@code stepNanos[i % length]} (the first step takes {@code
    * firstStepNanos}), every {@code checkpointEvery}-th step and the last are followed by a
    * checkpoint of {@code checkpointNanos}.
    */
