@@ -44,6 +44,14 @@ public enum PaperTables {
              '[' || gain_low_pct || ', ' || gain_high_pct || ']' AS gain_95pct
       FROM v_seeds_table1e WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, mask_ratio"""),
+  TABLE_1C(
+      "Table 1c analogue: text masking against the same run without it",
+      """
+      SELECT text_mask_ratio, text_masking, mask_ratio, seed, dataset, split, top1_pct,
+             '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct,
+             delta_vs_unmasked_text_pct, pretrain_samples
+      FROM v_table1c_text_masking WHERE study_id = ? AND split = 'unseen'
+      ORDER BY dataset, mask_ratio, text_mask_ratio, text_masking, seed"""),
   TABLE_1D(
       "Table 1d analogue: inference with masked images (single view, ensemble of views), each"
           + " model at its own training ratio",
@@ -53,18 +61,36 @@ public enum PaperTables {
       FROM v_table1d_masked_inference WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, train_mask_ratio, phase, inference""");
 
-  /** The tables a study prints: over seeds too where a grid point ran more than one. */
+  /**
+   * The tables a study prints: over seeds too where a grid point ran more than one, and Table 1c
+   * where a run masked text.
+   */
   public static List<PaperTables> forStudy(Database db, String studyId) throws SQLException {
     try (Connection c = db.connection();
         PreparedStatement ps =
             c.prepareStatement(
-                "SELECT coalesce(max(seeds), 0) FROM v_seeds_table1a WHERE study_id = ?")) {
-      Sql.bind(ps, studyId);
+                """
+                SELECT (SELECT coalesce(max(seeds), 0) FROM v_seeds_table1a WHERE study_id = ?),
+                       EXISTS (SELECT 1 FROM runs WHERE study_id = ?
+                               AND coalesce((spec ->> 'textMaskRatio')::float8, 0) > 0)
+                """)) {
+      Sql.bind(ps, studyId, studyId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return rs.getInt(1) > 1
-            ? List.of(TABLE_1A, TABLE_1A_SEEDS, TABLE_1E, TABLE_1E_SEEDS, TABLE_1D)
-            : List.of(TABLE_1A, TABLE_1E, TABLE_1D);
+        boolean seeds = rs.getInt(1) > 1;
+        List<PaperTables> tables = new ArrayList<>(List.of(TABLE_1A));
+        if (seeds) {
+          tables.add(TABLE_1A_SEEDS);
+        }
+        if (rs.getBoolean(2)) {
+          tables.add(TABLE_1C);
+        }
+        tables.add(TABLE_1E);
+        if (seeds) {
+          tables.add(TABLE_1E_SEEDS);
+        }
+        tables.add(TABLE_1D);
+        return tables;
       }
     }
   }

@@ -87,6 +87,8 @@ class SpecTest {
             -0.5,
             1.0,
             -1.0,
+            1.0,
+            "all",
             null,
             0,
             "gpu",
@@ -113,6 +115,8 @@ class SpecTest {
             "weightDecay:",
             "adamBeta2:",
             "gradClipNorm:",
+            "textMaskRatio:",
+            "textMasking:",
             "checkpointIntervalSteps:",
             "device:",
             "unmaskedTuning.sampleFraction:",
@@ -122,7 +126,7 @@ class SpecTest {
             "initFrom:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(22, problems.size(), String.join("\n", problems));
+    assertEquals(24, problems.size(), String.join("\n", problems));
   }
 
   @Test
@@ -191,6 +195,7 @@ class SpecTest {
                 List.of(1000L),
                 List.of(0.0, 0.875),
                 null,
+                null,
                 null),
             null,
             StudyBudget.EQUAL_WALL_CLOCK,
@@ -226,7 +231,8 @@ class SpecTest {
             "s",
             null,
             TestStack.tinyRun("base", 0.5),
-            new StudyAxes(null, null, List.of(6400L, 12800L), null, null, List.of(0L, 1L, 2L)),
+            new StudyAxes(
+                null, null, List.of(6400L, 12800L), null, null, null, List.of(0L, 1L, 2L)),
             null,
             null,
             null,
@@ -249,6 +255,27 @@ class SpecTest {
     assertEquals(5, RunPlans.pretrainingConfig(cells.get(0).spec()).warmupSteps());
     assertEquals(10, RunPlans.pretrainingConfig(cells.get(3).spec()).warmupSteps());
     assertNotEquals(cells.get(0).spec().fingerprint(), cells.get(1).spec().fingerprint());
+    StudySpec textMasking =
+        study
+            .with()
+            .axes(new StudyAxes(null, null, null, null, null, List.of(0.0, 0.5), null))
+            .baseRun(TestStack.tinyRun("base", 0.5).withTextMasking("prioritized"))
+            .build();
+    assertEquals(List.of(), textMasking.validate());
+    assertEquals(
+        List.of("s-textmask0", "s-textmask50"),
+        textMasking.expand().stream().map(StudyCell::workflowId).toList());
+    assertEquals(0.5, textMasking.expand().get(1).spec().textMaskRatio());
+    assertEquals(
+        0.5, RunPlans.pretrainingConfig(textMasking.expand().get(1).spec()).textMaskRatio());
+    assertEquals(
+        null,
+        RunPlans.tuningConfig(
+                RunPlans.pretrainingConfig(textMasking.expand().get(1).spec()),
+                6400,
+                UnmaskedTuning.defaults())
+            .textMaskRatio(),
+        "unmasked tuning masks no text");
     assertEquals(
         TestStack.tinyRun("x", 0.5).fingerprint(),
         TestStack.tinyRun("x", 0.5).withWarmupSamples(320L).fingerprint(),
@@ -262,7 +289,7 @@ class SpecTest {
             "s",
             null,
             TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
-            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null),
+            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null, null),
             1,
             null,
             null,

@@ -144,12 +144,21 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
    * images' manager. Call inside a {@code GradientCollector} to get gradients.
    */
   public NDArray loss(NDArray images, NDArray tokens, double maskRatio) {
+    return loss(images, tokens, null, maskRatio);
+  }
+
+  /**
+   * As {@link #loss(NDArray, NDArray, double)} for text-masked captions: {@code tokens} (B, T') are
+   * the kept tokens and {@code textPositions} (B, T') their positions ({@link TextMasking}); null
+   * positions for whole captions.
+   */
+  public NDArray loss(NDArray images, NDArray tokens, NDArray textPositions, double maskRatio) {
     return inScope(
         images,
         tokens,
         scope -> {
           NDArray imageEmbeddings = normalise(encodeImagesRaw(scope, images, maskRatio, true));
-          NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, true));
+          NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
           NDArray scale = store.getValue(logitScale, images.getDevice(), true);
           NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
           return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
@@ -173,7 +182,8 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
    * indices (null: every patch); attached to the images' manager, gradients recorded. The
    * data-parallel step runs this on each device's replica.
    */
-  public NDList trainingEmbeddings(NDArray images, NDArray tokens, NDArray keepIndices) {
+  public NDList trainingEmbeddings(
+      NDArray images, NDArray tokens, NDArray textPositions, NDArray keepIndices) {
     checkImages(images);
     NDList out = new NDList(2);
     NDArray image =
@@ -188,7 +198,11 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
               return normalise(visual.forward(store, inputs, true).singletonOrThrow());
             });
     out.add(image);
-    out.add(inScope(tokens, null, scope -> normalise(encodeTextsRaw(tokens, true))));
+    out.add(
+        inScope(
+            tokens,
+            textPositions,
+            scope -> normalise(encodeTextsRaw(tokens, textPositions, true))));
     return out;
   }
 
@@ -218,7 +232,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
 
   /** L2-normalised text embeddings (B, E) for token ids (B, contextLength). */
   public NDArray encodeTexts(NDArray tokens) {
-    return inScope(tokens, null, scope -> normalise(encodeTextsRaw(tokens, false)));
+    return inScope(tokens, null, scope -> normalise(encodeTextsRaw(tokens, null, false)));
   }
 
   private NDArray encodeImagesRaw(
@@ -234,8 +248,18 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return visual.forward(store, inputs, training).singletonOrThrow();
   }
 
-  private NDArray encodeTextsRaw(NDArray tokens, boolean training) {
-    return text.forward(store, new NDList(tokens), training).singletonOrThrow();
+  private NDArray encodeTextsRaw(NDArray tokens, NDArray positions, boolean training) {
+    NDList inputs = positions == null ? new NDList(tokens) : new NDList(tokens, positions);
+    return text.forward(store, inputs, training).singletonOrThrow();
+  }
+
+  /** Per caption, the position the text tower pools at (what text masking must keep). */
+  public long[] textPoolPositions(NDArray tokens) {
+    try (NDManager scope = NDManager.subManagerOf(tokens)) {
+      NDArray index = text.poolIndex(tokens.toType(ai.djl.ndarray.types.DataType.INT64, false));
+      index.attach(scope);
+      return index.toType(ai.djl.ndarray.types.DataType.INT64, false).toLongArray();
+    }
   }
 
   /**

@@ -21,10 +21,12 @@ import java.util.List;
  * CLIP's text tower: token embedding + learned positions, causal pre-LN blocks, final LayerNorm,
  * pooling at the end-of-text token, linear projection.
  *
- * <p>Input: token ids (B, T), T = contextLength, padded with id 0 after the end-of-text token.
- * Pooling follows the preset: at the first {@code eosId} ({@code "eos"}, OpenCLIP's), at the
- * highest id ({@code "argmax"}), at the first token, or at {@code count(tokens != 0) - 1} ({@code
- * "eot"}, flipflow's first rule, kept for old checkpoints). Output: (B, embedDim), not normalised.
+ * <p>Input: token ids (B, T), T = contextLength, padded with id 0 after the end-of-text token; with
+ * text masking ({@link TextMasking}) also their positions (B, T'), T' &lt;= T, and only those
+ * tokens. Pooling follows the preset: at the first {@code eosId} ({@code "eos"}, OpenCLIP's), at
+ * the highest id ({@code "argmax"}), at the first token, or at {@code count(tokens != 0) - 1}
+ * ({@code "eot"}, flipflow's first rule, kept for old checkpoints). Output: (B, embedDim), not
+ * normalised.
  */
 public final class TextTransformer extends AbstractBlock {
 
@@ -77,16 +79,27 @@ public final class TextTransformer extends AbstractBlock {
   protected NDList forwardInternal(
       ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
     NDArray tokens = inputs.get(0).toType(DataType.INT64, false);
+    NDArray positionIds = inputs.size() > 1 ? inputs.get(1).toType(DataType.INT64, false) : null;
     long batch = tokens.getShape().get(0);
     long length = tokens.getShape().get(1);
-    if (length != preset.contextLength()) {
+    if (positionIds == null
+        ? length != preset.contextLength()
+        : length > preset.contextLength() || !positionIds.getShape().equals(tokens.getShape())) {
       throw new IllegalArgumentException(
-          "tokens: expected length " + preset.contextLength() + ", got " + length);
+          "tokens: expected length "
+              + preset.contextLength()
+              + (positionIds == null ? "" : " or less, with positions of the same shape")
+              + ", got "
+              + tokens.getShape());
     }
     NDArray table = store.getValue(tokenEmbedding, tokens.getDevice(), training);
     NDArray positions = store.getValue(positionEmbedding, tokens.getDevice(), training);
     NDArray x = Embedding.embedding(tokens, table, SparseFormat.DENSE).singletonOrThrow();
-    x = x.add(positions);
+    x =
+        positionIds == null
+            ? x.add(positions)
+            : x.add(
+                Embedding.embedding(positionIds, positions, SparseFormat.DENSE).singletonOrThrow());
 
     NDArray mask = causalMask(tokens.getManager(), length);
     for (ResidualAttentionBlock block : blocks) {

@@ -3,6 +3,7 @@ package io.flipflow.activities.train;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.flipflow.activities.checkpoint.CheckpointDir;
@@ -12,12 +13,14 @@ import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.model.GradMode;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.model.Precision;
+import io.flipflow.activities.model.TextMasking;
 import io.flipflow.workflows.plan.TrainConfig;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -392,18 +395,19 @@ public final class ClipTrainer implements AutoCloseable {
       Batch batch, double maskRatio, double learningRate, NDManager stepManager) {
     GradMode.offOnThisThread();
     Engine.getInstance().setRandomSeed(StepSeeds.step(config.seed(), step));
+    Batch masked = maskTexts(batch, stepManager);
     NDArray loss;
     long started = System.nanoTime();
     long forwardDone;
     if (replicas == null) {
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-        loss = model.loss(batch.images(), batch.tokens(), maskRatio);
+        loss = model.loss(masked.images(), masked.tokens(), masked.textPositions(), maskRatio);
         forwardDone = System.nanoTime();
         collector.backward(loss);
       }
     } else {
       long[] forwardEnd = new long[1];
-      loss = replicas.lossAndBackward(batch, maskRatio, stepManager, forwardEnd);
+      loss = replicas.lossAndBackward(masked, maskRatio, stepManager, forwardEnd);
       forwardDone = forwardEnd[0];
     }
     float value = loss.getFloat();
@@ -425,6 +429,26 @@ public final class ClipTrainer implements AutoCloseable {
         (forwardDone - started) / 1e6,
         (backwardDone - forwardDone) / 1e6,
         (optimizerDone - backwardDone) / 1e6);
+  }
+
+  /**
+   * FLIP's text masking (Table 1c) at the config's ratio; the batch as it is at ratio 0. Drawn from
+   * the step's seed, so a resumed run masks as the first attempt did.
+   */
+  private Batch maskTexts(Batch batch, NDManager stepManager) {
+    double ratio = config.textMaskRatio() == null ? 0 : config.textMaskRatio();
+    if (ratio <= 0) {
+      return batch;
+    }
+    NDList kept =
+        TextMasking.apply(
+            batch.tokens(),
+            model.textPoolPositions(batch.tokens()),
+            ratio,
+            config.textMasking() == null ? TextMasking.RANDOM : config.textMasking(),
+            new Random(StepSeeds.step(config.seed(), step)),
+            stepManager);
+    return new Batch(batch.images(), kept.get(0), kept.get(1));
   }
 
   /** Writes a checkpoint of the current state under {@code checkpointRoot} and returns its path. */

@@ -80,9 +80,13 @@ final class DataParallelReplicas implements AutoCloseable {
             new NDIndex("{}:{}", (long) size * i / shards, (long) size * (i + 1) / shards);
         NDArray images = batch.images().get(rows).toDevice(device, false);
         NDArray tokens = batch.tokens().get(rows).toDevice(device, false);
+        NDArray positions =
+            batch.textPositions() == null
+                ? null
+                : batch.textPositions().get(rows).toDevice(device, false);
         NDArray shardKeep = keep == null ? null : keep.get(rows).toDevice(device, false);
         ClipModel replica = i == 0 ? master : replicas.get(i - 1);
-        NDList e = replica.trainingEmbeddings(images, tokens, shardKeep);
+        NDList e = replica.trainingEmbeddings(images, tokens, positions, shardKeep);
         embeddings.add(e);
         gatheredImages.add(leafOn(e.get(0), first));
         gatheredTexts.add(leafOn(e.get(1), first));

@@ -93,7 +93,23 @@ public final class DeviceCheck {
         new ModelPreset("check-micro", 32, 8, 64, 2, 2, 2.0, 32, 32, 8, 64, 2, 2, "eot");
     TrainConfig config =
         new TrainConfig(
-            "check-micro", 0.5, 8, 2, 1e-2, 0, 0.05, 0.9, 0.98, 1e-6, 0, 7, 100, 1, null);
+            "check-micro",
+            0.5,
+            8,
+            2,
+            1e-2,
+            0,
+            0.05,
+            0.9,
+            0.98,
+            1e-6,
+            0,
+            7,
+            100,
+            1,
+            null,
+            null,
+            null);
     List<Float> singleLosses = new ArrayList<>();
     List<Float> groupLosses = new ArrayList<>();
     float[][] single = trainTwoSteps(config, micro, List.of(group.get(0)), singleLosses);

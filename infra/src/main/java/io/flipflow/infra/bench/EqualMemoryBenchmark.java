@@ -93,6 +93,8 @@ public final class EqualMemoryBenchmark {
             0,
             1_000,
             1_000,
+            null,
+            null,
             null);
     SyntheticBatchSource data =
         new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);

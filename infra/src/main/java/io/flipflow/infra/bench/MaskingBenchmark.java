@@ -94,6 +94,8 @@ public final class MaskingBenchmark {
             0,
             1_000_000,
             1_000_000,
+            null,
+            null,
             null);
     ModelPreset preset = ModelPreset.load(config.validate().preset());
     for (double r : maskRatios) {

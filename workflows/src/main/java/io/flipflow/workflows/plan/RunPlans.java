@@ -40,7 +40,9 @@ public final class RunPlans {
         spec.seed(),
         spec.checkpointIntervalSteps(),
         METRICS_EVERY,
-        spec.precision());
+        spec.precision(),
+        spec.textMaskRatio(),
+        spec.textMasking());
   }
 
   /**
@@ -56,6 +58,8 @@ public final class RunPlans {
     return pretraining
         .with()
         .maskRatio(0.0)
+        .textMaskRatio(null)
+        .textMasking(null)
         .totalSteps(steps)
         .baseLearningRate(pretraining.baseLearningRate() * tuning.lrFactor())
         .warmupSteps(Math.min(pretraining.warmupSteps(), steps / 10))

@@ -1,6 +1,7 @@
 package io.flipflow.workflows.plan;
 
 import io.soabase.recordbuilder.core.RecordBuilder;
+import java.util.List;
 
 /**
  * Everything one training stage needs besides its data: pretraining (mask ratio > 0) and unmasked
@@ -15,7 +16,8 @@ import io.soabase.recordbuilder.core.RecordBuilder;
  * @param totalSteps optimizer steps of this stage
  * @param baseLearningRate learning rate per 256 samples; the applied peak is base * batch / 256
  * @param warmupSteps linear warmup from 0 to the peak, then cosine decay to 0 at totalSteps
- * @param weightDecay decoupled weight decay for matrices (not for biases, norms, embeddings, scale)
+ * @param weightDecay decoupled weight decay for every tensor of two or more dimensions (matrices
+ *     and embedding tables; not biases, norms, the class token or the logit scale)
  * @param beta1 AdamW's first-moment decay
  * @param beta2 AdamW's second-moment decay
  * @param epsilon AdamW's denominator term
@@ -25,6 +27,9 @@ import io.soabase.recordbuilder.core.RecordBuilder;
  * @param metricsEvery steps between step reports (the last step is always reported)
  * @param precision {@code fp32} or {@code bf16}; null, as in checkpoints written before the field
  *     existed, reads as fp32. The trainer refuses what its engine cannot do.
+ * @param textMaskRatio fraction of each caption's token positions dropped (FLIP's Table 1c); null
+ *     or 0 for none
+ * @param textMasking {@code random} or {@code prioritized} (padding first); null for random
  */
 @RecordBuilder
 public record TrainConfig(
@@ -42,7 +47,9 @@ public record TrainConfig(
     long seed,
     long checkpointEvery,
     long metricsEvery,
-    String precision)
+    String precision,
+    Double textMaskRatio,
+    String textMasking)
     implements TrainConfigBuilder.With {
 
   public static final String FP32 = "fp32";
@@ -66,6 +73,13 @@ public record TrainConfig(
     }
     if (!(maskRatio >= 0 && maskRatio < 1)) {
       throw new IllegalArgumentException("maskRatio must be in [0, 1), got " + maskRatio);
+    }
+    if (textMaskRatio != null && !(textMaskRatio >= 0 && textMaskRatio < 1)) {
+      throw new IllegalArgumentException("textMaskRatio must be in [0, 1), got " + textMaskRatio);
+    }
+    if (textMasking != null && !List.of("random", "prioritized").contains(textMasking)) {
+      throw new IllegalArgumentException(
+          "textMasking must be random or prioritized, got '" + textMasking + "'");
     }
     if (batchSize <= 0) {
       throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);

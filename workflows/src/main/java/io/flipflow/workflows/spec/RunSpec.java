@@ -36,6 +36,10 @@ import java.util.regex.Pattern;
  *     OpenCLIP's groups); default 0.2 (FLIP's)
  * @param adamBeta2 AdamW's second-moment decay; default 0.95 (FLIP's; CLIP and OpenCLIP use 0.98)
  * @param gradClipNorm global gradient-norm clip, 0 for none; default 0 (FLIP clips nothing)
+ * @param textMaskRatio fraction of each caption's token positions dropped in pretraining (FLIP's
+ *     Table 1c ablation; the end-of-text position is always kept); null (the default) for none.
+ *     Unmasked tuning never masks text. Part of the identity only when set.
+ * @param textMasking {@code random} (the default) or {@code prioritized} (padding first)
  * @param seed seeds initialisation, masking and data order; default 0
  * @param checkpointIntervalSteps steps between checkpoints; default 200
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}; default cpu
@@ -75,6 +79,8 @@ public record RunSpec(
     Double weightDecay,
     Double adamBeta2,
     Double gradClipNorm,
+    Double textMaskRatio,
+    String textMasking,
     Long seed,
     Integer checkpointIntervalSteps,
     String device,
@@ -115,6 +121,7 @@ public record RunSpec(
 
   private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
   private static final Pattern PRECISION = Pattern.compile("fp32|bf16");
+  private static final Pattern TEXT_MASKING = Pattern.compile("random|prioritized");
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
@@ -210,6 +217,14 @@ public record RunSpec(
     if (!(adamBeta2 > 0 && adamBeta2 < 1)) {
       errors.add("adamBeta2: must be in (0, 1), got " + adamBeta2);
     }
+    if (textMaskRatio != null && !(textMaskRatio >= 0 && textMaskRatio < 1)) {
+      errors.add("textMaskRatio: must be in [0, 1) or left out, got " + textMaskRatio);
+    }
+    if (textMasking != null && !TEXT_MASKING.matcher(textMasking).matches()) {
+      errors.add("textMasking: must be random or prioritized, got '" + textMasking + "'");
+    } else if (textMasking != null && textMaskRatio == null) {
+      errors.add("textMasking: names how to mask text, but textMaskRatio is not set");
+    }
     if (!(gradClipNorm >= 0) || gradClipNorm.isInfinite()) {
       errors.add("gradClipNorm: must be >= 0 (0 = no clipping), got " + gradClipNorm);
     }
@@ -276,8 +291,10 @@ public record RunSpec(
       com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
       tree.remove(List.of("name", "device", "resume"));
       tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
-      if (initFrom == null) {
-        tree.remove("initFrom"); // specs from before the field keep their fingerprints
+      for (String optional : List.of("initFrom", "textMaskRatio", "textMasking")) {
+        if (tree.get(optional) == null || tree.get(optional).isNull()) {
+          tree.remove(optional); // specs from before the field keep their fingerprints
+        }
       }
       byte[] canonical = CANONICAL.writeValueAsBytes(CANONICAL.treeToValue(tree, Object.class));
       byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(canonical);

@@ -13,6 +13,7 @@ import java.util.List;
  * @param scheduleSamples schedule length axis, samples seen
  * @param maskRatios mask ratio axis
  * @param batchSizes batch size axis
+ * @param textMaskRatios text masking axis (FLIP's Table 1c; {@code v_table1c_text_masking})
  * @param seeds repeats of every grid point with these seeds (initialisation, masks, data order), so
  *     the views can give an interval over seeds ({@code v_seeds_table1a}); a missing axis runs the
  *     base run's seed once
@@ -23,6 +24,7 @@ public record StudyAxes(
     List<Long> scheduleSamples,
     List<Double> maskRatios,
     List<Integer> batchSizes,
+    List<Double> textMaskRatios,
     List<Long> seeds) {
 
   public StudyAxes {
@@ -31,11 +33,12 @@ public record StudyAxes(
     scheduleSamples = copy(scheduleSamples);
     maskRatios = copy(maskRatios);
     batchSizes = copy(batchSizes);
+    textMaskRatios = copy(textMaskRatios);
     seeds = copy(seeds);
   }
 
   public static StudyAxes none() {
-    return new StudyAxes(null, null, null, null, null, null);
+    return new StudyAxes(null, null, null, null, null, null, null);
   }
 
   void validate(List<String> errors) {
@@ -44,6 +47,7 @@ public record StudyAxes(
     checkAxis("axes.scheduleSamples", scheduleSamples, errors);
     checkAxis("axes.maskRatios", maskRatios, errors);
     checkAxis("axes.batchSizes", batchSizes, errors);
+    checkAxis("axes.textMaskRatios", textMaskRatios, errors);
     checkAxis("axes.seeds", seeds, errors);
   }
 

@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -103,79 +105,99 @@ public record StudySpec(
 
   /** Number of runs in the grid. */
   public long gridSize() {
-    return (long) Math.max(1, axes.modelPresets().size())
-        * Math.max(1, axes.dataSamples().size())
-        * Math.max(1, axes.scheduleSamples().size())
-        * Math.max(1, axes.maskRatios().size())
-        * Math.max(1, axes.batchSizes().size())
-        * Math.max(1, axes.seeds().size());
+    long size = 1;
+    for (Axis<?> axis : gridAxes()) {
+      size *= axis.values().size();
+    }
+    return size;
   }
 
   /**
-   * The grid in a fixed order (model, data size, schedule, mask ratio, batch size, seed; the last
-   * varies fastest). Deterministic: the study workflow re-expands it after continue-as-new and
-   * keeps only an index into it. Needs a spec whose axes are valid.
+   * One axis of the grid: its values (the base run's alone where the study does not vary it), the
+   * id part of a value when it varies, and how a value sets a cell's run.
+   */
+  private record Axis<T>(
+      List<T> values,
+      boolean varied,
+      Function<T, String> idPart,
+      BiConsumer<RunSpecBuilder, T> apply) {
+    void applyTo(RunSpecBuilder run, StringBuilder id, int index) {
+      T value = values.get(index);
+      if (varied) {
+        id.append(idPart.apply(value));
+      }
+      apply.accept(run, value);
+    }
+  }
+
+  private static <T> Axis<T> axis(
+      List<T> values, T base, Function<T, String> idPart, BiConsumer<RunSpecBuilder, T> apply) {
+    return new Axis<>(orBase(values, base), values.size() > 1, idPart, apply);
+  }
+
+  /** The axes in the grid's order; ids join the varied ones' parts in this order. */
+  private List<Axis<?>> gridAxes() {
+    return List.of(
+        axis(axes.modelPresets(), baseRun.modelPreset(), m -> "-" + m, RunSpecBuilder::modelPreset),
+        axis(
+            axes.dataSamples(),
+            baseRun.dataSamples(),
+            d -> "-data" + d,
+            RunSpecBuilder::dataSamples),
+        axis(
+            axes.scheduleSamples(),
+            null,
+            n -> "-samples" + n,
+            (run, n) -> {
+              if (n != null) {
+                run.samples(n).steps(null);
+              }
+            }),
+        axis(
+            axes.maskRatios(),
+            baseRun.maskRatio(),
+            m -> "-mask" + percent(m),
+            RunSpecBuilder::maskRatio),
+        axis(
+            axes.textMaskRatios(),
+            baseRun.textMaskRatio(),
+            t -> "-textmask" + percent(t),
+            RunSpecBuilder::textMaskRatio),
+        axis(axes.batchSizes(), baseRun.batchSize(), b -> "-bs" + b, RunSpecBuilder::batchSize),
+        axis(axes.seeds(), baseRun.seed(), n -> "-seed" + n, RunSpecBuilder::seed));
+  }
+
+  /**
+   * The grid in a fixed order (model, data size, schedule, mask ratio, text mask ratio, batch size,
+   * seed; the last varies fastest). Deterministic: the study workflow re-expands it after
+   * continue-as-new and keeps only an index into it. Needs a spec whose axes are valid.
    */
   public List<StudyCell> expand() {
-    List<String> models = orBase(axes.modelPresets(), baseRun.modelPreset());
-    List<Long> datas = orBase(axes.dataSamples(), baseRun.dataSamples());
-    List<Long> schedules = orBase(axes.scheduleSamples(), null);
-    List<Double> masks = orBase(axes.maskRatios(), baseRun.maskRatio());
-    List<Integer> batches = orBase(axes.batchSizes(), baseRun.batchSize());
-    List<Long> seeds = orBase(axes.seeds(), baseRun.seed());
+    List<Axis<?>> grid = gridAxes();
+    int[] index = new int[grid.size()];
     List<StudyCell> cells = new ArrayList<>();
-    for (String model : models) {
-      for (Long data : datas) {
-        for (Long schedule : schedules) {
-          for (Double mask : masks) {
-            for (Integer batch : batches) {
-              for (Long seed : seeds) {
-                StringBuilder id = new StringBuilder(studyId);
-                if (axes.modelPresets().size() > 1) {
-                  id.append('-').append(model);
-                }
-                if (axes.dataSamples().size() > 1) {
-                  id.append("-data").append(data);
-                }
-                if (axes.scheduleSamples().size() > 1) {
-                  id.append("-samples").append(schedule);
-                }
-                if (axes.maskRatios().size() > 1) {
-                  id.append("-mask").append(percent(mask));
-                }
-                if (axes.batchSizes().size() > 1) {
-                  id.append("-bs").append(batch);
-                }
-                if (axes.seeds().size() > 1) {
-                  id.append("-seed").append(seed);
-                }
-                if (id.length() == studyId.length()) {
-                  id.append("-run");
-                }
-                RunSpecBuilder run =
-                    baseRun
-                        .with()
-                        .name(id.toString())
-                        .studyId(studyId)
-                        .modelPreset(model)
-                        .dataSamples(data)
-                        .maskRatio(mask)
-                        .batchSize(batch)
-                        .seed(seed)
-                        .wallClockBudgetSeconds(
-                            budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null)
-                        .resume(Boolean.TRUE.equals(resume) ? Boolean.TRUE : baseRun.resume());
-                if (schedule != null) {
-                  run.samples(schedule).steps(null);
-                }
-                cells.add(new StudyCell(id.toString(), run.build()));
-              }
-            }
-          }
-        }
+    while (true) {
+      StringBuilder id = new StringBuilder(studyId);
+      RunSpecBuilder run = baseRun.with().studyId(studyId);
+      for (int a = 0; a < grid.size(); a++) {
+        grid.get(a).applyTo(run, id, index[a]);
+      }
+      if (id.length() == studyId.length()) {
+        id.append("-run");
+      }
+      run.name(id.toString())
+          .wallClockBudgetSeconds(
+              budget == StudyBudget.EQUAL_WALL_CLOCK ? wallClockSecondsPerRun : null)
+          .resume(Boolean.TRUE.equals(resume) ? Boolean.TRUE : baseRun.resume());
+      cells.add(new StudyCell(id.toString(), run.build()));
+      int a = grid.size() - 1; // the odometer: the last axis turns fastest
+      while (a >= 0 && ++index[a] == grid.get(a).values().size()) {
+        index[a--] = 0;
+      }
+      if (a < 0) {
+        return cells;
       }
     }
-    return cells;
   }
 
   private static <T> List<T> orBase(List<T> axis, T base) {
