@@ -5,28 +5,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import io.flipflow.activities.checkpoint.CheckpointStore;
-import io.flipflow.activities.data.Fixtures;
-import io.flipflow.activities.data.eval.EvalSetWriter;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
-import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
 import io.flipflow.activities.device.DevicePool;
-import io.flipflow.activities.model.TestPresets;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.activities.testing.FakeActivityContext;
 import io.flipflow.activities.testing.S3Fixture;
-import io.flipflow.activities.train.ClipTrainer;
 import io.flipflow.db.PostgresFixture;
 import io.flipflow.workflows.plan.EvaluationRequest;
-import io.flipflow.workflows.plan.TrainConfig;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.temporal.client.ActivityCanceledException;
 import io.temporal.failure.CanceledFailure;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,40 +34,8 @@ class EvaluationCancelTest {
         S3Store store = s3.store();
         PostgresFixture pg = PostgresFixture.start()) {
       pg.database().migrate();
-      store.createBucket("evalcancel");
+      S3Uri uri = ColourEvalFixture.write(store, "evalcancel", 600, "test", work);
       S3Uri b = S3Uri.parse("s3://evalcancel/");
-      List<String> texts = new ArrayList<>();
-      Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
-      store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
-      List<EvalSetWriter.Item> items = new ArrayList<>();
-      for (int i = 0; i < 600; i++) {
-        int c = i % 4;
-        items.add(
-            new EvalSetWriter.Item(
-                String.format("e%04d", i),
-                Fixtures.png(8, 8, Fixtures.colour(Fixtures.COLOURS.get(c))),
-                Fixtures.COLOURS.get(c),
-                c,
-                Map.of()));
-      }
-      EvalSetWriter.writeClassification(
-          store,
-          b.resolve("eval/"),
-          "colours",
-          "test",
-          Fixtures.COLOURS,
-          List.of("a {c} square"),
-          items,
-          200);
-      TrainConfig config =
-          new TrainConfig(
-              "test-micro", 0, 4, 1, 1e-3, 0, 0, 0.9, 0.98, 1e-6, 0, 1, 1, 1, null, null, null);
-      Path local;
-      try (ClipTrainer trainer = ClipTrainer.create(config, TestPresets.micro())) {
-        local = trainer.saveCheckpoint(work.resolve("ckpt"));
-      }
-      S3Uri uri = b.resolve("ckpt/step-000000000.tar");
-      new CheckpointStore(store).upload(local, uri);
 
       FakeActivityContext ctx = new FakeActivityContext();
       ctx.onHeartbeat(n -> new ActivityCanceledException());
