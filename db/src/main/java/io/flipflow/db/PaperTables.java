@@ -56,10 +56,12 @@ public enum PaperTables {
       "Table 1d analogue: inference with masked images (single view, ensemble of views), each"
           + " model at its own training ratio",
       """
-      SELECT train_mask_ratio, phase, dataset, split, inference, top1_pct,
-             '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct, delta_vs_full_pct
-      FROM v_table1d_masked_inference WHERE study_id = ? AND split = 'unseen'
-      ORDER BY dataset, train_mask_ratio, phase, inference""");
+      SELECT t.train_mask_ratio, r.seed, t.phase, t.dataset, t.split, t.inference, t.top1_pct,
+             '[' || t.top1_low_pct || ', ' || t.top1_high_pct || ']' AS top1_95pct,
+             t.delta_vs_full_pct
+      FROM v_table1d_masked_inference t JOIN runs r ON r.run_id = t.run_id
+      WHERE t.study_id = ? AND t.split = 'unseen'
+      ORDER BY t.dataset, t.train_mask_ratio, r.seed, t.phase, t.inference""");
 
   /**
    * The tables a study prints: over seeds too where a grid point ran more than one, and Table 1c

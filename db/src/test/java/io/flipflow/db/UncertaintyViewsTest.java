@@ -151,6 +151,26 @@ class UncertaintyViewsTest {
                 + " WHERE study_id = 'seeds' AND mask_ratio = 0.5"));
   }
 
+  @Test
+  void theCliPrintsTheSeedTablesForAStudyWithSeveralSeeds() throws SQLException {
+    assertEquals(
+        List.of(
+            PaperTables.TABLE_1A,
+            PaperTables.TABLE_1A_SEEDS,
+            PaperTables.TABLE_1E,
+            PaperTables.TABLE_1E_SEEDS,
+            PaperTables.TABLE_1D),
+        PaperTables.forStudy(pg.database(), "seeds"));
+    assertEquals(
+        List.of(PaperTables.TABLE_1A, PaperTables.TABLE_1E, PaperTables.TABLE_1D),
+        PaperTables.forStudy(pg.database(), "seeds-old"));
+    for (PaperTables table : PaperTables.values()) {
+      table.read(pg.database(), "seeds"); // every query runs against the views
+    }
+    StudyRecord.Table overSeeds = PaperTables.TABLE_1A_SEEDS.read(pg.database(), "seeds");
+    assertEquals("[7.50, 17.84]", overSeeds.rows().get(1).get(5), overSeeds.rows().toString());
+  }
+
   private static List<String> query(String sql) throws SQLException {
     List<String> out = new ArrayList<>();
     try (Connection c = pg.database().connection();
