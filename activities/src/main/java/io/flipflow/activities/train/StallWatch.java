@@ -6,8 +6,8 @@ import java.util.Arrays;
 /**
  * Whether a training loop still makes progress: it has stalled when no step ended for {@code
  * multiple} times its median step time (the last few steps), and at least {@code atLeast}. Before
- * the first step (loading, calibration) only {@code atLeast} counts. Thread-safe: the loop reports,
- * the heartbeat thread asks.
+ * the first step (loading, warming caches) only {@code atLeast} counts. Thread-safe: the loop
+ * reports, the heartbeat thread asks.
  */
 final class StallWatch {
   private static final int RECENT = 15;
