@@ -1,5 +1,6 @@
 package io.flipflow.activities.eval;
 
+import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.data.image.ImagePreprocessor;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -7,9 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * An image of an evaluation set, decoded on demand so a set of many images does not sit in memory
@@ -31,15 +29,6 @@ public interface ImageRef {
     return null;
   }
 
-  /** Hex SHA-256 of {@code bytes}. */
-  static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
-  }
-
   static ImageRef ofFile(Path file) {
     return new ImageRef() {
       @Override
@@ -57,7 +46,7 @@ public interface ImageRef {
       @Override
       public String contentDigest() {
         try {
-          return sha256(Files.readAllBytes(file));
+          return CheckpointDir.sha256(Files.readAllBytes(file));
         } catch (IOException e) {
           return null; // embedded on its own; decoding it will say what is wrong
         }
@@ -84,7 +73,7 @@ public interface ImageRef {
 
       @Override
       public String contentDigest() {
-        return sha256(encoded);
+        return CheckpointDir.sha256(encoded);
       }
 
       @Override
