@@ -142,15 +142,10 @@ public final class ClipTrainer implements AutoCloseable {
     ClipTrainer trainer = new ClipTrainer(state.config(), state.preset(), devices);
     try {
       trainer.loadWeights(checkpoint);
-      try (DataInputStream in = CheckpointDir.open(checkpoint, CheckpointDir.OPTIMIZER)) {
-        trainer.optimizer.load(in, trainer.model.getParameters());
-      }
-    } catch (IOException | RuntimeException e) {
+      trainer.loadOptimizer(checkpoint);
+    } catch (RuntimeException e) {
       trainer.close();
-      if (e instanceof IOException io) {
-        throw new UncheckedIOException("checkpoint: cannot read " + checkpoint, io);
-      }
-      throw (RuntimeException) e;
+      throw e;
     }
     trainer.keepTokenizerOf(checkpoint, state);
     trainer.step = state.step();
@@ -172,16 +167,42 @@ public final class ClipTrainer implements AutoCloseable {
    * checkpoint's.
    */
   public static ClipTrainer fromWeights(Path checkpoint, TrainConfig config, List<Device> devices) {
+    return fromCheckpoint(checkpoint, config, devices, false);
+  }
+
+  /**
+   * As {@link #fromWeights(Path, TrainConfig, List)}, but the optimizer goes on from the
+   * checkpoint's moments and update count (unmasked tuning with the optimizer carried over): only
+   * the step, the schedule and the config are new.
+   */
+  public static ClipTrainer fromWeightsAndOptimizer(
+      Path checkpoint, TrainConfig config, List<Device> devices) {
+    return fromCheckpoint(checkpoint, config, devices, true);
+  }
+
+  private static ClipTrainer fromCheckpoint(
+      Path checkpoint, TrainConfig config, List<Device> devices, boolean withOptimizer) {
     CheckpointState state = CheckpointDir.readState(checkpoint);
     ClipTrainer trainer = new ClipTrainer(config, state.preset(), devices);
     try {
       trainer.loadWeights(checkpoint);
       trainer.keepTokenizerOf(checkpoint, state);
+      if (withOptimizer) {
+        trainer.loadOptimizer(checkpoint);
+      }
     } catch (RuntimeException e) {
       trainer.close();
       throw e;
     }
     return trainer;
+  }
+
+  private void loadOptimizer(Path checkpoint) {
+    try (DataInputStream in = CheckpointDir.open(checkpoint, CheckpointDir.OPTIMIZER)) {
+      optimizer.load(in, model.getParameters());
+    } catch (IOException e) {
+      throw new UncheckedIOException("checkpoint: cannot read " + checkpoint, e);
+    }
   }
 
   private void loadWeights(Path checkpoint) {

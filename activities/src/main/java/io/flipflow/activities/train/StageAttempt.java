@@ -265,7 +265,11 @@ final class StageAttempt {
     }
     if (plan.initFrom() != null) {
       Path weights = checkpoints.download(S3Uri.parse(plan.initFrom().uri()), dir.resolve("from"));
-      return ClipTrainer.fromWeights(weights, plan.config(), devices).withOrigin(origin());
+      ClipTrainer trainer =
+          plan.carriesOptimizer()
+              ? ClipTrainer.fromWeightsAndOptimizer(weights, plan.config(), devices)
+              : ClipTrainer.fromWeights(weights, plan.config(), devices);
+      return trainer.withOrigin(origin());
     }
     // a budgeted stage starts on the spec's schedule and fits it to the clock as it runs
     return ClipTrainer.create(plan.config(), preset, devices).withOrigin(origin());

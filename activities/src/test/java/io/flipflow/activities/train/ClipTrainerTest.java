@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.checkpoint.CheckpointState;
+import io.flipflow.activities.device.Devices;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.workflows.plan.RunPlans;
 import io.flipflow.workflows.plan.TrainConfig;
@@ -197,6 +198,86 @@ class ClipTrainerTest {
           r.lastLoss() < Math.log(16),
           "tuning loss " + r.lastLoss() + " after pretraining " + pretrainedLoss);
     }
+  }
+
+  /**
+   * Tuning with pretraining's optimizer carried over continues Adam's count and takes smaller first
+   * steps than a fresh AdamW, whose bias-corrected first step moves every weight by about the
+   * learning rate whatever its gradient (the sign step the tuning ablation compares against).
+   */
+  @Test
+  void carriedOptimizerContinuesAdamInsteadOfStartingWithSignSteps(@TempDir Path dir)
+      throws Exception {
+    ModelPreset preset = micro();
+    TrainConfig pretrain = config(0.75, 16, 6);
+    Path checkpoint;
+    try (ClipTrainer trainer = ClipTrainer.create(pretrain, preset)) {
+      checkpoint =
+          trainer
+              .run(
+                  new SyntheticBatchSource(preset, 64),
+                  dir.resolve("pre"),
+                  StepListener.NONE,
+                  () -> false)
+              .checkpoint();
+    }
+    TrainConfig oneStep =
+        RunPlans.tuningConfig(pretrain, 16, new UnmaskedTuning(true, 1.0, 1.0, "carried", 0.0));
+    assertEquals(1, oneStep.totalSteps());
+    assertEquals(0, oneStep.warmupSteps());
+    double[] meanStep = new double[2];
+    long[] updates = new long[2];
+    for (int carried = 0; carried < 2; carried++) {
+      try (ClipTrainer tuner =
+          carried == 1
+              ? ClipTrainer.fromWeightsAndOptimizer(checkpoint, oneStep, List.of(Devices.cpu()))
+              : ClipTrainer.fromWeights(checkpoint, oneStep)) {
+        java.util.Map<String, float[]> before = weights(tuner);
+        Path tuned =
+            tuner
+                .run(
+                    new SyntheticBatchSource(preset, 64),
+                    dir.resolve("tune" + carried),
+                    StepListener.NONE,
+                    () -> false)
+                .checkpoint();
+        meanStep[carried] = meanAbsoluteChange(before, weights(tuner));
+        try (var in = CheckpointDir.open(tuned, CheckpointDir.OPTIMIZER)) {
+          in.readInt(); // format
+          updates[carried] = in.readLong();
+        }
+      }
+    }
+    assertEquals(1, updates[0], "a fresh optimizer counts its own step only");
+    assertEquals(7, updates[1], "the carried optimizer goes on from pretraining's 6 updates");
+    double lr = oneStep.peakLearningRate();
+    assertTrue(meanStep[0] > 0.9 * lr, "fresh first step " + meanStep[0] + " vs lr " + lr);
+    assertTrue(
+        meanStep[1] < 0.7 * meanStep[0],
+        "carried step " + meanStep[1] + " vs fresh " + meanStep[0]);
+  }
+
+  private static java.util.Map<String, float[]> weights(ClipTrainer trainer) {
+    java.util.Map<String, float[]> copy = new java.util.LinkedHashMap<>();
+    for (var p : trainer.model().getParameters()) {
+      copy.put(p.getKey(), p.getValue().getArray().toFloatArray());
+    }
+    return copy;
+  }
+
+  private static double meanAbsoluteChange(
+      java.util.Map<String, float[]> before, java.util.Map<String, float[]> after) {
+    double sum = 0;
+    long count = 0;
+    for (var e : before.entrySet()) {
+      float[] a = e.getValue();
+      float[] b = after.get(e.getKey());
+      for (int i = 0; i < a.length; i++) {
+        sum += Math.abs(b[i] - a[i]);
+        count++;
+      }
+    }
+    return sum / count;
   }
 
   @Test

@@ -47,8 +47,9 @@ public final class RunPlans {
 
   /**
    * FLIP's unmasked tuning after pretraining: mask 0, {@code tuning.sampleFraction()} of the
-   * samples pretraining saw, at {@code tuning.lrFactor()} of its learning rate, warmup at most a
-   * tenth of the stage, and a seed of its own.
+   * samples pretraining saw, at {@code tuning.lrFactor()} of its learning rate, warming up over
+   * {@code tuning.warmupFraction()} of the stage (at most as long as pretraining did), and a seed
+   * of its own.
    */
   public static TrainConfig tuningConfig(
       TrainConfig pretraining, long pretrainedSamples, UnmaskedTuning tuning) {
@@ -62,7 +63,7 @@ public final class RunPlans {
         .textMasking(null)
         .totalSteps(steps)
         .baseLearningRate(pretraining.baseLearningRate() * tuning.lrFactor())
-        .warmupSteps(Math.min(pretraining.warmupSteps(), steps / 10))
+        .warmupSteps(tuning.warmupSteps(steps))
         .seed(pretraining.seed() + 1)
         .checkpointEvery(Math.max(1, Math.min(pretraining.checkpointEvery(), steps)))
         .build();
@@ -81,7 +82,10 @@ public final class RunPlans {
         spec.fingerprint());
   }
 
-  /** Tuning from {@code pretrained}, sized by the samples pretraining actually saw. */
+  /**
+   * Tuning from {@code pretrained}, sized by the samples pretraining actually saw, with its
+   * optimizer state where the spec carries it over.
+   */
   public static TrainingPlan tuning(RunSpec spec, StagedDataset data, CheckpointRef pretrained) {
     return new TrainingPlan(
         Stage.UNMASKED_TUNE,
@@ -91,7 +95,8 @@ public final class RunPlans {
         spec.device(),
         null,
         spec.dataSamples(),
-        spec.fingerprint());
+        spec.fingerprint(),
+        spec.unmaskedTuning().carriesOptimizer() ? Boolean.TRUE : null);
   }
 
   public static EvaluationRequest evaluation(

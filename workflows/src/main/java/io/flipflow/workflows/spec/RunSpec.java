@@ -43,7 +43,8 @@ import java.util.regex.Pattern;
  * @param seed seeds initialisation, masking and data order; default 0
  * @param checkpointIntervalSteps steps between checkpoints; default 200
  * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}; default cpu
- * @param unmaskedTuning tuning after pretraining; default enabled, 5% of samples, LR x 0.1
+ * @param unmaskedTuning tuning after pretraining; default enabled, 5% of samples, LR x 0.1, a fresh
+ *     optimizer warming up over a tenth of the stage
  * @param wallClockBudgetSeconds when set, pretraining ends (with a checkpoint) once it has trained
  *     this long, even before its schedule ends; the trainer paces its LR schedule by the share of
  *     the budget used, so a budgeted run still completes its decay. {@code steps}/{@code samples}
@@ -295,6 +296,14 @@ public record RunSpec(
         if (tree.get(optional) == null || tree.get(optional).isNull()) {
           tree.remove(optional); // specs from before the field keep their fingerprints
         }
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode tuning =
+          (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("unmaskedTuning");
+      if (UnmaskedTuning.FRESH.equals(unmaskedTuning.optimizer())) {
+        tuning.remove("optimizer"); // the defaults of fields added later keep old fingerprints
+      }
+      if (unmaskedTuning.warmupFraction() == UnmaskedTuning.DEFAULT_WARMUP_FRACTION) {
+        tuning.remove("warmupFraction");
       }
       byte[] canonical = CANONICAL.writeValueAsBytes(CANONICAL.treeToValue(tree, Object.class));
       byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(canonical);
