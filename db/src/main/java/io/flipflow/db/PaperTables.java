@@ -52,6 +52,14 @@ public enum PaperTables {
              delta_vs_unmasked_text_pct, pretrain_samples
       FROM v_table1c_text_masking WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, mask_ratio, text_mask_ratio, text_masking, seed"""),
+  TUNING_ABLATION(
+      "Unmasked tuning ablation: the gain of each tuning setting (mean over seeds, 95% interval)",
+      """
+      SELECT mask_ratio, optimizer, lr_factor, sample_fraction, warmup_fraction, dataset, split,
+             seeds, tuning_samples, top1_pretrained_pct, top1_tuned_pct, gain_pct,
+             '[' || gain_low_pct || ', ' || gain_high_pct || ']' AS gain_95pct
+      FROM v_tuning_ablation WHERE study_id = ? AND split = 'unseen'
+      ORDER BY dataset, mask_ratio, optimizer, lr_factor, sample_fraction, warmup_fraction"""),
   TABLE_1D(
       "Table 1d analogue: inference with masked images (single view, ensemble of views), each"
           + " model at its own training ratio",
@@ -64,8 +72,8 @@ public enum PaperTables {
       ORDER BY t.dataset, t.train_mask_ratio, r.seed, t.phase, t.inference""");
 
   /**
-   * The tables a study prints: over seeds too where a grid point ran more than one, and Table 1c
-   * where a run masked text.
+   * The tables a study prints: over seeds too where a grid point ran more than one, Table 1c where
+   * a run masked text, and the tuning ablation where runs tuned differently.
    */
   public static List<PaperTables> forStudy(Database db, String studyId) throws SQLException {
     try (Connection c = db.connection();
@@ -74,9 +82,11 @@ public enum PaperTables {
                 """
                 SELECT (SELECT coalesce(max(seeds), 0) FROM v_seeds_table1a WHERE study_id = ?),
                        EXISTS (SELECT 1 FROM runs WHERE study_id = ?
-                               AND coalesce((spec ->> 'textMaskRatio')::float8, 0) > 0)
+                               AND coalesce((spec ->> 'textMaskRatio')::float8, 0) > 0),
+                       (SELECT count(DISTINCT spec -> 'unmaskedTuning') FROM runs
+                        WHERE study_id = ?)
                 """)) {
-      Sql.bind(ps, studyId, studyId);
+      Sql.bind(ps, studyId, studyId, studyId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         boolean seeds = rs.getInt(1) > 1;
@@ -90,6 +100,9 @@ public enum PaperTables {
         tables.add(TABLE_1E);
         if (seeds) {
           tables.add(TABLE_1E_SEEDS);
+        }
+        if (rs.getInt(3) > 1) {
+          tables.add(TUNING_ABLATION);
         }
         tables.add(TABLE_1D);
         return tables;

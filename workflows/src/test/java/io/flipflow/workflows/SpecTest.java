@@ -1,6 +1,7 @@
 package io.flipflow.workflows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -196,6 +197,7 @@ class SpecTest {
                 List.of(0.0, 0.875),
                 null,
                 null,
+                null,
                 null),
             null,
             StudyBudget.EQUAL_WALL_CLOCK,
@@ -232,7 +234,7 @@ class SpecTest {
             null,
             TestStack.tinyRun("base", 0.5),
             new StudyAxes(
-                null, null, List.of(6400L, 12800L), null, null, null, List.of(0L, 1L, 2L)),
+                null, null, List.of(6400L, 12800L), null, null, null, List.of(0L, 1L, 2L), null),
             null,
             null,
             null,
@@ -258,7 +260,7 @@ class SpecTest {
     StudySpec textMasking =
         study
             .with()
-            .axes(new StudyAxes(null, null, null, null, null, List.of(0.0, 0.5), null))
+            .axes(new StudyAxes(null, null, null, null, null, List.of(0.0, 0.5), null, null))
             .baseRun(TestStack.tinyRun("base", 0.5).withTextMasking("prioritized"))
             .build();
     assertEquals(List.of(), textMasking.validate());
@@ -282,6 +284,84 @@ class SpecTest {
         "the default warmup left out or written out is the same run");
   }
 
+  /** The tuning ablation: one axis of tuning settings, each cell the same pretraining. */
+  @Test
+  void tuningAxisVariesOnlyTheTuningStage() {
+    RunSpec base = TestStack.tinyRun("base", 0.75);
+    StudySpec study =
+        new StudySpec(
+            "t",
+            null,
+            base,
+            new StudyAxes(
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                List.of(
+                    UnmaskedTuning.defaults(),
+                    new UnmaskedTuning(true, 0.2, 0.1, "carried", 0.0),
+                    new UnmaskedTuning(true, 0.05, 0.3, "CARRIED", null))),
+            null,
+            null,
+            null,
+            null,
+            null);
+    assertEquals(List.of(), study.validate());
+    List<StudyCell> cells = study.expand();
+    assertEquals(
+        List.of(
+            "t-tune-fresh-lr0.1-f5-w10",
+            "t-tune-carried-lr0.1-f20-w0",
+            "t-tune-carried-lr0.3-f5-w10"),
+        cells.stream().map(StudyCell::workflowId).toList());
+    var data =
+        new io.flipflow.workflows.result.StagedDataset(
+            "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
+    var pretrained = new CheckpointRef("s3://b/c.tar", 50, 6400);
+    var fresh = RunPlans.tuning(cells.get(0).spec(), data, pretrained);
+    var carried = RunPlans.tuning(cells.get(1).spec(), data, pretrained);
+    assertFalse(fresh.carriesOptimizer());
+    assertTrue(carried.carriesOptimizer());
+    assertEquals(20, carried.config().totalSteps(), "20% of 6,400 samples at batch 64");
+    assertEquals(0, carried.config().warmupSteps());
+    assertEquals(
+        RunPlans.pretraining(cells.get(0).spec(), data).config(),
+        RunPlans.pretraining(cells.get(1).spec(), data).config(),
+        "the cells pretrain alike");
+    // the defaults written out are the run they always were; a changed setting is another run
+    assertEquals(
+        base.fingerprint(),
+        base.withUnmaskedTuning(new UnmaskedTuning(true, 0.05, 0.1, "fresh", 0.1)).fingerprint());
+    assertNotEquals(base.fingerprint(), cells.get(2).spec().fingerprint());
+    assertNotEquals(
+        base.fingerprint(),
+        base.withUnmaskedTuning(new UnmaskedTuning(true, null, null, null, 0.5)).fingerprint());
+    List<String> bad =
+        study
+            .with()
+            .axes(
+                new StudyAxes(
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    List.of(new UnmaskedTuning(true, null, null, "adam", 1.5))))
+            .build()
+            .validate();
+    assertEquals(
+        List.of(
+            "axes.unmaskedTunings[0].optimizer: must be 'fresh' or 'carried', got 'adam'",
+            "axes.unmaskedTunings[0].warmupFraction: must be in [0, 1], got 1.5"),
+        bad);
+  }
+
   @Test
   void studyNamesTheFirstRunOfEachProblemOnce() {
     StudySpec study =
@@ -289,7 +369,7 @@ class SpecTest {
             "s",
             null,
             TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
-            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null, null),
+            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null, null, null),
             1,
             null,
             null,

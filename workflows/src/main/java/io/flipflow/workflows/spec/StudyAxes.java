@@ -17,6 +17,8 @@ import java.util.List;
  * @param seeds repeats of every grid point with these seeds (initialisation, masks, data order), so
  *     the views can give an interval over seeds ({@code v_seeds_table1a}); a missing axis runs the
  *     base run's seed once
+ * @param unmaskedTunings the tuning ablation: settings of the unmasked tuning stage ({@code
+ *     v_tuning_ablation}); cells that differ only here pretrain the same model
  */
 public record StudyAxes(
     List<String> modelPresets,
@@ -25,7 +27,8 @@ public record StudyAxes(
     List<Double> maskRatios,
     List<Integer> batchSizes,
     List<Double> textMaskRatios,
-    List<Long> seeds) {
+    List<Long> seeds,
+    List<UnmaskedTuning> unmaskedTunings) {
 
   public StudyAxes {
     modelPresets = copy(modelPresets);
@@ -35,10 +38,11 @@ public record StudyAxes(
     batchSizes = copy(batchSizes);
     textMaskRatios = copy(textMaskRatios);
     seeds = copy(seeds);
+    unmaskedTunings = copy(unmaskedTunings);
   }
 
   public static StudyAxes none() {
-    return new StudyAxes(null, null, null, null, null, null, null);
+    return new StudyAxes(null, null, null, null, null, null, null, null);
   }
 
   void validate(List<String> errors) {
@@ -49,6 +53,12 @@ public record StudyAxes(
     checkAxis("axes.batchSizes", batchSizes, errors);
     checkAxis("axes.textMaskRatios", textMaskRatios, errors);
     checkAxis("axes.seeds", seeds, errors);
+    checkAxis("axes.unmaskedTunings", unmaskedTunings, errors);
+    for (int i = 0; i < unmaskedTunings.size(); i++) {
+      if (unmaskedTunings.get(i) != null) {
+        unmaskedTunings.get(i).validate("axes.unmaskedTunings[" + i + "].", errors);
+      }
+    }
   }
 
   private static <T> List<T> copy(List<T> values) {

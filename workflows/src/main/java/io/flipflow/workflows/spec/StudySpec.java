@@ -164,13 +164,18 @@ public record StudySpec(
             t -> "-textmask" + percent(t),
             RunSpecBuilder::textMaskRatio),
         axis(axes.batchSizes(), baseRun.batchSize(), b -> "-bs" + b, RunSpecBuilder::batchSize),
+        axis(
+            axes.unmaskedTunings(),
+            baseRun.unmaskedTuning(),
+            t -> "-tune-" + t.label(),
+            RunSpecBuilder::unmaskedTuning),
         axis(axes.seeds(), baseRun.seed(), n -> "-seed" + n, RunSpecBuilder::seed));
   }
 
   /**
    * The grid in a fixed order (model, data size, schedule, mask ratio, text mask ratio, batch size,
-   * seed; the last varies fastest). Deterministic: the study workflow re-expands it after
-   * continue-as-new and keeps only an index into it. Needs a spec whose axes are valid.
+   * unmasked tuning, seed; the last varies fastest). Deterministic: the study workflow re-expands
+   * it after continue-as-new and keeps only an index into it. Needs a spec whose axes are valid.
    */
   public List<StudyCell> expand() {
     List<Axis<?>> grid = gridAxes();
