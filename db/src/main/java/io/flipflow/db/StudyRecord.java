@@ -33,7 +33,10 @@ public record StudyRecord(
     Table table1e,
     Table table1d) {
 
-  /** A run with the per-stage figures the plots need; seconds and samples may be missing. */
+  /**
+   * A run with the per-stage figures the plots need; seconds and samples may be missing, and {@code
+   * dataSamples} (the training set it used) until staging is recorded.
+   */
   public record Run(
       String runId,
       String name,
@@ -44,7 +47,8 @@ public record StudyRecord(
       Double pretrainSeconds,
       Long pretrainSamples,
       Double tuneSeconds,
-      Long tuneSamples) {}
+      Long tuneSamples,
+      Long dataSamples) {}
 
   /** A study child that failed before it could write its own row (only in study_runs). */
   public record UnrecordedRun(String runId, String status, String message) {}
@@ -169,7 +173,8 @@ public record StudyRecord(
         c.prepareStatement(
             """
             SELECT r.run_id, r.name, r.status, r.model_preset, r.mask_ratio, r.batch_size,
-                   p.wall_seconds, p.samples_seen, t.wall_seconds, t.samples_seen
+                   p.wall_seconds, p.samples_seen, t.wall_seconds, t.samples_seen,
+                   r.data_samples
             FROM runs r
             LEFT JOIN stages p ON p.run_id = r.run_id AND p.stage = 'pretrain'
             LEFT JOIN stages t ON t.run_id = r.run_id AND t.stage = 'unmasked_tune'
@@ -190,7 +195,8 @@ public record StudyRecord(
                   (Double) rs.getObject(7),
                   (Long) rs.getObject(8),
                   (Double) rs.getObject(9),
-                  (Long) rs.getObject(10)));
+                  (Long) rs.getObject(10),
+                  (Long) rs.getObject(11)));
         }
       }
     }

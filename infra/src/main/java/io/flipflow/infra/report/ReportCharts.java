@@ -150,9 +150,30 @@ final class ReportCharts {
   }
 
   /**
+   * (4) Final zero-shot top-1 against the size of the training set (paper Figure 3's data axis):
+   * one point per run, after tuning where it was tuned, one line per mask ratio.
+   */
+  static void top1VsDataSize(
+      StudyRecord record, String dataset, String split, Path png, int width, int height)
+      throws IOException {
+    top1Chart(
+        record,
+        dataset,
+        split,
+        "Zero-shot top-1 against training-set size",
+        "training samples used (distinct images)",
+        run -> run.dataSamples() == null ? Double.NaN : run.dataSamples(),
+        null,
+        png,
+        width,
+        height);
+  }
+
+  /**
    * A run adds its point at the end of pretraining and, when tuned, one after tuning (x plus the
-   * tuning's share), so a line shows both what masking bought and what tuning added. Each point
-   * carries its 95% interval over the evaluation set as an error bar (none where unrecorded).
+   * tuning's share), so a line shows both what masking bought and what tuning added; with no {@code
+   * tuneX}, only its final point (tuned if it was). Each point carries its 95% interval over the
+   * evaluation set as an error bar (none where unrecorded).
    */
   private static void top1Chart(
       StudyRecord record,
@@ -186,6 +207,14 @@ final class ReportCharts {
         if (Double.isNaN(x)) {
           continue;
         }
+        if (tuneX == null) {
+          ZeroShot last =
+              phases.getOrDefault(StudyRecord.TUNED, phases.get(StudyRecord.PRETRAINED));
+          if (last != null) {
+            points.add(point(x, last));
+          }
+          continue;
+        }
         if (phases.containsKey(StudyRecord.PRETRAINED)) {
           points.add(point(x, phases.get(StudyRecord.PRETRAINED)));
         }
@@ -212,7 +241,10 @@ final class ReportCharts {
             dataset
                 + " / "
                 + split
-                + "  ·  points: end of pretraining, after unmasked tuning  ·  bars: 95% interval",
+                + (tuneX == null
+                    ? "  ·  points: the final model of each run"
+                    : "  ·  points: end of pretraining, after unmasked tuning")
+                + "  ·  bars: 95% interval",
             new Font(Font.SANS_SERIF, Font.PLAIN, 12)));
     XYErrorRenderer renderer = new XYErrorRenderer();
     renderer.setDefaultLinesVisible(true);

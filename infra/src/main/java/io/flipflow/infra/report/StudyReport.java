@@ -30,6 +30,7 @@ public final class StudyReport {
   public static final String LOSS_PNG = "loss_vs_wallclock.png";
   public static final String TOP1_WALLCLOCK_PNG = "top1_vs_wallclock.png";
   public static final String TOP1_SAMPLES_PNG = "top1_vs_samples.png";
+  public static final String TOP1_DATA_PNG = "top1_vs_data_size.png";
   public static final String MARKDOWN = "report.md";
 
   /**
@@ -94,11 +95,29 @@ public final class StudyReport {
     String s = split == null ? "-" : split;
     ReportCharts.top1VsWallClock(record, d, s, wall, w, h);
     ReportCharts.top1VsSamplesSeen(record, d, s, samples, w, h);
+    List<Path> images = new ArrayList<>(List.of(loss, wall, samples));
+    boolean dataAxis = variesDataSize(record);
+    if (dataAxis) {
+      Path data = outDir.resolve(TOP1_DATA_PNG);
+      ReportCharts.top1VsDataSize(record, d, s, data, w, h);
+      images.add(data);
+    }
     Path md = outDir.resolve(MARKDOWN);
-    Files.writeString(md, markdown(record, dataset, split, Instant.now()), StandardCharsets.UTF_8);
+    Files.writeString(
+        md, markdown(record, dataset, split, Instant.now(), dataAxis), StandardCharsets.UTF_8);
     List<String> runIds = record.runs().stream().map(Run::runId).toList();
     log.info("report of {} runs written to {}", runIds.size(), outDir);
-    return new Written(md, List.of(loss, wall, samples), dataset, split, runIds);
+    return new Written(md, List.copyOf(images), dataset, split, runIds);
+  }
+
+  /** Whether the runs used training sets of more than one size (the data axis of a study). */
+  static boolean variesDataSize(StudyRecord record) {
+    return record.runs().stream()
+            .map(Run::dataSamples)
+            .filter(java.util.Objects::nonNull)
+            .distinct()
+            .count()
+        > 1;
   }
 
   /**
@@ -152,6 +171,11 @@ public final class StudyReport {
   }
 
   static String markdown(StudyRecord record, String dataset, String split, Instant generated) {
+    return markdown(record, dataset, split, generated, variesDataSize(record));
+  }
+
+  static String markdown(
+      StudyRecord record, String dataset, String split, Instant generated, boolean dataAxis) {
     StringBuilder md = new StringBuilder();
     if (record.studyId() != null) {
       md.append("# FLIP study ").append(inline(record.studyId())).append("\n\n");
@@ -205,6 +229,12 @@ public final class StudyReport {
         .append(")\n\n");
     md.append("## Zero-shot accuracy against samples seen (Figure 3 style)\n\n");
     md.append("![Zero-shot top-1 against samples seen](").append(TOP1_SAMPLES_PNG).append(")\n\n");
+    if (dataAxis) {
+      md.append("## Zero-shot accuracy against training-set size (Figure 3's data axis)\n\n");
+      md.append("![Zero-shot top-1 against training-set size](")
+          .append(TOP1_DATA_PNG)
+          .append(")\n\n");
+    }
 
     md.append("## Runs (v_run_summary)\n\n");
     appendTable(md, record.runSummary());

@@ -267,6 +267,36 @@ class StudyReportTest {
     assertTrue(!md.contains("lone-mask0.5"), "a run outside the study is not in its report");
   }
 
+  /** A study over the data axis also plots accuracy against the training set's size. */
+  @Test
+  void aDataSizeAxisGetsItsOwnPlot() throws Exception {
+    Database db = pg.database();
+    String study = "study-data";
+    db.studies()
+        .upsertStudy(new StudyStore.StudyRow(study, "data size", "wf", "equal_samples", "{}"));
+    long[] sizes = {1408, 2816, 5630};
+    for (int i = 0; i < sizes.length; i++) {
+      String id = study + "-data" + sizes[i];
+      record(db, study, id, new double[] {0.5, 50, 0, 0.20 + 0.05 * i, 0, 0.18});
+      db.runs().setDataSamples(id, sizes[i]);
+    }
+    StudyReport.Written w =
+        StudyReport.writeStudy(db, study, out, new StudyReport.Options(null, null, 800, 500));
+    assertEquals(
+        List.of(
+            StudyReport.LOSS_PNG,
+            StudyReport.TOP1_WALLCLOCK_PNG,
+            StudyReport.TOP1_SAMPLES_PNG,
+            StudyReport.TOP1_DATA_PNG),
+        w.images().stream().map(p -> p.getFileName().toString()).toList());
+    BufferedImage data = ImageIO.read(out.resolve(StudyReport.TOP1_DATA_PNG).toFile());
+    assertTrue(
+        colourPixels(data, ReportCharts.PALETTE[0]) > 150, "the mask-0.5 line over three sizes");
+    assertTrue(
+        Files.readString(w.markdown()).contains("](" + StudyReport.TOP1_DATA_PNG + ")"),
+        "embedded in the report");
+  }
+
   @Test
   void plotsTheChosenDataSetOnly() throws Exception {
     StudyReport.Written w =
