@@ -97,7 +97,8 @@ class SpecTest {
             0L,
             "fp16",
             null,
-            "s3://flipflow/models/not-a-checkpoint");
+            "s3://flipflow/models/not-a-checkpoint",
+            null);
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -198,6 +199,7 @@ class SpecTest {
                 null,
                 null,
                 null,
+                null,
                 null),
             null,
             StudyBudget.EQUAL_WALL_CLOCK,
@@ -234,7 +236,15 @@ class SpecTest {
             null,
             TestStack.tinyRun("base", 0.5),
             new StudyAxes(
-                null, null, List.of(6400L, 12800L), null, null, null, List.of(0L, 1L, 2L), null),
+                null,
+                null,
+                List.of(6400L, 12800L),
+                null,
+                null,
+                null,
+                List.of(0L, 1L, 2L),
+                null,
+                null),
             null,
             null,
             null,
@@ -260,7 +270,7 @@ class SpecTest {
     StudySpec textMasking =
         study
             .with()
-            .axes(new StudyAxes(null, null, null, null, null, List.of(0.0, 0.5), null, null))
+            .axes(new StudyAxes(null, null, null, null, null, List.of(0.0, 0.5), null, null, null))
             .baseRun(TestStack.tinyRun("base", 0.5).withTextMasking("prioritized"))
             .build();
     assertEquals(List.of(), textMasking.validate());
@@ -284,6 +294,53 @@ class SpecTest {
         "the default warmup left out or written out is the same run");
   }
 
+  /** Table 1f: a weight axis; 0 is the plain run, a weight adds the decoder to pretraining only. */
+  @Test
+  void reconstructionAxisAddsTheDecoderToPretrainingOnly() {
+    RunSpec base = TestStack.tinyRun("base", 0.5);
+    StudySpec study =
+        new StudySpec(
+            "f",
+            null,
+            base,
+            new StudyAxes(null, null, null, null, null, null, null, null, List.of(0.0, 1.0)),
+            null,
+            null,
+            null,
+            null,
+            null);
+    assertEquals(List.of(), study.validate());
+    List<StudyCell> cells = study.expand();
+    assertEquals(
+        List.of("f-recon0", "f-recon1"), cells.stream().map(StudyCell::workflowId).toList());
+    assertNull(cells.get(0).spec().reconstruction());
+    assertEquals(
+        base.with().name("f-recon0").studyId("f").build().fingerprint(),
+        cells.get(0).spec().fingerprint(),
+        "weight 0 is the run without a decoder");
+    TrainConfig pretraining = RunPlans.pretrainingConfig(cells.get(1).spec());
+    assertEquals(1.0, pretraining.reconstruction().weight());
+    assertEquals(2, pretraining.reconstruction().decoderLayers());
+    assertNull(
+        RunPlans.tuningConfig(pretraining, 6400, UnmaskedTuning.defaults()).reconstruction(),
+        "unmasked tuning trains no decoder");
+    assertEquals(
+        List.of(
+            "reconstruction.weight: must be positive (leave reconstruction out for none), got -1.0",
+            "reconstruction.decoderLayers: must be in [1, 24], got 0",
+            "reconstruction: needs masked patches to reconstruct, but maskRatio is 0"),
+        TestStack.tinyRun("r", 0.0)
+            .withReconstruction(new io.flipflow.workflows.spec.Reconstruction(-1.0, 0, null))
+            .validate());
+    assertEquals(
+        List.of("axes.reconstructionWeights: must be >= 0 (0 for none), got -0.5"),
+        study
+            .with()
+            .axes(new StudyAxes(null, null, null, null, null, null, null, null, List.of(-0.5)))
+            .build()
+            .validate());
+  }
+
   /** The tuning ablation: one axis of tuning settings, each cell the same pretraining. */
   @Test
   void tuningAxisVariesOnlyTheTuningStage() {
@@ -304,7 +361,8 @@ class SpecTest {
                 List.of(
                     UnmaskedTuning.defaults(),
                     new UnmaskedTuning(true, 0.2, 0.1, "carried", 0.0),
-                    new UnmaskedTuning(true, 0.05, 0.3, "CARRIED", null))),
+                    new UnmaskedTuning(true, 0.05, 0.3, "CARRIED", null)),
+                null),
             null,
             null,
             null,
@@ -352,7 +410,8 @@ class SpecTest {
                     null,
                     null,
                     null,
-                    List.of(new UnmaskedTuning(true, null, null, "adam", 1.5))))
+                    List.of(new UnmaskedTuning(true, null, null, "adam", 1.5)),
+                    null))
             .build()
             .validate();
     assertEquals(
@@ -369,7 +428,7 @@ class SpecTest {
             "s",
             null,
             TestStack.tinyRun("base", 0.0).with().batchSize(0).build(),
-            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null, null, null),
+            new StudyAxes(null, null, null, List.of(0.0, 0.5, 0.99), null, null, null, null, null),
             1,
             null,
             null,

@@ -40,6 +40,9 @@ public final class CheckpointDir {
   public static final String STATE = "state.json";
   public static final String TOKENIZER = "tokenizer.json";
 
+  /** Table 1f's decoder, beside the model and never in it: only training reads it. */
+  public static final String DECODER = "decoder.safetensors";
+
   static final Gson GSON =
       new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
@@ -92,6 +95,9 @@ public final class CheckpointDir {
       throws IOException {
     Files.createDirectories(dir);
     saveWeightsFile(model, dir.resolve(WEIGHTS));
+    if (model.hasDecoder()) {
+      saveTensors(model, model.decoderWeightShapes(), dir.resolve(DECODER));
+    }
     if (optimizer != null) {
       try (DataOutputStream out = create(dir.resolve(OPTIMIZER))) {
         optimizer.write(out);
@@ -112,12 +118,15 @@ public final class CheckpointDir {
    * DJL's own safetensors decoder does not take (state.json names the preset).
    */
   public static void saveWeightsFile(ClipModel model, Path file) throws IOException {
+    saveTensors(model, model.weightShapes(), file);
+  }
+
+  private static void saveTensors(ClipModel model, Map<String, long[]> shapes, Path file)
+      throws IOException {
     Map<String, SafeTensors.FloatTensor> tensors = new LinkedHashMap<>();
-    model
-        .weightShapes()
-        .forEach(
-            (name, shape) ->
-                tensors.put(name, new SafeTensors.FloatTensor(shape, model.weightValues(name))));
+    shapes.forEach(
+        (name, shape) ->
+            tensors.put(name, new SafeTensors.FloatTensor(shape, model.weightValues(name))));
     SafeTensors.write(file, tensors, Map.of("format", "flipflow", "preset", model.preset().name()));
   }
 
@@ -126,8 +135,11 @@ public final class CheckpointDir {
    * nothing else; a mismatch names the file, the tensor and both shapes.
    */
   public static void loadWeightsFile(ClipModel model, Path file) {
+    loadTensors(model, model.weightShapes(), file);
+  }
+
+  private static void loadTensors(ClipModel model, Map<String, long[]> wanted, Path file) {
     try (SafeTensors.Reader reader = SafeTensors.open(file)) {
-      Map<String, long[]> wanted = model.weightShapes();
       List<String> extra = new ArrayList<>();
       for (String name : reader.entries().keySet()) {
         if (!wanted.containsKey(name)) {
@@ -178,6 +190,16 @@ public final class CheckpointDir {
       }
     } else {
       loadWeightsFile(model, dir.resolve(WEIGHTS));
+    }
+    if (model.hasDecoder()) {
+      Path decoder = dir.resolve(DECODER);
+      if (!Files.isRegularFile(decoder)) {
+        throw new IllegalArgumentException(
+            "checkpoint: "
+                + decoder
+                + " does not exist, but the run trains a reconstruction decoder (Table 1f)");
+      }
+      loadTensors(model, model.decoderWeightShapes(), decoder);
     }
   }
 

@@ -13,6 +13,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import io.flipflow.workflows.spec.Reconstruction;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -46,11 +47,12 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   private final VisionTransformer visual;
   private final TextTransformer text;
   private final Parameter logitScale;
+  private final MaeDecoder decoder; // Table 1f only; null for a plain CLIP model
   private NDManager manager;
   private NDManager ownedRoot;
   private ParameterStore store;
 
-  private ClipModel(ModelPreset preset) {
+  private ClipModel(ModelPreset preset, Reconstruction reconstruction) {
     super(VERSION);
     this.preset = preset.validate();
     this.visual = addChildBlock("visual", new VisionTransformer(preset));
@@ -63,6 +65,16 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
                 .optShape(new Shape(1))
                 .optInitializer(new ConstantInitializer(INITIAL_LOGIT_SCALE))
                 .build());
+    // last, so that the towers are initialised from the seed exactly as without it
+    this.decoder =
+        reconstruction == null
+            ? null
+            : addChildBlock(
+                "decoder",
+                new MaeDecoder(
+                    preset,
+                    reconstruction.decoderLayers(),
+                    reconstruction.decoderWidthFor(preset.visionWidth())));
   }
 
   /**
@@ -70,7 +82,16 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
    * of {@code seed} alone.
    */
   public static ClipModel create(ModelPreset preset, NDManager parent, int seed) {
-    ClipModel model = new ClipModel(preset);
+    return create(preset, parent, seed, null);
+  }
+
+  /**
+   * As {@link #create(ModelPreset, NDManager, int)}, with Table 1f's decoder where {@code
+   * reconstruction} is set; the two towers' initial weights do not depend on it.
+   */
+  public static ClipModel create(
+      ModelPreset preset, NDManager parent, int seed, Reconstruction reconstruction) {
+    ClipModel model = new ClipModel(preset, reconstruction);
     model.manager = parent.newSubManager();
     model.manager.setName("clip-model-" + preset.name());
     Engine.getInstance().setRandomSeed(seed);
@@ -163,6 +184,53 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
           NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
           return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
         });
+  }
+
+  /**
+   * FLIP's loss plus Table 1f's: the decoder predicts the normalised pixels of the patches this
+   * step's mask dropped, and {@code weight} times their mean squared error is added. The mask is
+   * drawn as {@link #loss} draws it. Returns (total loss, reconstruction loss), attached to the
+   * images' manager.
+   */
+  public NDList lossWithReconstruction(
+      NDArray images, NDArray tokens, NDArray textPositions, double maskRatio, double weight) {
+    if (decoder == null) {
+      throw new IllegalStateException("this model has no reconstruction decoder");
+    }
+    if (!(maskRatio > 0)) {
+      throw new IllegalArgumentException(
+          "reconstruction needs masked patches, maskRatio " + maskRatio);
+    }
+    checkImages(images);
+    return inScopeList(
+        images,
+        tokens,
+        scope -> {
+          int batch = (int) images.getShape().get(0);
+          int kept = PatchMasking.keptTokens(preset.numPatches(), maskRatio);
+          NDArray order = PatchMasking.sampleOrder(scope, batch, preset.numPatches());
+          NDArray keep = order.get(":, :" + kept);
+          NDArray dropped = order.get(":, " + kept + ":");
+          NDArray encoded = visual.encode(store, images, keep, true);
+          NDArray imageEmbeddings = normalise(visual.embed(store, encoded, true));
+          NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
+          NDArray scale = store.getValue(logitScale, images.getDevice(), true);
+          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray contrastive = ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
+          NDArray patches = visual.hasClassToken() ? encoded.get(":, 1:, :") : encoded;
+          NDArray predicted =
+              decoder.forward(store, new NDList(patches, keep, dropped), true).singletonOrThrow();
+          NDArray target =
+              MaeDecoder.normalisedPatches(
+                  PatchMasking.keep(MaeDecoder.patchify(images, preset.patchSize()), dropped));
+          NDArray reconstruction = predicted.sub(target).square().mean();
+          return new NDList(contrastive.add(reconstruction.mul((float) weight)), reconstruction);
+        });
+  }
+
+  /** Whether this model carries Table 1f's decoder. */
+  public boolean hasDecoder() {
+    return decoder != null;
   }
 
   /**
@@ -324,6 +392,10 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   }
 
   private NDArray inScope(NDArray anchor, NDArray other, Function<NDManager, NDArray> body) {
+    return inScopeList(anchor, other, scope -> new NDList(body.apply(scope))).singletonOrThrow();
+  }
+
+  private NDList inScopeList(NDArray anchor, NDArray other, Function<NDManager, NDList> body) {
     NDManager callerManager = anchor.getManager();
     try (NDManager scope = NDManager.subManagerOf(anchor)) {
       for (Pair<String, Parameter> p : getParameters()) {
@@ -334,7 +406,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
       if (other != null) {
         scope.tempAttachAll(other);
       }
-      NDArray result = body.apply(scope);
+      NDList result = body.apply(scope);
       result.attach(callerManager);
       return result;
     }
@@ -362,6 +434,16 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
       NDManager initManager, DataType dataType, Shape... inputShapes) {
     visual.initialize(initManager, dataType, inputShapes[0]);
     text.initialize(initManager, dataType, inputShapes[1]);
+    if (decoder != null) {
+      long batch = inputShapes[0].get(0);
+      int kept = Math.max(1, preset.numPatches() / 2); // any split: no weight depends on it
+      decoder.initialize(
+          initManager,
+          dataType,
+          new Shape(batch, kept, preset.visionWidth()),
+          new Shape(batch, kept),
+          new Shape(batch, preset.numPatches() - kept));
+    }
   }
 
   /**
@@ -376,21 +458,44 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     visual.collectParameters("visual.", out);
     text.collectParameters(out);
     NamedParameters.put(out, "logit_scale", logitScale);
-    if (out.size() != getParameters().size()) {
+    int total = out.size() + decoderNamedParameters().size();
+    if (total != getParameters().size()) {
       throw new IllegalStateException(
-          "named " + out.size() + " of the model's " + getParameters().size() + " parameters");
+          "named " + total + " of the model's " + getParameters().size() + " parameters");
+    }
+    return out;
+  }
+
+  /**
+   * Table 1f's decoder weights under {@code decoder.} ({@code decoder.embed.weight}, ...); empty
+   * without a decoder. Not in {@link #namedParameters()}: checkpoints keep them in a file of their
+   * own, so that the model file is the CLIP model every other tool reads.
+   */
+  public Map<String, Parameter> decoderNamedParameters() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    if (decoder != null) {
+      decoder.collectParameters("decoder.", out);
     }
     return out;
   }
 
   /** The shape of every named weight, in {@link #namedParameters()} order. */
   public Map<String, long[]> weightShapes() {
+    return shapes(namedParameters());
+  }
+
+  /** The shape of every decoder weight, in {@link #decoderNamedParameters()} order. */
+  public Map<String, long[]> decoderWeightShapes() {
+    return shapes(decoderNamedParameters());
+  }
+
+  private static Map<String, long[]> shapes(Map<String, Parameter> parameters) {
     Map<String, long[]> out = new LinkedHashMap<>();
-    namedParameters().forEach((n, p) -> out.put(n, p.getArray().getShape().getShape()));
+    parameters.forEach((n, p) -> out.put(n, p.getArray().getShape().getShape()));
     return out;
   }
 
-  /** One named weight's values, float32, row-major (copied off the device). */
+  /** One named weight's values (a decoder's too), float32, row-major (copied off the device). */
   public float[] weightValues(String name) {
     return named(name).getArray().toType(DataType.FLOAT32, false).toFloatArray();
   }
@@ -421,7 +526,10 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   }
 
   private Parameter named(String name) {
-    Parameter p = namedParameters().get(name);
+    Parameter p =
+        name.startsWith("decoder.")
+            ? decoderNamedParameters().get(name)
+            : namedParameters().get(name);
     if (p == null) {
       throw new IllegalArgumentException(
           "preset " + preset.name() + " has no weight named " + name);

@@ -8,7 +8,8 @@ import ai.djl.ndarray.types.Shape;
 /**
  * FLIP's masking: per sample keep a uniformly random subset of {@code L' = round((1 - r) L)} image
  * tokens (argsort of uniform noise, take the first L', gather). The dropped tokens are simply
- * absent from the encoder, which is where FLIP's speed-up comes from; there is no decoder.
+ * absent from the encoder, which is where FLIP's speed-up comes from; there is no decoder (but for
+ * the Table 1f ablation, {@link MaeDecoder}).
  *
  * <p>The noise comes from the engine's generator: the trainer seeds it from (run seed, step) at
  * each step so that a resumed run draws the same masks.
@@ -30,8 +31,17 @@ public final class PatchMasking {
   public static NDArray sampleKeepIndices(
       NDManager manager, int batch, int numTokens, double maskRatio) {
     int keep = keptTokens(numTokens, maskRatio);
+    return sampleOrder(manager, batch, numTokens).get(":, :" + keep);
+  }
+
+  /**
+   * A random order of all tokens per sample, int64 (B, L): its first {@code keptTokens} columns are
+   * exactly what {@link #sampleKeepIndices} draws from the same generator state, the rest are the
+   * dropped tokens (what Table 1f's decoder reconstructs).
+   */
+  public static NDArray sampleOrder(NDManager manager, int batch, int numTokens) {
     NDArray noise = manager.randomUniform(0f, 1f, new Shape(batch, numTokens));
-    return noise.argSort(1).get(":, :" + keep).toType(DataType.INT64, false);
+    return noise.argSort(1).toType(DataType.INT64, false);
   }
 
   /** Gathers tokens (B, L, D) at {@code keep} (B, L') into (B, L', D); gradients flow back. */

@@ -52,6 +52,20 @@ public final class PresetChecks implements SpecActivities {
               + preset.imageSize()
               + " px; leave it out to take the preset's");
     }
+    if (spec.reconstruction() != null) {
+      int width = spec.reconstruction().decoderWidthFor(preset.visionWidth());
+      int heads = preset.visionHeads();
+      if (width % heads != 0 || width % 4 != 0) {
+        problems.add(
+            "reconstruction.decoderWidth: "
+                + width
+                + " must be a multiple of 4 and of preset "
+                + preset.name()
+                + "'s "
+                + heads
+                + " heads");
+      }
+    }
     if (spec.precision() != null) {
       String reason = Precision.parse(spec.precision(), "precision").unsupportedReason();
       if (reason != null) {

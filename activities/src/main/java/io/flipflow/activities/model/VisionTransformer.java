@@ -97,7 +97,16 @@ public final class VisionTransformer extends AbstractBlock {
   @Override
   protected NDList forwardInternal(
       ParameterStore store, NDList inputs, boolean training, PairList<String, Object> params) {
-    NDArray images = inputs.get(0);
+    NDArray tokens =
+        encode(store, inputs.get(0), inputs.size() > 1 ? inputs.get(1) : null, training);
+    return new NDList(embed(store, tokens, training));
+  }
+
+  /**
+   * The tokens after the last block, (B, [1 +] L', D): the class token first where the preset has
+   * one, then the kept patches in {@code keep}'s order (every patch when {@code keep} is null).
+   */
+  NDArray encode(ParameterStore store, NDArray images, NDArray keep, boolean training) {
     long batch = images.getShape().get(0);
     long width = preset.visionWidth();
     long numPatches = preset.numPatches();
@@ -113,8 +122,8 @@ public final class VisionTransformer extends AbstractBlock {
     } else {
       x = x.add(classEmbedding == null ? learned : learned.get("1:"));
     }
-    if (inputs.size() > 1) {
-      x = PatchMasking.keep(x, inputs.get(1)); // (B, L', D), before the first block
+    if (keep != null) {
+      x = PatchMasking.keep(x, keep); // (B, L', D), before the first block
     }
     if (classEmbedding != null) {
       NDArray token = store.getValue(classEmbedding, images.getDevice(), training);
@@ -130,6 +139,16 @@ public final class VisionTransformer extends AbstractBlock {
     for (ResidualAttentionBlock block : blocks) {
       x = block.forward(store, new NDList(x), training).singletonOrThrow();
     }
+    return x;
+  }
+
+  /** Whether {@link #encode}'s first token is the class token. */
+  boolean hasClassToken() {
+    return classEmbedding != null;
+  }
+
+  /** The image embedding (B, embedDim) of {@link #encode}'s tokens: pool, LayerNorm, project. */
+  NDArray embed(ParameterStore store, NDArray x, boolean training) {
     NDArray pooled;
     if (preset.visionPooling().equals("tok")) {
       pooled = x.get(":, 0, :");
@@ -138,7 +157,7 @@ public final class VisionTransformer extends AbstractBlock {
       pooled = (classEmbedding == null ? x : x.get(":, 1:, :")).mean(new int[] {1});
     }
     pooled = finalNorm.forward(store, new NDList(pooled), training).singletonOrThrow();
-    return projection.forward(store, new NDList(pooled), training);
+    return projection.forward(store, new NDList(pooled), training).singletonOrThrow();
   }
 
   /** Parameters by their names outside DJL, under {@code prefix} (see {@link NamedParameters}). */

@@ -144,6 +144,18 @@ public final class AdamW {
 
   /** Reads what {@link #save} wrote, replacing the current state. */
   public void load(DataInputStream in, ParameterList parameters) throws IOException {
+    load(in, parameters, name -> false);
+  }
+
+  /**
+   * As {@link #load(DataInputStream, ParameterList)}, skipping the state of parameters that are not
+   * in {@code parameters} and that {@code leaveBehind} accepts; any other unknown one is an error.
+   */
+  public void load(
+      DataInputStream in,
+      ParameterList parameters,
+      java.util.function.Predicate<String> leaveBehind)
+      throws IOException {
     int format = in.readInt();
     if (format != FORMAT) {
       throw new IllegalArgumentException("optimizer state: unknown format " + format);
@@ -157,8 +169,15 @@ public final class AdamW {
     moments.clear();
     for (int i = 0; i < count; i++) {
       String name = in.readUTF();
-      if (!parameters.contains(name)) {
+      boolean skip = !parameters.contains(name) && leaveBehind.test(name);
+      if (!parameters.contains(name) && !skip) {
         throw new IllegalArgumentException("optimizer state: unknown parameter " + name);
+      }
+      if (skip) {
+        for (int j = 0; j < 2; j++) {
+          in.skipNBytes(in.readInt());
+        }
+        continue;
       }
       NDArray[] mv = new NDArray[2];
       for (int j = 0; j < 2; j++) {

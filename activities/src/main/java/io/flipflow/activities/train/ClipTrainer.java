@@ -87,6 +87,10 @@ public final class ClipTrainer implements AutoCloseable {
               + devices.size()
               + " devices it is split across");
     }
+    if (config.reconstruction() != null && devices.size() > 1) {
+      throw new IllegalArgumentException(
+          "reconstruction (Table 1f) trains on one device, got " + devices.size());
+    }
     Devices.checkAvailable(devices, "devices");
     this.config = config;
     this.preset = preset;
@@ -95,7 +99,8 @@ public final class ClipTrainer implements AutoCloseable {
     ClipModel created = null;
     DataParallelReplicas copies = null;
     try {
-      created = ClipModel.create(preset, root, StepSeeds.init(config.seed()));
+      created =
+          ClipModel.create(preset, root, StepSeeds.init(config.seed()), config.reconstruction());
       copies =
           devices.size() > 1
               ? new DataParallelReplicas(created, preset, devices, StepSeeds.init(config.seed()))
@@ -199,7 +204,8 @@ public final class ClipTrainer implements AutoCloseable {
 
   private void loadOptimizer(Path checkpoint) {
     try (DataInputStream in = CheckpointDir.open(checkpoint, CheckpointDir.OPTIMIZER)) {
-      optimizer.load(in, model.getParameters());
+      // a decoder's moments (Table 1f) stay behind when tuning goes on without the decoder
+      optimizer.load(in, model.getParameters(), name -> !model.hasDecoder() && isDecoder(name));
     } catch (IOException e) {
       throw new UncheckedIOException("checkpoint: cannot read " + checkpoint, e);
     }
@@ -210,6 +216,11 @@ public final class ClipTrainer implements AutoCloseable {
     if (replicas != null) {
       replicas.copyWeightsFromMaster();
     }
+  }
+
+  /** Whether a DJL parameter id is one of Table 1f's decoder ({@code NNdecoder_...}). */
+  private static boolean isDecoder(String djlName) {
+    return djlName.matches("\\d*decoder_.*");
   }
 
   /** The checkpoint's tokenizer goes on with the weights (and data must be encoded with it). */
@@ -401,9 +412,16 @@ public final class ClipTrainer implements AutoCloseable {
     return run(data, checkpointRoot, listener, stopRequested, checkpoint -> {});
   }
 
-  /** One step's loss and where its time went, in milliseconds. */
+  /**
+   * One step's loss (with Table 1f: the total), its reconstruction loss (NaN without a decoder) and
+   * where its time went, in milliseconds.
+   */
   public record StepResult(
-      float loss, double forwardMillis, double backwardMillis, double optimizerMillis) {}
+      float loss,
+      float reconstructionLoss,
+      double forwardMillis,
+      double backwardMillis,
+      double optimizerMillis) {}
 
   /**
    * One optimisation step on {@code batch} at {@code maskRatio} and {@code learningRate}, outside
@@ -418,11 +436,24 @@ public final class ClipTrainer implements AutoCloseable {
     Engine.getInstance().setRandomSeed(StepSeeds.step(config.seed(), step));
     Batch masked = maskTexts(batch, stepManager);
     NDArray loss;
+    float reconstruction = Float.NaN;
     long started = System.nanoTime();
     long forwardDone;
     if (replicas == null) {
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-        loss = model.loss(masked.images(), masked.tokens(), masked.textPositions(), maskRatio);
+        if (model.hasDecoder() && maskRatio > 0) {
+          NDList losses =
+              model.lossWithReconstruction(
+                  masked.images(),
+                  masked.tokens(),
+                  masked.textPositions(),
+                  maskRatio,
+                  config.reconstruction().weight());
+          loss = losses.get(0);
+          reconstruction = losses.get(1).getFloat();
+        } else {
+          loss = model.loss(masked.images(), masked.tokens(), masked.textPositions(), maskRatio);
+        }
         forwardDone = System.nanoTime();
         collector.backward(loss);
       }
@@ -447,6 +478,7 @@ public final class ClipTrainer implements AutoCloseable {
     long optimizerDone = System.nanoTime();
     return new StepResult(
         value,
+        reconstruction,
         (forwardDone - started) / 1e6,
         (backwardDone - forwardDone) / 1e6,
         (optimizerDone - backwardDone) / 1e6);

@@ -32,6 +32,20 @@ class PresetChecksTest {
   }
 
   @Test
+  void aDecoderWidthThePresetsHeadsCannotSplitIsNamedBeforeTheRunStarts() {
+    var reconstruction = new io.flipflow.workflows.spec.Reconstruction(1.0, null, null);
+    assertEquals(List.of(), problems(good.withReconstruction(reconstruction)));
+    List<String> p =
+        problems(
+            good.withReconstruction(new io.flipflow.workflows.spec.Reconstruction(1.0, 1, 100)));
+    assertEquals(
+        List.of(
+            "reconstruction.decoderWidth: 100 must be a multiple of 4 and of preset tiny-emoji's"
+                + " 3 heads"),
+        p);
+  }
+
+  @Test
   void anUnknownPresetIsNamed() {
     List<String> p = problems(good.with().modelPreset("tiny-emojii").build());
     assertEquals(1, p.size());

@@ -53,7 +53,24 @@ class AdamWTest {
     double wd = 0.5;
     TrainConfig config =
         new TrainConfig(
-            "test-micro", 0, 4, 10, 1, 0, wd, 0.9, 0.98, 1e-12, 0, 1, 10, 1, null, null, null);
+            "test-micro",
+            0,
+            4,
+            10,
+            1,
+            0,
+            wd,
+            0.9,
+            0.98,
+            1e-12,
+            0,
+            1,
+            10,
+            1,
+            null,
+            null,
+            null,
+            null);
     try (NDManager root = NDManager.newBaseManager();
         ClipModel model = ClipModel.create(preset, root, 1);
         NDManager step = root.newSubManager()) {
@@ -108,7 +125,24 @@ class AdamWTest {
     double clip = 2.0;
     TrainConfig config =
         new TrainConfig(
-            "test-micro", 0, 4, 10, lr, 0, wd, beta1, beta2, eps, clip, 1, 10, 1, null, null, null);
+            "test-micro",
+            0,
+            4,
+            10,
+            lr,
+            0,
+            wd,
+            beta1,
+            beta2,
+            eps,
+            clip,
+            1,
+            10,
+            1,
+            null,
+            null,
+            null,
+            null);
     float[][] gradientsW = {
       {1, -2, 3, 0.5f, -0.25f, 4}, {0.1f, 0.2f, -0.3f, 0, 1, -1}, {-5, 5, 1, 1, 2, -2}
     };

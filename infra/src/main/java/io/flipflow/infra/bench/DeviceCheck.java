@@ -109,6 +109,7 @@ public final class DeviceCheck {
             1,
             null,
             null,
+            null,
             null);
     List<Float> singleLosses = new ArrayList<>();
     List<Float> groupLosses = new ArrayList<>();

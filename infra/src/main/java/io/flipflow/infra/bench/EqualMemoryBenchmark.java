@@ -95,6 +95,7 @@ public final class EqualMemoryBenchmark {
             1_000,
             null,
             null,
+            null,
             null);
     SyntheticBatchSource data =
         new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);

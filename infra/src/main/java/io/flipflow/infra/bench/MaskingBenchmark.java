@@ -96,6 +96,7 @@ public final class MaskingBenchmark {
             1_000_000,
             null,
             null,
+            null,
             null);
     ModelPreset preset = ModelPreset.load(config.validate().preset());
     for (double r : maskRatios) {

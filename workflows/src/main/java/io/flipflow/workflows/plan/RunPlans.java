@@ -42,7 +42,8 @@ public final class RunPlans {
         METRICS_EVERY,
         spec.precision(),
         spec.textMaskRatio(),
-        spec.textMasking());
+        spec.textMasking(),
+        spec.reconstruction());
   }
 
   /**
@@ -61,6 +62,7 @@ public final class RunPlans {
         .maskRatio(0.0)
         .textMaskRatio(null)
         .textMasking(null)
+        .reconstruction(null)
         .totalSteps(steps)
         .baseLearningRate(pretraining.baseLearningRate() * tuning.lrFactor())
         .warmupSteps(tuning.warmupSteps(steps))

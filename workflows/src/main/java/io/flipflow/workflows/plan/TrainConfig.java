@@ -30,6 +30,8 @@ import java.util.List;
  * @param textMaskRatio fraction of each caption's token positions dropped (FLIP's Table 1c); null
  *     or 0 for none
  * @param textMasking {@code random} or {@code prioritized} (padding first); null for random
+ * @param reconstruction FLIP's Table 1f: an MAE-style decoder's loss added to the contrastive one;
+ *     null (and in checkpoints from before the field) for none
  */
 @RecordBuilder
 public record TrainConfig(
@@ -49,7 +51,8 @@ public record TrainConfig(
     long metricsEvery,
     String precision,
     Double textMaskRatio,
-    String textMasking)
+    String textMasking,
+    io.flipflow.workflows.spec.Reconstruction reconstruction)
     implements TrainConfigBuilder.With {
 
   public static final String FP32 = "fp32";

@@ -61,6 +61,8 @@ import java.util.regex.Pattern;
  *     already has, with masking); the model is the checkpoint's, and {@code modelPreset} names its
  *     preset. Null (the default) starts from the seed. Part of the identity only when set, so specs
  *     without it keep their fingerprints.
+ * @param reconstruction FLIP's Table 1f: an MAE-style decoder's pixel loss added to pretraining's
+ *     (never to tuning's); null (the default) for none. Part of the identity only when set.
  */
 @RecordBuilder
 public record RunSpec(
@@ -89,7 +91,8 @@ public record RunSpec(
     Long wallClockBudgetSeconds,
     String precision,
     Boolean resume,
-    String initFrom)
+    String initFrom,
+    Reconstruction reconstruction)
     implements RunSpecBuilder.With {
 
   /**
@@ -248,6 +251,12 @@ public record RunSpec(
     if (precision != null && !PRECISION.matcher(precision).matches()) {
       errors.add("precision: must be fp32 or bf16, or left out for fp32, got '" + precision + "'");
     }
+    if (reconstruction != null) {
+      reconstruction.validate("reconstruction.", errors);
+      if (maskRatio != null && maskRatio == 0) {
+        errors.add("reconstruction: needs masked patches to reconstruct, but maskRatio is 0");
+      }
+    }
     if (initFrom != null) {
       String problem = S3Uris.problem(initFrom);
       if (problem != null) {
@@ -292,7 +301,8 @@ public record RunSpec(
       com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
       tree.remove(List.of("name", "device", "resume"));
       tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
-      for (String optional : List.of("initFrom", "textMaskRatio", "textMasking")) {
+      for (String optional :
+          List.of("initFrom", "textMaskRatio", "textMasking", "reconstruction")) {
         if (tree.get(optional) == null || tree.get(optional).isNull()) {
           tree.remove(optional); // specs from before the field keep their fingerprints
         }

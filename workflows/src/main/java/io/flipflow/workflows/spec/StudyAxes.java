@@ -19,6 +19,9 @@ import java.util.List;
  *     base run's seed once
  * @param unmaskedTunings the tuning ablation: settings of the unmasked tuning stage ({@code
  *     v_tuning_ablation}); cells that differ only here pretrain the same model
+ * @param reconstructionWeights FLIP's Table 1f: the weight of the MAE-style reconstruction loss
+ *     ({@code v_table1f_reconstruction}); 0 trains without a decoder, a positive weight with the
+ *     base run's {@code reconstruction} settings (or the defaults)
  */
 public record StudyAxes(
     List<String> modelPresets,
@@ -28,7 +31,8 @@ public record StudyAxes(
     List<Integer> batchSizes,
     List<Double> textMaskRatios,
     List<Long> seeds,
-    List<UnmaskedTuning> unmaskedTunings) {
+    List<UnmaskedTuning> unmaskedTunings,
+    List<Double> reconstructionWeights) {
 
   public StudyAxes {
     modelPresets = copy(modelPresets);
@@ -39,10 +43,11 @@ public record StudyAxes(
     textMaskRatios = copy(textMaskRatios);
     seeds = copy(seeds);
     unmaskedTunings = copy(unmaskedTunings);
+    reconstructionWeights = copy(reconstructionWeights);
   }
 
   public static StudyAxes none() {
-    return new StudyAxes(null, null, null, null, null, null, null, null);
+    return new StudyAxes(null, null, null, null, null, null, null, null, null);
   }
 
   void validate(List<String> errors) {
@@ -54,6 +59,12 @@ public record StudyAxes(
     checkAxis("axes.textMaskRatios", textMaskRatios, errors);
     checkAxis("axes.seeds", seeds, errors);
     checkAxis("axes.unmaskedTunings", unmaskedTunings, errors);
+    checkAxis("axes.reconstructionWeights", reconstructionWeights, errors);
+    for (Double w : reconstructionWeights) {
+      if (w != null && !(w >= 0 && w < Double.POSITIVE_INFINITY)) {
+        errors.add("axes.reconstructionWeights: must be >= 0 (0 for none), got " + w);
+      }
+    }
     for (int i = 0; i < unmaskedTunings.size(); i++) {
       if (unmaskedTunings.get(i) != null) {
         unmaskedTunings.get(i).validate("axes.unmaskedTunings[" + i + "].", errors);

@@ -163,6 +163,11 @@ public record StudySpec(
             baseRun.textMaskRatio(),
             t -> "-textmask" + percent(t),
             RunSpecBuilder::textMaskRatio),
+        axis(
+            axes.reconstructionWeights(),
+            baseRun.reconstruction() == null ? 0.0 : baseRun.reconstruction().weight(),
+            w -> "-recon" + plain(w),
+            (run, w) -> run.reconstruction(withWeight(baseRun.reconstruction(), w))),
         axis(axes.batchSizes(), baseRun.batchSize(), b -> "-bs" + b, RunSpecBuilder::batchSize),
         axis(
             axes.unmaskedTunings(),
@@ -173,9 +178,10 @@ public record StudySpec(
   }
 
   /**
-   * The grid in a fixed order (model, data size, schedule, mask ratio, text mask ratio, batch size,
-   * unmasked tuning, seed; the last varies fastest). Deterministic: the study workflow re-expands
-   * it after continue-as-new and keeps only an index into it. Needs a spec whose axes are valid.
+   * The grid in a fixed order (model, data size, schedule, mask ratio, text mask ratio,
+   * reconstruction weight, batch size, unmasked tuning, seed; the last varies fastest).
+   * Deterministic: the study workflow re-expands it after continue-as-new and keeps only an index
+   * into it. Needs a spec whose axes are valid.
    */
   public List<StudyCell> expand() {
     List<Axis<?>> grid = gridAxes();
@@ -212,6 +218,21 @@ public record StudySpec(
     List<T> single = new ArrayList<>();
     single.add(base);
     return single;
+  }
+
+  /** The base run's reconstruction at weight {@code w}; none at 0. */
+  private static Reconstruction withWeight(Reconstruction base, Double w) {
+    if (w == null || w == 0) {
+      return null;
+    }
+    return base == null
+        ? new Reconstruction(w, null, null)
+        : new Reconstruction(w, base.decoderLayers(), base.decoderWidth());
+  }
+
+  /** 1.0 -> "1", 0.25 -> "0.25". */
+  private static String plain(Double value) {
+    return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
   }
 
   /** 0.75 -> "75", 0.875 -> "87.5": exact decimal, no float noise in ids. */

@@ -144,7 +144,7 @@ class StudyAtScaleTest {
         id,
         "scale check with simulated activities",
         TestStack.tinyRun("base", 0.0),
-        new StudyAxes(null, null, schedules, masks, batches, null, null, null),
+        new StudyAxes(null, null, schedules, masks, batches, null, null, null, null),
         PARALLELISM,
         StudyBudget.EQUAL_SAMPLES,
         null,
