@@ -52,6 +52,14 @@ public enum PaperTables {
              delta_vs_unmasked_text_pct, pretrain_samples
       FROM v_table1c_text_masking WHERE study_id = ? AND split = 'unseen'
       ORDER BY dataset, mask_ratio, text_mask_ratio, text_masking, seed"""),
+  TABLE_1F(
+      "Table 1f analogue: an MAE-style reconstruction loss against the same run without it",
+      """
+      SELECT reconstruction_weight, decoder_layers, decoder_width, mask_ratio, seed, dataset, split,
+             top1_pct, '[' || top1_low_pct || ', ' || top1_high_pct || ']' AS top1_95pct,
+             delta_vs_no_decoder_pct, pretrain_seconds, pretrain_samples
+      FROM v_table1f_reconstruction WHERE study_id = ? AND split = 'unseen'
+      ORDER BY dataset, mask_ratio, reconstruction_weight, seed"""),
   TUNING_ABLATION(
       "Unmasked tuning ablation: the gain of each tuning setting (mean over seeds, 95% interval)",
       """
@@ -73,7 +81,8 @@ public enum PaperTables {
 
   /**
    * The tables a study prints: over seeds too where a grid point ran more than one, Table 1c where
-   * a run masked text, and the tuning ablation where runs tuned differently.
+   * a run masked text, Table 1f where a run trained a decoder, and the tuning ablation where runs
+   * tuned differently.
    */
   public static List<PaperTables> forStudy(Database db, String studyId) throws SQLException {
     try (Connection c = db.connection();
@@ -84,9 +93,12 @@ public enum PaperTables {
                        EXISTS (SELECT 1 FROM runs WHERE study_id = ?
                                AND coalesce((spec ->> 'textMaskRatio')::float8, 0) > 0),
                        (SELECT count(DISTINCT spec -> 'unmaskedTuning') FROM runs
-                        WHERE study_id = ?)
+                        WHERE study_id = ?),
+                       EXISTS (SELECT 1 FROM runs WHERE study_id = ?
+                               AND spec -> 'reconstruction' IS NOT NULL
+                               AND jsonb_typeof(spec -> 'reconstruction') = 'object')
                 """)) {
-      Sql.bind(ps, studyId, studyId, studyId);
+      Sql.bind(ps, studyId, studyId, studyId, studyId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         boolean seeds = rs.getInt(1) > 1;
@@ -96,6 +108,9 @@ public enum PaperTables {
         }
         if (rs.getBoolean(2)) {
           tables.add(TABLE_1C);
+        }
+        if (rs.getBoolean(4)) {
+          tables.add(TABLE_1F);
         }
         tables.add(TABLE_1E);
         if (seeds) {
