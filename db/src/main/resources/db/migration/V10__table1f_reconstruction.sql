@@ -19,3 +19,6 @@ LEFT JOIN LATERAL (
       AND b.seed IS NOT DISTINCT FROM a.seed
       AND coalesce((rb.spec #>> '{reconstruction,weight}')::double precision, 0) = 0
     LIMIT 1) base ON TRUE;
+
+-- the decoder's own loss per step (metrics.loss is the total: contrastive + weight x this)
+ALTER TABLE metrics ADD COLUMN reconstruction_loss DOUBLE PRECISION;

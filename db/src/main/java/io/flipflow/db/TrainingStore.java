@@ -24,7 +24,35 @@ public final class TrainingStore {
       double learningRate,
       double samplesPerSecond,
       double stepMillis,
-      double wallSeconds) {}
+      double wallSeconds,
+      Double reconstructionLoss) {
+
+    /** A step without Table 1f's decoder. */
+    public MetricRow(
+        String workflowId,
+        String stage,
+        long step,
+        long samplesSeen,
+        double loss,
+        double logitScale,
+        double learningRate,
+        double samplesPerSecond,
+        double stepMillis,
+        double wallSeconds) {
+      this(
+          workflowId,
+          stage,
+          step,
+          samplesSeen,
+          loss,
+          logitScale,
+          learningRate,
+          samplesPerSecond,
+          stepMillis,
+          wallSeconds,
+          null);
+    }
+  }
 
   public record CheckpointRow(
       String workflowId,
@@ -44,8 +72,8 @@ public final class TrainingStore {
         db,
         """
         INSERT INTO metrics (run_id, stage, step, samples_seen, loss, logit_scale,
-          learning_rate, samples_per_second, step_millis, wall_seconds)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          learning_rate, samples_per_second, step_millis, wall_seconds, reconstruction_loss)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (run_id, stage, step) DO NOTHING
         """,
         rows,
@@ -60,7 +88,8 @@ public final class TrainingStore {
               m.learningRate(),
               m.samplesPerSecond(),
               m.stepMillis(),
-              m.wallSeconds()
+              m.wallSeconds(),
+              m.reconstructionLoss()
             });
   }
 

@@ -88,6 +88,24 @@ class ReconstructionViewTest {
       }
       assertEquals(List.of("0|null|40.00|0.00", "0.5|1|41.00|1.00", "1|2|38.00|-2.00"), rows);
       assertTrue(PaperTables.forStudy(pg.database(), "tm").contains(PaperTables.TABLE_1F));
+      pg.database()
+          .training()
+          .appendMetrics(
+              List.of(
+                  new TrainingStore.MetricRow(
+                      "tm-w1", "pretrain", 1, 128, 4.5, 14, 1e-3, 100, 50, 1.0, 0.9),
+                  new TrainingStore.MetricRow(
+                      "tm-none", "pretrain", 1, 128, 3.6, 14, 1e-3, 100, 50, 1.0)));
+      try (Connection c = pg.database().connection();
+          Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery("SELECT run_id, reconstruction_loss FROM metrics ORDER BY run_id")) {
+        List<String> losses = new ArrayList<>();
+        while (rs.next()) {
+          losses.add(rs.getString(1) + "=" + rs.getString(2));
+        }
+        assertEquals(List.of("tm-none=null", "tm-w1=0.9"), losses);
+      }
       assertEquals(3, PaperTables.TABLE_1F.read(pg.database(), "tm").rows().size());
     }
   }

@@ -337,13 +337,16 @@ public final class ClipTrainer implements AutoCloseable {
       long started = System.nanoTime();
       double learningRate = schedule.at(step);
       float loss;
+      float reconstructionLoss;
       try (NDManager stepManager = root.newSubManager()) {
         Batch batch = data.next(stepManager, config.batchSize());
         if (!tokensChecked) {
           model.checkEndOfText(batch.tokens());
           tokensChecked = true;
         }
-        loss = trainStep(batch, config.maskRatio(), learningRate, stepManager).loss();
+        StepResult result = trainStep(batch, config.maskRatio(), learningRate, stepManager);
+        loss = result.loss();
+        reconstructionLoss = result.reconstructionLoss();
       }
       step++;
       samplesSeen += config.batchSize();
@@ -362,7 +365,8 @@ public final class ClipTrainer implements AutoCloseable {
                 model.logitScale(),
                 learningRate,
                 config.batchSize() * 1000.0 / millis,
-                millis));
+                millis,
+                reconstructionLoss));
       }
       if (step % config.checkpointEvery() == 0 || step == config.totalSteps()) {
         long saving = System.nanoTime();

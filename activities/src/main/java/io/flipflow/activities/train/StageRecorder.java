@@ -173,15 +173,20 @@ final class StageRecorder {
             m.learningRate(),
             m.samplesPerSecond(),
             m.stepMillis(),
-            elapsedSeconds()));
-    curves.scalars(
-        m.step(),
-        java.util.Map.of(
-            "train/loss", m.loss(),
-            "train/learning_rate", m.learningRate(),
-            "train/logit_scale", m.logitScale(),
-            "train/samples_per_second", m.samplesPerSecond(),
-            "train/step_ms", m.stepMillis()));
+            elapsedSeconds(),
+            Float.isNaN(m.reconstructionLoss()) ? null : (double) m.reconstructionLoss()));
+    java.util.Map<String, Number> scalars =
+        new java.util.LinkedHashMap<>(
+            java.util.Map.of(
+                "train/loss", m.loss(),
+                "train/learning_rate", m.learningRate(),
+                "train/logit_scale", m.logitScale(),
+                "train/samples_per_second", m.samplesPerSecond(),
+                "train/step_ms", m.stepMillis()));
+    if (!Float.isNaN(m.reconstructionLoss())) {
+      scalars.put("train/reconstruction_loss", m.reconstructionLoss());
+    }
+    curves.scalars(m.step(), scalars);
     // one line per step, so a fault test (or an operator) can see the last step a lost worker did
     log.debug("{} {} step {}/{} loss {}", workflowId, stageName, m.step(), totalSteps, m.loss());
     if (pendingMetrics.size() >= METRIC_FLUSH_ROWS) {

@@ -6,7 +6,10 @@ public interface StepListener {
 
   void onStep(StepMetrics metrics);
 
-  /** Progress of one step; {@code step} counts completed steps (1 after the first). */
+  /**
+   * Progress of one step; {@code step} counts completed steps (1 after the first). {@code loss} is
+   * the total; {@code reconstructionLoss} is Table 1f's decoder's part of it, NaN without one.
+   */
   record StepMetrics(
       long step,
       long samplesSeen,
@@ -14,7 +17,8 @@ public interface StepListener {
       float logitScale,
       double learningRate,
       double samplesPerSecond,
-      double stepMillis) {}
+      double stepMillis,
+      float reconstructionLoss) {}
 
   StepListener NONE = metrics -> {};
 }

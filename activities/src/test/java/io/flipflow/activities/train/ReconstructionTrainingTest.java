@@ -99,15 +99,20 @@ class ReconstructionTrainingTest {
     TrainConfig pretrain = config(ON).with().totalSteps(3).build();
     Path checkpoint;
     float[] decoderWeights;
+    List<Float> reconstructionLosses = new java.util.ArrayList<>();
     try (ClipTrainer trainer = ClipTrainer.create(pretrain, preset)) {
       checkpoint =
           trainer
               .run(
                   new SyntheticBatchSource(preset, 32),
                   dir.resolve("pre"),
-                  StepListener.NONE,
+                  m -> reconstructionLosses.add(m.reconstructionLoss()),
                   () -> false)
               .checkpoint();
+      assertEquals(3, reconstructionLosses.size());
+      assertTrue(
+          reconstructionLosses.stream().allMatch(l -> l > 0 && Float.isFinite(l)),
+          "every step reports the decoder's loss: " + reconstructionLosses);
       decoderWeights = trainer.model().weightValues("decoder.pred.weight");
     }
     try (SafeTensors.Reader model = SafeTensors.open(checkpoint.resolve(CheckpointDir.WEIGHTS));
