@@ -44,17 +44,11 @@ public final class MaeDecoder extends AbstractBlock {
 
   public MaeDecoder(ModelPreset preset, int layers, int width) {
     super(VERSION);
-    int heads = preset.visionHeads();
-    if (width % heads != 0 || width % 4 != 0) {
-      throw new IllegalArgumentException(
-          "reconstruction.decoderWidth: "
-              + width
-              + " must be a multiple of 4 and of preset "
-              + preset.name()
-              + "'s "
-              + heads
-              + " heads");
+    String problem = widthProblem(preset, width);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
     }
+    int heads = preset.visionHeads();
     this.preset = preset;
     this.width = width;
     this.inputNorm = addChildBlock("norm_in", LayerNorm.builder().axis(2).build());
@@ -75,6 +69,24 @@ public final class MaeDecoder extends AbstractBlock {
                 .optShape(new Shape(width))
                 .optInitializer(new NormalInitializer(0.02f)) // MAE's init
                 .build());
+  }
+
+  /**
+   * Why the decoder cannot be {@code width} wide for {@code preset} (its heads must split it, and
+   * the sin-cos table needs a multiple of 4); null when it can.
+   */
+  public static String widthProblem(ModelPreset preset, int width) {
+    int heads = preset.visionHeads();
+    if (width % heads == 0 && width % 4 == 0) {
+      return null;
+    }
+    return "reconstruction.decoderWidth: "
+        + width
+        + " must be a multiple of 4 and of preset "
+        + preset.name()
+        + "'s "
+        + heads
+        + " heads";
   }
 
   @Override

@@ -53,17 +53,11 @@ public final class PresetChecks implements SpecActivities {
               + " px; leave it out to take the preset's");
     }
     if (spec.reconstruction() != null) {
-      int width = spec.reconstruction().decoderWidthFor(preset.visionWidth());
-      int heads = preset.visionHeads();
-      if (width % heads != 0 || width % 4 != 0) {
-        problems.add(
-            "reconstruction.decoderWidth: "
-                + width
-                + " must be a multiple of 4 and of preset "
-                + preset.name()
-                + "'s "
-                + heads
-                + " heads");
+      String problem =
+          MaeDecoder.widthProblem(
+              preset, spec.reconstruction().decoderWidthFor(preset.visionWidth()));
+      if (problem != null) {
+        problems.add(problem);
       }
     }
     if (spec.precision() != null) {
