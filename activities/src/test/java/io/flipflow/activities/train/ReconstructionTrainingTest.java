@@ -151,6 +151,10 @@ class ReconstructionTrainingTest {
               .checkpoint();
       assertFalse(Files.exists(tuned.resolve(CheckpointDir.DECODER)));
     }
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> ClipTrainer.create(pretrain.with().maskRatio(0.0).build(), preset),
+        "nothing to reconstruct without a mask");
     // a decoder run whose checkpoint lost its decoder file is refused, named
     Files.delete(checkpoint.resolve(CheckpointDir.DECODER));
     IllegalArgumentException missing =

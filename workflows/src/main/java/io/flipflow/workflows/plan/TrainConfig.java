@@ -84,6 +84,10 @@ public record TrainConfig(
       throw new IllegalArgumentException(
           "textMasking must be random or prioritized, got '" + textMasking + "'");
     }
+    if (reconstruction != null && maskRatio == 0) {
+      throw new IllegalArgumentException(
+          "reconstruction needs masked patches to reconstruct, but maskRatio is 0");
+    }
     if (batchSize <= 0) {
       throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
     }
