@@ -41,6 +41,8 @@ class SpecTest {
     assertTrue(spec.unmaskedTuning().enabled());
     assertEquals(0.05, spec.unmaskedTuning().sampleFraction());
     assertEquals(0.1, spec.unmaskedTuning().lrFactor());
+    assertEquals("carried", spec.unmaskedTuning().optimizer());
+    assertTrue(spec.unmaskedTuning().carriesOptimizer());
     assertEquals(6400, spec.scheduleSamples());
   }
 
@@ -140,9 +142,15 @@ class SpecTest {
     // a spec without the field hashes as it would had the field never existed (no "initFrom":
     // null). Pinned: the value since FLIP's recipe (adamBeta2, gradClipNorm, default warmup) joined
     // the identity, as it must: the same spec under another recipe trains another model.
-    // (4e4d42d4... before that, on the commits before and after initFrom.)
+    // (4e4d42d4... before that, on the commits before and after initFrom.) Since unmasked tuning
+    // carries the optimizer over by default, that is the spec that says "fresh"; leaving it out
+    // is another run.
+    RunSpec freshTuning =
+        plain.withUnmaskedTuning(new UnmaskedTuning(null, null, null, "fresh", null));
     assertEquals(
-        "712da2c7825be81b85eb8b5722f68799618da4cf734ecafdc98af07d56b545d3", plain.fingerprint());
+        "712da2c7825be81b85eb8b5722f68799618da4cf734ecafdc98af07d56b545d3",
+        freshTuning.fingerprint());
+    assertNotEquals(freshTuning.fingerprint(), plain.fingerprint());
     var data =
         new io.flipflow.workflows.result.StagedDataset(
             "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
@@ -359,7 +367,7 @@ class SpecTest {
                 null,
                 null,
                 List.of(
-                    UnmaskedTuning.defaults(),
+                    new UnmaskedTuning(null, null, null, "fresh", null),
                     new UnmaskedTuning(true, 0.2, 0.1, "carried", 0.0),
                     new UnmaskedTuning(true, 0.05, 0.3, "CARRIED", null)),
                 null),
@@ -392,6 +400,9 @@ class SpecTest {
         "the cells pretrain alike");
     // the defaults written out are the run they always were; a changed setting is another run
     assertEquals(
+        base.fingerprint(),
+        base.withUnmaskedTuning(new UnmaskedTuning(true, 0.05, 0.1, "carried", 0.1)).fingerprint());
+    assertNotEquals(
         base.fingerprint(),
         base.withUnmaskedTuning(new UnmaskedTuning(true, 0.05, 0.1, "fresh", 0.1)).fingerprint());
     assertNotEquals(base.fingerprint(), cells.get(2).spec().fingerprint());

@@ -309,8 +309,10 @@ public record RunSpec(
       }
       com.fasterxml.jackson.databind.node.ObjectNode tuning =
           (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("unmaskedTuning");
+      // written out only where it differs from how specs without the field trained before it
+      // existed (fresh), so those keep their fingerprints; the carried default is another run
       if (UnmaskedTuning.FRESH.equals(unmaskedTuning.optimizer())) {
-        tuning.remove("optimizer"); // the defaults of fields added later keep old fingerprints
+        tuning.remove("optimizer");
       }
       if (unmaskedTuning.warmupFraction() == UnmaskedTuning.DEFAULT_WARMUP_FRACTION) {
         tuning.remove("warmupFraction");
