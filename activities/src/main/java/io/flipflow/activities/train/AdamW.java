@@ -8,11 +8,15 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.ParameterList;
 import ai.djl.util.Pair;
+import io.flipflow.activities.engine.AdamWGroup;
+import io.flipflow.activities.engine.NativeTorch;
 import io.flipflow.workflows.plan.TrainConfig;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,8 +27,26 @@ import java.util.Map;
  * <p>Written here instead of DJL's {@code Optimizer.adamW()} for two reasons: DJL applies one
  * weight decay to every parameter (no groups), and its moment estimates are private, so they could
  * not be saved in a checkpoint for an exact resume.
+ *
+ * <p>Two kernels compute the same update (to float rounding: {@code AdamWKernelTest}): where
+ * flipflow's native extension is loaded, one native call updates every tensor (libtorch's {@code
+ * _fused_adamw_}, as {@code torch.optim.AdamW(fused=True)}); elsewhere one DJL Adam call per
+ * tensor.
  */
 public final class AdamW {
+
+  /** How an update reaches libtorch. */
+  public enum Kernel {
+    /** One DJL {@code adamUpdate} call per tensor (always available). */
+    PER_TENSOR,
+    /** One call of the native extension for all tensors ({@link NativeTorch#adamW}). */
+    MULTI_TENSOR;
+
+    /** The multi-tensor kernel where the native extension is loaded, else per tensor. */
+    public static Kernel best() {
+      return NativeTorch.isAvailable() ? MULTI_TENSOR : PER_TENSOR;
+    }
+  }
 
   private static final int FORMAT = 1;
 
@@ -34,11 +56,24 @@ public final class AdamW {
   private final double weightDecay;
   private final double gradClipNorm;
   private final NDManager stateManager;
+  private final Kernel kernel;
   private final Map<String, NDArray[]> moments = new LinkedHashMap<>();
   private long updates;
 
-  /** Moment estimates live in {@code stateManager} (a sub-manager of the model's). */
+  /**
+   * Moment estimates live in {@code stateManager} (a sub-manager of the model's); the best kernel
+   * available.
+   */
   public AdamW(TrainConfig config, NDManager stateManager) {
+    this(config, stateManager, Kernel.best());
+  }
+
+  /** As {@link #AdamW(TrainConfig, NDManager)} with the given kernel. */
+  public AdamW(TrainConfig config, NDManager stateManager, Kernel kernel) {
+    if (kernel == Kernel.MULTI_TENSOR) {
+      NativeTorch.requireAvailable();
+    }
+    this.kernel = kernel;
     this.beta1 = config.beta1();
     this.beta2 = config.beta2();
     this.epsilon = config.epsilon();
@@ -51,6 +86,11 @@ public final class AdamW {
   public static boolean decays(Parameter parameter) {
     Shape shape = parameter.getArray().getShape();
     return shape.dimension() >= 2;
+  }
+
+  /** The kernel the updates run with. */
+  public Kernel kernel() {
+    return kernel;
   }
 
   /** Updates done so far (t in the bias corrections). */
@@ -85,6 +125,10 @@ public final class AdamW {
           });
     }
     updates++;
+    if (kernel == Kernel.MULTI_TENSOR) {
+      updateInOneCall(parameters, learningRate);
+      return;
+    }
     double correction1 = 1 - Math.pow(beta1, updates);
     double correction2 = 1 - Math.pow(beta2, updates);
     float correctedRate = (float) (learningRate * Math.sqrt(correction2) / correction1);
@@ -125,6 +169,38 @@ public final class AdamW {
                 true);
       }
     }
+  }
+
+  /**
+   * The same update as one native call: the global-norm clip, then AdamW over two groups (decayed,
+   * not decayed) with torch's own bias corrections; gradients are zeroed in the same call.
+   */
+  private void updateInOneCall(ParameterList parameters, double learningRate) {
+    List<NDArray> all = new ArrayList<>();
+    List<List<NDArray>> decayed = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    List<List<NDArray>> plain = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    for (Pair<String, Parameter> p : parameters) {
+      NDArray w = p.getValue().getArray();
+      NDArray[] mv = moments.get(p.getKey());
+      List<List<NDArray>> group = weightDecay > 0 && decays(p.getValue()) ? decayed : plain;
+      group.get(0).add(w);
+      group.get(1).add(mv[0]);
+      group.get(2).add(mv[1]);
+      all.add(w);
+    }
+    if (gradClipNorm > 0) {
+      NativeTorch.clipGradientNorm(all, gradClipNorm);
+    }
+    NativeTorch.adamW(
+        List.of(group(decayed, learningRate, weightDecay), group(plain, learningRate, 0)),
+        updates,
+        NativeTorch.AdamWKernel.AUTO,
+        true);
+  }
+
+  private AdamWGroup group(List<List<NDArray>> tensors, double learningRate, double decay) {
+    return AdamWGroup.ofParameters(
+        tensors.get(0), tensors.get(1), tensors.get(2), learningRate, beta1, beta2, epsilon, decay);
   }
 
   /** Writes t and every parameter's (m, v), keyed by parameter name. */
