@@ -97,10 +97,11 @@ class SpecTest {
             "gpu",
             new UnmaskedTuning(true, 0.0, 2.0),
             0L,
-            "fp16",
+            "fp8",
             null,
             "s3://flipflow/models/not-a-checkpoint",
-            null);
+            null,
+            "flash");
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -127,10 +128,11 @@ class SpecTest {
             "unmaskedTuning.lrFactor:",
             "wallClockBudgetSeconds:",
             "precision:",
-            "initFrom:")) {
+            "initFrom:",
+            "attention:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(24, problems.size(), String.join("\n", problems));
+    assertEquals(25, problems.size(), String.join("\n", problems));
   }
 
   @Test

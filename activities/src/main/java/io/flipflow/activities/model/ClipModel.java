@@ -13,6 +13,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import io.flipflow.activities.engine.NativeTorch;
 import io.flipflow.workflows.spec.Reconstruction;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -51,6 +52,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   private NDManager manager;
   private NDManager ownedRoot;
   private ParameterStore store;
+  private Precision precision = Precision.FP32;
 
   private ClipModel(ModelPreset preset, Reconstruction reconstruction) {
     super(VERSION);
@@ -137,6 +139,57 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return manager;
   }
 
+  /**
+   * Runs the towers (and Table 1f's decoder) at {@code precision} from now on: under autocast for
+   * bf16/fp16, with their outputs cast back to float32, so normalisation, the temperature and the
+   * loss are float32 as OpenCLIP's AMP computes them. Weights stay float32.
+   */
+  public ClipModel setPrecision(Precision precision) {
+    String reason = precision.unsupportedReason(manager.getDevice());
+    if (reason != null) {
+      throw new IllegalArgumentException("precision: " + reason);
+    }
+    this.precision = precision;
+    return this;
+  }
+
+  public Precision precision() {
+    return precision;
+  }
+
+  /** Every attention block of every tower computes attention this way from now on. */
+  public ClipModel setAttention(Attention attention) {
+    String reason = attention.unsupportedReason();
+    if (reason != null) {
+      throw new IllegalArgumentException("attention: " + reason);
+    }
+    setAttention(this, attention);
+    return this;
+  }
+
+  private static void setAttention(ai.djl.nn.Block block, Attention attention) {
+    if (block instanceof MultiHeadSelfAttention a) {
+      a.setAttention(attention);
+    }
+    for (Pair<String, ai.djl.nn.Block> child : block.getChildren()) {
+      setAttention(child.getValue(), attention);
+    }
+  }
+
+  /**
+   * {@code tower} at this model's precision: as it is in fp32; else under autocast on the weights'
+   * device, its float16/bfloat16 output cast back to float32 (keeping the autograd graph).
+   */
+  private NDArray atPrecision(java.util.function.Supplier<NDArray> tower) {
+    if (precision == Precision.FP32) {
+      return tower.get();
+    }
+    try (NativeTorch.Autocast region =
+        NativeTorch.autocast(manager.getDevice(), precision.autocastDtype())) {
+      return NativeTorch.cast(tower.get(), NativeTorch.Dtype.FLOAT32);
+    }
+  }
+
   /** Number of scalar weights actually allocated. */
   public long parameterCount() {
     long count = 0;
@@ -211,15 +264,20 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
           NDArray order = PatchMasking.sampleOrder(scope, batch, preset.numPatches());
           NDArray keep = order.get(":, :" + kept);
           NDArray dropped = order.get(":, " + kept + ":");
-          NDArray encoded = visual.encode(store, images, keep, true);
-          NDArray imageEmbeddings = normalise(visual.embed(store, encoded, true));
+          NDArray encoded = atPrecision(() -> visual.encode(store, images, keep, true));
+          NDArray imageEmbeddings =
+              normalise(atPrecision(() -> visual.embed(store, encoded, true)));
           NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
           NDArray scale = store.getValue(logitScale, images.getDevice(), true);
           NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
           NDArray contrastive = ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
           NDArray patches = visual.hasClassToken() ? encoded.get(":, 1:, :") : encoded;
           NDArray predicted =
-              decoder.forward(store, new NDList(patches, keep, dropped), true).singletonOrThrow();
+              atPrecision(
+                  () ->
+                      decoder
+                          .forward(store, new NDList(patches, keep, dropped), true)
+                          .singletonOrThrow());
           NDArray target =
               MaeDecoder.normalisedPatches(
                   PatchMasking.keep(MaeDecoder.patchify(images, preset.patchSize()), dropped));
@@ -263,7 +321,8 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
               if (keepIndices != null) {
                 inputs.add(keepIndices);
               }
-              return normalise(visual.forward(store, inputs, true).singletonOrThrow());
+              return normalise(
+                  atPrecision(() -> visual.forward(store, inputs, true).singletonOrThrow()));
             });
     out.add(image);
     out.add(
@@ -313,12 +372,12 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     } else {
       PatchMasking.checkRatio(maskRatio);
     }
-    return visual.forward(store, inputs, training).singletonOrThrow();
+    return atPrecision(() -> visual.forward(store, inputs, training).singletonOrThrow());
   }
 
   private NDArray encodeTextsRaw(NDArray tokens, NDArray positions, boolean training) {
     NDList inputs = positions == null ? new NDList(tokens) : new NDList(tokens, positions);
-    return text.forward(store, inputs, training).singletonOrThrow();
+    return atPrecision(() -> text.forward(store, inputs, training).singletonOrThrow());
   }
 
   /** Per caption, the position the text tower pools at (what text masking must keep). */

@@ -9,6 +9,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.flipflow.activities.engine.NativeTorch;
 
 /**
  * Multi-head self-attention as in CLIP ({@code nn.MultiheadAttention}): one fused q/k/v projection,
@@ -18,6 +19,8 @@ import ai.djl.util.PairList;
  * q/k/v blocks, dropout, its own mask convention); this is ten lines of matMuls and keeps CLIP's
  * parameter layout. Input (B, S, D), optional mask (S, S) added to the logits (0 or a large
  * negative number); output (B, S, D). Works for any S, so masked (shorter) sequences pass through.
+ * With {@link Attention#FUSED} the same function runs as libtorch's {@code
+ * scaled_dot_product_attention} (the mask passed as its additive {@code attn_mask}).
  */
 public final class MultiHeadSelfAttention extends AbstractBlock {
 
@@ -27,6 +30,7 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
   private final int heads;
   private final Linear inProjection;
   private final Linear outProjection;
+  private Attention attention = Attention.EXPLICIT;
 
   public MultiHeadSelfAttention(int width, int heads) {
     super(VERSION);
@@ -54,17 +58,32 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
             .reshape(batch, seq, 3, heads, headDim)
             .transpose(2, 0, 3, 1, 4);
     NDList split = qkv.split(3, 0);
-    NDArray q = split.get(0).squeeze(0).mul(1.0 / Math.sqrt(headDim));
+    NDArray q = split.get(0).squeeze(0);
     NDArray k = split.get(1).squeeze(0);
     NDArray v = split.get(2).squeeze(0);
 
-    NDArray logits = q.matMul(k.transpose(0, 1, 3, 2)); // (B, H, S, S)
-    if (mask != null) {
-      logits = logits.add(mask);
+    NDArray attended; // (B, H, S, Dh)
+    if (attention == Attention.FUSED) {
+      attended = NativeTorch.scaledDotProductAttention(q, k, v, mask, false, q.getManager());
+    } else {
+      NDArray logits = q.mul(1.0 / Math.sqrt(headDim)).matMul(k.transpose(0, 1, 3, 2));
+      if (mask != null) {
+        logits = logits.add(mask); // (B, H, S, S)
+      }
+      if (logits.getDataType() != DataType.FLOAT32) {
+        // under autocast: softmax in float32, as CUDA autocast runs it (and DJL's softmax cannot
+        // name bfloat16: it would abort the JVM)
+        logits = NativeTorch.cast(logits, NativeTorch.Dtype.FLOAT32);
+      }
+      attended = logits.softmax(-1).matMul(v);
     }
-    NDArray attended = logits.softmax(-1).matMul(v); // (B, H, S, Dh)
     NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, seq, width);
     return new NDList(overTokens(outProjection, store, merged, training));
+  }
+
+  /** How this block computes attention from now on. */
+  void setAttention(Attention attention) {
+    this.attention = attention;
   }
 
   /**

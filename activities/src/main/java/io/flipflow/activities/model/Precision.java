@@ -1,26 +1,28 @@
 package io.flipflow.activities.model;
 
+import ai.djl.Device;
+import io.flipflow.activities.engine.NativeTorch;
 import java.util.Locale;
 
 /**
- * The arithmetic precision of training: {@code fp32} (default), or {@code bf16} mixed precision
- * (matrix products in bfloat16; norms, softmax, loss, master weights and AdamW in float32).
+ * The arithmetic precision of training: {@code fp32} (default), or mixed precision by libtorch's
+ * autocast as OpenCLIP's {@code --precision amp_bf16} runs it: the towers' matrix products and
+ * attention in bfloat16, norms and softmax-sensitive ops in float32 (autocast's own lists), the
+ * embeddings cast back to float32 before the loss, and float32 master weights, gradients and AdamW
+ * state.
  *
- * <p>bf16 is refused on the engine this project runs, DJL 0.36 with PyTorch 2.7.1, for two reasons
- * found by trying it: the JNI layer maps no DJL data type to torch's bfloat16 (creating or casting
- * to {@code DataType.BFLOAT16} ends in {@code std::terminate} and takes the JVM down), and every
- * DJL cast ({@code toType}, also {@code toDevice}) runs under a no-grad guard, so a hand-made
- * autocast (cast weights and inputs, multiply, cast back) would cut every gradient; even the
- * float16 cast that does exist leaves the weights with zero gradients. DJL has no autocast API
- * either. A later DJL whose casts keep the autograd graph and know bfloat16 would make {@link
- * #BF16} a matter of casting around the matrix products ({@code DjlPrecisionLimitsTest} watches for
- * that).
+ * <p>DJL 0.36 cannot do this alone (no bfloat16 type, casts that cut the autograd graph, no
+ * autocast: {@code DjlPrecisionLimitsTest}); flipflow's native extension can ({@link
+ * NativeTorch#autocast}), so mixed precision is available exactly where that library is loaded.
  */
 public enum Precision {
   FP32,
-  BF16;
+  BF16,
+  FP16;
 
-  /** {@code fp32} or {@code bf16} (null means fp32); anything else names {@code key}. */
+  /**
+   * {@code fp32}, {@code bf16} or {@code fp16} (null means fp32); anything else names {@code key}.
+   */
   public static Precision parse(String value, String key) {
     if (value == null) {
       return FP32;
@@ -28,9 +30,10 @@ public enum Precision {
     return switch (value.trim().toLowerCase(Locale.ROOT)) {
       case "fp32" -> FP32;
       case "bf16" -> BF16;
+      case "fp16" -> FP16;
       default ->
           throw new IllegalArgumentException(
-              key + ": '" + value + "' is not a precision; write fp32 or bf16");
+              key + ": '" + value + "' is not a precision; write fp32, bf16 or fp16");
     };
   }
 
@@ -39,20 +42,41 @@ public enum Precision {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Why this engine cannot train at this precision; null when it can. */
-  public String unsupportedReason() {
+  /** The autocast dtype; null for fp32. */
+  public NativeTorch.Dtype autocastDtype() {
+    return switch (this) {
+      case FP32 -> null;
+      case BF16 -> NativeTorch.Dtype.BFLOAT16;
+      case FP16 -> NativeTorch.Dtype.FLOAT16;
+    };
+  }
+
+  /** Why training on {@code device} cannot run at this precision here; null when it can. */
+  public String unsupportedReason(Device device) {
     if (this == FP32) {
       return null;
     }
-    return "bf16 is not available on DJL 0.36's PyTorch engine: its native layer has no bfloat16"
-        + " type and its casts drop gradients, so there is no way to run matrix products in"
-        + " bfloat16 and still train; use fp32";
+    if (this == FP16) {
+      return "fp16 needs dynamic loss scaling, which flipflow's trainer does not have yet; use"
+          + " bf16 (autocast without loss scaling, as fast on GPUs that have bfloat16) or fp32";
+    }
+    if (!NativeTorch.isAvailable()) {
+      return label()
+          + " runs under libtorch's autocast, which only flipflow's native extension reaches, and"
+          + " this worker does not have it ("
+          + NativeTorch.unavailableReason()
+          + "); use fp32 or build the extension";
+    }
+    return null;
   }
 
-  /** Parses {@code value} and fails, naming {@code key}, when this engine cannot train at it. */
-  public static Precision requireSupported(String value, String key) {
+  /**
+   * Parses {@code value} and fails, naming {@code key}, when training on {@code device} cannot run
+   * at it here.
+   */
+  public static Precision requireSupported(String value, String key, Device device) {
     Precision p = parse(value, key);
-    String reason = p.unsupportedReason();
+    String reason = p.unsupportedReason(device);
     if (reason != null) {
       throw new IllegalArgumentException(key + ": " + reason);
     }

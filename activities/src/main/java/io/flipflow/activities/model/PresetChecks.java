@@ -60,12 +60,6 @@ public final class PresetChecks implements SpecActivities {
         problems.add(problem);
       }
     }
-    if (spec.precision() != null) {
-      String reason = Precision.parse(spec.precision(), "precision").unsupportedReason();
-      if (reason != null) {
-        problems.add("precision: " + reason);
-      }
-    }
     return problems;
   }
 

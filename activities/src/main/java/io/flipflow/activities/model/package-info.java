@@ -7,7 +7,8 @@
  * every check of a run against its preset is {@link io.flipflow.activities.model.PresetChecks},
  * which the control worker runs without libtorch.
  *
- * <p>May import: DJL, Gson, the workflows' spec/plan/result records (for the preset checks).
- * Nothing else of flipflow's: training, checkpoints and evaluation build on this package.
+ * <p>May import: DJL, Gson, the workflows' spec/plan/result records (for the preset checks), and
+ * the native {@code engine} package (autocast and fused attention, used only when a run asks for
+ * them). Nothing else of flipflow's: training, checkpoints and evaluation build on this package.
  */
 package io.flipflow.activities.model;

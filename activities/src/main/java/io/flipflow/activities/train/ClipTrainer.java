@@ -9,6 +9,7 @@ import ai.djl.training.GradientCollector;
 import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.device.Devices;
+import io.flipflow.activities.model.Attention;
 import io.flipflow.activities.model.ClipModel;
 import io.flipflow.activities.model.GradMode;
 import io.flipflow.activities.model.ModelPreset;
@@ -74,10 +75,21 @@ public final class ClipTrainer implements AutoCloseable {
   private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
     config.validate();
     preset.validate();
-    // the model's dtype follows the precision; the engine refuses what it cannot train at
-    Precision.requireSupported(config.precision(), "precision");
     if (devices.isEmpty()) {
       throw new IllegalArgumentException("devices: at least one device is needed");
+    }
+    // refused at start, naming why, where this worker's engine cannot do it
+    Precision precision =
+        Precision.requireSupported(config.precision(), "precision", devices.get(0));
+    Attention attention = Attention.requireSupported(config.attention(), "attention");
+    if (devices.size() > 1 && (precision != Precision.FP32 || attention != Attention.EXPLICIT)) {
+      throw new IllegalArgumentException(
+          "precision "
+              + precision.label()
+              + " and attention "
+              + attention.label()
+              + ": the in-process device group trains in fp32 with explicit attention; train on"
+              + " one device");
     }
     if (config.batchSize() < devices.size()) {
       throw new IllegalArgumentException(
@@ -112,7 +124,7 @@ public final class ClipTrainer implements AutoCloseable {
       root.close();
       throw e;
     }
-    this.model = created;
+    this.model = created.setPrecision(precision).setAttention(attention);
     this.replicas = copies;
     NDManager optimizerState = model.manager().newSubManager();
     optimizerState.setName("adamw-state");

@@ -53,7 +53,25 @@ final class ColourEvalFixture {
         200);
     TrainConfig config =
         new TrainConfig(
-            "test-micro", 0, 4, 1, 1e-3, 0, 0, 0.9, 0.95, 1e-6, 0, 1, 1, 1, null, null, null, null);
+            "test-micro",
+            0,
+            4,
+            1,
+            1e-3,
+            0,
+            0,
+            0.9,
+            0.95,
+            1e-6,
+            0,
+            1,
+            1,
+            1,
+            null,
+            null,
+            null,
+            null,
+            null);
     Path local;
     try (ClipTrainer trainer = ClipTrainer.create(config, TestPresets.micro())) {
       local = trainer.saveCheckpoint(work.resolve("ckpt"));

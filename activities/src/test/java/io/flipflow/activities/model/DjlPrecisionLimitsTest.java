@@ -13,10 +13,11 @@ import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 
 /**
- * Why {@link Precision#BF16} is refused: a DJL cast cuts the autograd graph, so weights used
- * through a cast get no gradient. (bfloat16 itself cannot be tried in a test: DJL 0.36's JNI has no
- * mapping for it and aborts the JVM.) If this test starts failing, the engine's casts keep
- * gradients and mixed precision by hand becomes possible: revisit {@link Precision}.
+ * Why {@link Precision#BF16} runs through flipflow's native extension and not through DJL: a DJL
+ * cast cuts the autograd graph, so weights used through a cast get no gradient. (DJL 0.36's JNI
+ * also has no mapping for bfloat16: any DJL op that names a tensor's dtype, such as {@code
+ * softmax}, aborts the JVM on one; {@code MultiHeadSelfAttention} casts its logits to float32
+ * first.) If this test starts failing, DJL's casts keep gradients: revisit {@link Precision}.
  */
 class DjlPrecisionLimitsTest {
 

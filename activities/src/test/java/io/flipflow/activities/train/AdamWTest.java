@@ -76,6 +76,7 @@ class AdamWTest {
             null,
             null,
             null,
+            null,
             null);
     try (NDManager root = NDManager.newBaseManager();
         ClipModel model = ClipModel.create(preset, root, 1);
@@ -148,6 +149,7 @@ class AdamWTest {
             1,
             10,
             1,
+            null,
             null,
             null,
             null,

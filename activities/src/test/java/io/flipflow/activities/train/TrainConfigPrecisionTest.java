@@ -8,6 +8,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import io.flipflow.activities.checkpoint.CheckpointDir;
+import io.flipflow.activities.engine.NativeTorch;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.workflows.plan.RunPlans;
 import io.flipflow.workflows.plan.TrainConfig;
@@ -39,17 +40,29 @@ class TrainConfigPrecisionTest {
   }
 
   @Test
-  void bf16AndUnknownValuesAreRejectedNamingTheField() {
+  void whatThisEngineCannotRunAndUnknownValuesAreRejectedNamingTheField() {
     TrainConfig c = TrainConfigTest.ok();
-    // bf16 is a precision, but not one this engine trains at: the trainer refuses it
-    IllegalArgumentException bf16 =
+    IllegalArgumentException fp16 =
         assertThrows(
             IllegalArgumentException.class,
-            () -> ClipTrainer.create(c.withPrecision("bf16"), ModelPreset.load("tiny-emoji")));
-    assertTrue(bf16.getMessage().startsWith("precision: bf16 is not available"), bf16.getMessage());
+            () -> ClipTrainer.create(c.withPrecision("fp16"), ModelPreset.load("tiny-emoji")));
+    assertTrue(
+        fp16.getMessage().startsWith("precision: fp16 needs dynamic loss scaling"),
+        fp16.getMessage());
+    if (!NativeTorch.isAvailable()) { // bf16 needs the extension's autocast: named where absent
+      IllegalArgumentException bf16 =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> ClipTrainer.create(c.withPrecision("bf16"), ModelPreset.load("tiny-emoji")));
+      assertTrue(bf16.getMessage().contains("native extension"), bf16.getMessage());
+    }
     IllegalArgumentException fp8 =
         assertThrows(IllegalArgumentException.class, () -> c.withPrecision("fp8").validate());
-    assertEquals("precision: 'fp8' is not a precision; write fp32 or bf16", fp8.getMessage());
+    assertEquals("precision: 'fp8' is not a precision; write fp32, bf16 or fp16", fp8.getMessage());
+    IllegalArgumentException flash =
+        assertThrows(IllegalArgumentException.class, () -> c.withAttention("flash").validate());
+    assertEquals(
+        "attention: 'flash' is not an attention; write explicit or fused", flash.getMessage());
   }
 
   @Test

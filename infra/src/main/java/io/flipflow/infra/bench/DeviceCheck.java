@@ -110,6 +110,7 @@ public final class DeviceCheck {
             null,
             null,
             null,
+            null,
             null);
     List<Float> singleLosses = new ArrayList<>();
     List<Float> groupLosses = new ArrayList<>();

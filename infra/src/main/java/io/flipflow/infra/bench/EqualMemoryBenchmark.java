@@ -96,6 +96,7 @@ public final class EqualMemoryBenchmark {
             null,
             null,
             null,
+            null,
             null);
     SyntheticBatchSource data =
         new SyntheticBatchSource(preset, SyntheticBatchSource.MAX_DISTINCT_PAIRS);

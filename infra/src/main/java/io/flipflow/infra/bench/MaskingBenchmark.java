@@ -97,6 +97,7 @@ public final class MaskingBenchmark {
             null,
             null,
             null,
+            null,
             null);
     ModelPreset preset = ModelPreset.load(config.validate().preset());
     for (double r : maskRatios) {

@@ -43,7 +43,8 @@ public final class RunPlans {
         spec.precision(),
         spec.textMaskRatio(),
         spec.textMasking(),
-        spec.reconstruction());
+        spec.reconstruction(),
+        spec.attention());
   }
 
   /**

@@ -25,13 +25,16 @@ import java.util.List;
  * @param seed seeds the initial weights and every step's mask noise (with the step number)
  * @param checkpointEvery steps between checkpoints (a checkpoint is also written at the end/stop)
  * @param metricsEvery steps between step reports (the last step is always reported)
- * @param precision {@code fp32} or {@code bf16}; null, as in checkpoints written before the field
- *     existed, reads as fp32. The trainer refuses what its engine cannot do.
+ * @param precision {@code fp32}, {@code bf16} or {@code fp16} (autocast; fp16 with dynamic loss
+ *     scaling); null, as in checkpoints written before the field existed, reads as fp32. The
+ *     trainer refuses what its engine cannot do.
  * @param textMaskRatio fraction of each caption's token positions dropped (FLIP's Table 1c); null
  *     or 0 for none
  * @param textMasking {@code random} or {@code prioritized} (padding first); null for random
  * @param reconstruction FLIP's Table 1f: an MAE-style decoder's loss added to the contrastive one;
  *     null (and in checkpoints from before the field) for none
+ * @param attention {@code explicit} or {@code fused}; null (and in checkpoints from before the
+ *     field) for explicit
  */
 @RecordBuilder
 public record TrainConfig(
@@ -52,10 +55,14 @@ public record TrainConfig(
     String precision,
     Double textMaskRatio,
     String textMasking,
-    io.flipflow.workflows.spec.Reconstruction reconstruction)
+    io.flipflow.workflows.spec.Reconstruction reconstruction,
+    String attention)
     implements TrainConfigBuilder.With {
 
   public static final String FP32 = "fp32";
+
+  /** The precisions a config may name; the trainer decides which its engine can run. */
+  public static final List<String> PRECISIONS = List.of(FP32, "bf16", "fp16");
 
   public TrainConfig {
     precision = precision == null ? FP32 : precision;
@@ -125,9 +132,13 @@ public record TrainConfig(
     if (metricsEvery <= 0) {
       throw new IllegalArgumentException("metricsEvery must be positive, got " + metricsEvery);
     }
-    if (!precision.equals(FP32) && !precision.equals("bf16")) {
+    if (!PRECISIONS.contains(precision)) {
       throw new IllegalArgumentException(
-          "precision: '" + precision + "' is not a precision; write fp32 or bf16");
+          "precision: '" + precision + "' is not a precision; write fp32, bf16 or fp16");
+    }
+    if (attention != null && !List.of("explicit", "fused").contains(attention)) {
+      throw new IllegalArgumentException(
+          "attention: '" + attention + "' is not an attention; write explicit or fused");
     }
     return this;
   }

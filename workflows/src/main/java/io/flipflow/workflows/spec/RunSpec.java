@@ -49,9 +49,11 @@ import java.util.regex.Pattern;
  *     this long, even before its schedule ends; the trainer paces its LR schedule by the share of
  *     the budget used, so a budgeted run still completes its decay. {@code steps}/{@code samples}
  *     stay an upper bound. Null for no budget.
- * @param precision {@code fp32} or {@code bf16} (mixed precision: matrix products in bfloat16);
- *     null (the default, and every spec written before the field existed) means fp32. Training
- *     refuses bf16 where its engine cannot do it (see the activities' {@code Precision}).
+ * @param precision {@code fp32}, {@code bf16} (autocast: matrix products and attention in bfloat16;
+ *     norms, softmax, the loss, master weights and AdamW in float32) or {@code fp16} (the same in
+ *     float16, with dynamic loss scaling); null (the default, and every spec written before the
+ *     field existed) means fp32. Training refuses a mixed precision, naming why, where its worker's
+ *     engine cannot do it (the native extension is not built there).
  * @param resume true to continue an existing run of this name, which must have been started with
  *     the same spec; refused when there is none. A run of the same name and spec continues anyway;
  *     one of the same name and another spec is always refused. Not part of the run's identity
@@ -63,6 +65,9 @@ import java.util.regex.Pattern;
  *     without it keep their fingerprints.
  * @param reconstruction FLIP's Table 1f: an MAE-style decoder's pixel loss added to pretraining's
  *     (never to tuning's); null (the default) for none. Part of the identity only when set.
+ * @param attention {@code explicit} (softmax of the scaled products, written out) or {@code fused}
+ *     (libtorch's {@code scaled_dot_product_attention}, the same function in fewer passes over
+ *     memory); null (the default) means explicit. Part of the identity only when set.
  */
 @RecordBuilder
 public record RunSpec(
@@ -92,7 +97,8 @@ public record RunSpec(
     String precision,
     Boolean resume,
     String initFrom,
-    Reconstruction reconstruction)
+    Reconstruction reconstruction,
+    String attention)
     implements RunSpecBuilder.With {
 
   /**
@@ -124,7 +130,8 @@ public record RunSpec(
   public static final long MAX_WALL_CLOCK_BUDGET_SECONDS = 366L * 24 * 3600;
 
   private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
-  private static final Pattern PRECISION = Pattern.compile("fp32|bf16");
+  private static final Pattern PRECISION = Pattern.compile("fp32|bf16|fp16");
+  private static final Pattern ATTENTION = Pattern.compile("explicit|fused");
   private static final Pattern TEXT_MASKING = Pattern.compile("random|prioritized");
 
   public RunSpec {
@@ -249,7 +256,14 @@ public record RunSpec(
               + wallClockBudgetSeconds);
     }
     if (precision != null && !PRECISION.matcher(precision).matches()) {
-      errors.add("precision: must be fp32 or bf16, or left out for fp32, got '" + precision + "'");
+      errors.add(
+          "precision: must be fp32, bf16 or fp16, or left out for fp32, got '" + precision + "'");
+    }
+    if (attention != null && !ATTENTION.matcher(attention).matches()) {
+      errors.add(
+          "attention: must be explicit or fused, or left out for explicit, got '"
+              + attention
+              + "'");
     }
     if (reconstruction != null) {
       reconstruction.validate("reconstruction.", errors);
@@ -302,7 +316,7 @@ public record RunSpec(
       tree.remove(List.of("name", "device", "resume"));
       tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
       for (String optional :
-          List.of("initFrom", "textMaskRatio", "textMasking", "reconstruction")) {
+          List.of("initFrom", "textMaskRatio", "textMasking", "reconstruction", "attention")) {
         if (tree.get(optional) == null || tree.get(optional).isNull()) {
           tree.remove(optional); // specs from before the field keep their fingerprints
         }
