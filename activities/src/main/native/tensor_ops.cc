@@ -332,4 +332,17 @@ JNIEXPORT jboolean JNICALL Java_io_flipflow_activities_engine_NativeTorchJni_uns
   FF_CATCH(env, JNI_FALSE)
 }
 
+// after an fp16 step skipped for an overflow: the inf/NaN gradients must not reach the next one
+JNIEXPORT void JNICALL Java_io_flipflow_activities_engine_NativeTorchJni_zeroGradients(
+    JNIEnv* env, jclass, jlongArray jparams) {
+  FF_TRY
+  auto grads = flipflow::tensors_of(flipflow::longs(env, jparams), true);
+  if (grads.empty()) {
+    return;
+  }
+  at::NoGradGuard no_grad;
+  at::_foreach_zero_(grads);
+  FF_CATCH(env, )
+}
+
 }  // extern "C"

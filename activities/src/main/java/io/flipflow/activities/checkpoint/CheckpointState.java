@@ -23,6 +23,7 @@ import io.soabase.recordbuilder.core.RecordBuilder;
  *     file once complete); null when unknown (old checkpoints, synthetic data)
  * @param importedFrom where imported weights came from (e.g. {@code open_clip:DIR}); null when
  *     flipflow trained them
+ * @param lossScale fp16's loss-scaler state; null otherwise
  */
 @RecordBuilder
 public record CheckpointState(
@@ -40,7 +41,8 @@ public record CheckpointState(
     Origin origin,
     Preprocess preprocess,
     TokenizerRef tokenizer,
-    String importedFrom)
+    String importedFrom,
+    LossScale lossScale)
     implements CheckpointStateBuilder.With {
 
   /**
@@ -83,6 +85,15 @@ public record CheckpointState(
    */
   public record TokenizerRef(String sha256, String source) {}
 
+  /**
+   * fp16's dynamic loss scale (null for other precisions and in checkpoints from before it).
+   *
+   * @param scale what the loss is multiplied by before the backward pass
+   * @param cleanSteps steps since the scale last changed without an overflow
+   * @param skippedSteps steps skipped so far for overflowing gradients
+   */
+  public record LossScale(double scale, long cleanSteps, long skippedSteps) {}
+
   /** A state as the trainer writes it; preprocessing and tokenizer are filled in when written. */
   public CheckpointState(
       int format,
@@ -110,6 +121,7 @@ public record CheckpointState(
         optimizerUpdates,
         lastLoss,
         origin,
+        null,
         null,
         null,
         null);

@@ -422,6 +422,12 @@ public final class NativeTorch {
     return NativeTorchJni.unscaleGradients(handles(parameters), inverseScale);
   }
 
+  /** Sets every parameter's gradient to zero (after a skipped fp16 step), in one native call. */
+  public static void zeroGradients(List<NDArray> parameters) {
+    requireAvailable();
+    NativeTorchJni.zeroGradients(handles(parameters));
+  }
+
   // ---- c10d ----
 
   /**

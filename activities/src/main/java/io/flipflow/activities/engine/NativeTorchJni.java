@@ -101,6 +101,9 @@ final class NativeTorchJni {
    */
   static native boolean unscaleGradients(long[] parameters, double inverseScale);
 
+  /** Sets every parameter's gradient to zero. */
+  static native void zeroGradients(long[] parameters);
+
   // ---- c10d ----
 
   /** A TCPStore; rank 0 serves it (port 0: any free port). Returns a native store handle. */

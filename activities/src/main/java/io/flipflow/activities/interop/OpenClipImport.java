@@ -128,7 +128,8 @@ public final class OpenClipImport {
               null,
               CheckpointState.Preprocess.of(preset),
               new CheckpointState.TokenizerRef(CheckpointDir.sha256(tokenizer), tokenizerSource),
-              "open_clip:" + dir.toAbsolutePath().normalize());
+              "open_clip:" + dir.toAbsolutePath().normalize(),
+              null);
       CheckpointDir.writeInto(out, state, model, null, tokenizer);
     } catch (IOException e) {
       throw new UncheckedIOException("import: cannot write " + out, e);

@@ -9,7 +9,7 @@ import java.util.Locale;
  * autocast as OpenCLIP's {@code --precision amp_bf16} runs it: the towers' matrix products and
  * attention in bfloat16, norms and softmax-sensitive ops in float32 (autocast's own lists), the
  * embeddings cast back to float32 before the loss, and float32 master weights, gradients and AdamW
- * state.
+ * state. {@code fp16} is the same in float16, with the trainer's dynamic loss scaling.
  *
  * <p>DJL 0.36 cannot do this alone (no bfloat16 type, casts that cut the autograd graph, no
  * autocast: {@code DjlPrecisionLimitsTest}); flipflow's native extension can ({@link
@@ -55,10 +55,6 @@ public enum Precision {
   public String unsupportedReason(Device device) {
     if (this == FP32) {
       return null;
-    }
-    if (this == FP16) {
-      return "fp16 needs dynamic loss scaling, which flipflow's trainer does not have yet; use"
-          + " bf16 (autocast without loss scaling, as fast on GPUs that have bfloat16) or fp32";
     }
     if (!NativeTorch.isAvailable()) {
       return label()

@@ -58,6 +58,7 @@ public final class ClipTrainer implements AutoCloseable {
   private final ClipModel model;
   private final DataParallelReplicas replicas;
   private final AdamW optimizer;
+  private LossScaler lossScaler; // fp16 only
   private LearningRateSchedule schedule;
   private WallClockBudget.Pace pace;
   private long step;
@@ -129,6 +130,7 @@ public final class ClipTrainer implements AutoCloseable {
     NDManager optimizerState = model.manager().newSubManager();
     optimizerState.setName("adamw-state");
     this.optimizer = new AdamW(config, optimizerState);
+    this.lossScaler = precision == Precision.FP16 ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
     this.schedule = LearningRateSchedule.of(config);
   }
 
@@ -165,6 +167,7 @@ public final class ClipTrainer implements AutoCloseable {
       throw e;
     }
     trainer.keepTokenizerOf(checkpoint, state);
+    trainer.keepLossScaleOf(state);
     trainer.step = state.step();
     trainer.samplesSeen = state.samplesSeen();
     trainer.dataPosition = state.dataPosition();
@@ -206,6 +209,7 @@ public final class ClipTrainer implements AutoCloseable {
       trainer.keepTokenizerOf(checkpoint, state);
       if (withOptimizer) {
         trainer.loadOptimizer(checkpoint);
+        trainer.keepLossScaleOf(state);
       }
     } catch (RuntimeException e) {
       trainer.close();
@@ -233,6 +237,33 @@ public final class ClipTrainer implements AutoCloseable {
   /** Whether a DJL parameter id is one of Table 1f's decoder ({@code NNdecoder_...}). */
   private static boolean isDecoder(String djlName) {
     return djlName.matches("\\d*decoder_.*");
+  }
+
+  /** fp16 goes on at the checkpoint's loss scale (a checkpoint of another precision has none). */
+  private void keepLossScaleOf(CheckpointState state) {
+    if (lossScaler != null && state.lossScale() != null) {
+      lossScaler = LossScaler.of(state.lossScale());
+    }
+  }
+
+  /** fp16's current loss scale; NaN at other precisions. */
+  public double lossScale() {
+    return lossScaler == null ? Double.NaN : lossScaler.scale();
+  }
+
+  /** Steps fp16 skipped for overflowing gradients; 0 at other precisions. */
+  public long skippedSteps() {
+    return lossScaler == null ? 0 : lossScaler.skippedSteps();
+  }
+
+  /** Test hook: fp16 starts at this loss scale instead of GradScaler's 65,536. */
+  ClipTrainer withInitialLossScale(double scale) {
+    if (lossScaler == null) {
+      throw new IllegalStateException(
+          "a loss scale is for fp16, this trainer is " + config.precision());
+    }
+    lossScaler = new LossScaler(scale);
+    return this;
   }
 
   /** The checkpoint's tokenizer goes on with the weights (and data must be encoded with it). */
@@ -471,7 +502,7 @@ public final class ClipTrainer implements AutoCloseable {
           loss = model.loss(masked.images(), masked.tokens(), masked.textPositions(), maskRatio);
         }
         forwardDone = System.nanoTime();
-        collector.backward(loss);
+        collector.backward(lossScaler == null ? loss : lossScaler.scaled(loss));
       }
     } else {
       long[] forwardEnd = new long[1];
@@ -486,8 +517,11 @@ public final class ClipTrainer implements AutoCloseable {
     if (replicas != null) {
       replicas.sumGradientsIntoMaster(stepManager);
     }
-    optimizer.update(model.getParameters(), learningRate, stepManager);
-    model.clampLogitScale();
+    // fp16: an overflowing step is skipped (gradients zeroed inside), as GradScaler skips it
+    if (lossScaler == null || lossScaler.unscale(model.getParameters())) {
+      optimizer.update(model.getParameters(), learningRate, stepManager);
+      model.clampLogitScale();
+    }
     if (replicas != null) {
       replicas.copyWeightsFromMaster();
     }
@@ -536,6 +570,9 @@ public final class ClipTrainer implements AutoCloseable {
             optimizer.updates(),
             lastLoss,
             origin);
+    if (lossScaler != null) {
+      state = state.withLossScale(lossScaler.state());
+    }
     Path target =
         CheckpointDir.write(
             checkpointRoot, state.withTokenizer(tokenizer), model, optimizer::save, tokenizerJson);

@@ -73,6 +73,61 @@ class MixedPrecisionTrainingTest {
   }
 
   @Test
+  void fp16WithDynamicLossScalingTrainsTheMicroClipNearFp32(@TempDir Path dir) {
+    ModelPreset preset = ClipTrainerTest.micro();
+    TrainConfig fp32 = ClipTrainerTest.config(0.5, 16, 30);
+    Trained a = train(preset, fp32, dir.resolve("fp32"));
+    Trained b = train(preset, fp32.withPrecision("fp16"), dir.resolve("fp16"));
+    System.out.printf(
+        "micro CLIP, 30 steps: fp32 %.4f -> %.4f, fp16 %.4f -> %.4f%n",
+        a.losses.get(0), a.losses.get(29), b.losses.get(0), b.losses.get(29));
+    for (int i = 0; i < 3; i++) {
+      double relative = Math.abs(b.losses.get(i) - a.losses.get(i)) / a.losses.get(i);
+      assertTrue(
+          relative < BF16_LOSS_TOLERANCE,
+          "step " + (i + 1) + ": fp16 " + b.losses.get(i) + " vs fp32 " + a.losses.get(i));
+    }
+    assertNotEquals(a.losses.get(0), b.losses.get(0), "fp16 must really compute in float16");
+    assertTrue(b.losses.get(29) < 0.6 * b.losses.get(0), "fp16 did not train: " + b.losses);
+  }
+
+  /**
+   * A scale far too large overflows float16 gradients: the step is skipped (no weight moves), the
+   * scale halves, and a checkpoint carries the scale into the resumed run.
+   */
+  @Test
+  void anOverflowingFp16StepIsSkippedAndTheScaleHalvesAndResumes(@TempDir Path dir) {
+    ModelPreset preset = ClipTrainerTest.micro();
+    TrainConfig config =
+        ClipTrainerTest.config(0.5, 16, 3).with().warmupSteps(0).precision("fp16").build();
+    double huge = Math.pow(2, 60);
+    Path checkpoint;
+    try (ClipTrainer trainer = ClipTrainer.create(config, preset).withInitialLossScale(huge)) {
+      Map<String, float[]> before = new LinkedHashMap<>();
+      for (Pair<String, Parameter> p : trainer.model().getParameters()) {
+        before.put(p.getKey(), p.getValue().getArray().toFloatArray());
+      }
+      List<Float> losses = new ArrayList<>();
+      trainer.run(
+          new SyntheticBatchSource(preset, 16), dir, m -> losses.add(m.loss()), () -> false);
+      assertEquals(3, trainer.skippedSteps(), "every step at 2^60..2^58 overflows float16");
+      assertEquals(huge / 8, trainer.lossScale());
+      assertTrue(Float.isFinite(losses.get(0)), "the reported loss is the unscaled one");
+      for (Pair<String, Parameter> p : trainer.model().getParameters()) {
+        float[] after = p.getValue().getArray().toFloatArray();
+        assertTrue(
+            java.util.Arrays.equals(before.get(p.getKey()), after),
+            p.getKey() + " moved in a skipped step");
+      }
+      checkpoint = trainer.lastCheckpoint();
+    }
+    try (ClipTrainer resumed = ClipTrainer.resume(checkpoint)) {
+      assertEquals(huge / 8, resumed.lossScale());
+      assertEquals(3, resumed.skippedSteps());
+    }
+  }
+
+  @Test
   void theTrainerRecordsPrecisionAndAttentionAndRefusesThemOnADeviceGroup() {
     ModelPreset preset = ClipTrainerTest.micro();
     TrainConfig config =
