@@ -27,13 +27,13 @@ public final class ClipLoss {
     NDArray logitsPerText = logitsPerImage.transpose();
     NDArray imageToText = crossEntropyOnDiagonal(logitsPerImage);
     NDArray textToImage = crossEntropyOnDiagonal(logitsPerText);
-    return imageToText.add(textToImage).div(2);
+    return Scalars.div(imageToText.add(textToImage), 2);
   }
 
   /** Mean over rows of -log softmax(row)[i], the positive pair sitting on the diagonal. */
   static NDArray crossEntropyOnDiagonal(NDArray logits) {
     int batch = (int) logits.getShape().get(0);
     NDArray diagonal = logits.getManager().eye(batch);
-    return logits.logSoftmax(1).mul(diagonal).sum().div(-batch);
+    return Scalars.div(logits.logSoftmax(1).mul(diagonal).sum(), -batch);
   }
 }

@@ -199,6 +199,11 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return count;
   }
 
+  /** The learnable log temperature, {@code logit_scale}. */
+  public Parameter logitScaleParameter() {
+    return logitScale;
+  }
+
   /** The current temperature multiplier exp(logit_scale). */
   public float logitScale() {
     return (float) Math.exp(logitScale.getArray().getFloat());
@@ -234,7 +239,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
           NDArray imageEmbeddings = normalise(encodeImagesRaw(scope, images, maskRatio, true));
           NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
           NDArray scale = store.getValue(logitScale, images.getDevice(), true);
-          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
           return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
         });
   }
@@ -269,7 +274,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
               normalise(atPrecision(() -> visual.embed(store, encoded, true)));
           NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
           NDArray scale = store.getValue(logitScale, images.getDevice(), true);
-          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
           NDArray contrastive = ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
           NDArray patches = visual.hasClassToken() ? encoded.get(":, 1:, :") : encoded;
           NDArray predicted =
@@ -282,7 +287,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
               MaeDecoder.normalisedPatches(
                   PatchMasking.keep(MaeDecoder.patchify(images, preset.patchSize()), dropped));
           NDArray reconstruction = predicted.sub(target).square().mean();
-          return new NDList(contrastive.add(reconstruction.mul((float) weight)), reconstruction);
+          return new NDList(contrastive.add(Scalars.mul(reconstruction, weight)), reconstruction);
         });
   }
 
@@ -343,7 +348,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
         textEmbeddings,
         scope -> {
           NDArray scale = store.getValue(logitScale, imageEmbeddings.getDevice(), true);
-          NDArray clamped = scale.minimum(MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
           return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
         });
   }
@@ -447,7 +452,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   }
 
   private static NDArray normalise(NDArray x) {
-    return x.div(x.norm(new int[] {1}, true).maximum(1e-12f));
+    return x.div(Scalars.maximum(x.norm(new int[] {1}, true), 1e-12));
   }
 
   private NDArray inScope(NDArray anchor, NDArray other, Function<NDManager, NDArray> body) {

@@ -66,7 +66,7 @@ public final class MultiHeadSelfAttention extends AbstractBlock {
     if (attention == Attention.FUSED) {
       attended = NativeTorch.scaledDotProductAttention(q, k, v, mask, false, q.getManager());
     } else {
-      NDArray logits = q.mul(1.0 / Math.sqrt(headDim)).matMul(k.transpose(0, 1, 3, 2));
+      NDArray logits = Scalars.mul(q, 1.0 / Math.sqrt(headDim)).matMul(k.transpose(0, 1, 3, 2));
       if (mask != null) {
         logits = logits.add(mask); // (B, H, S, S)
       }

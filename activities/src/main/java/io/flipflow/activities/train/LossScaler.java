@@ -6,6 +6,7 @@ import ai.djl.nn.ParameterList;
 import ai.djl.util.Pair;
 import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.engine.NativeTorch;
+import io.flipflow.activities.model.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -63,7 +64,7 @@ final class LossScaler {
 
   /** What the backward pass differentiates: the loss times the scale. */
   NDArray scaled(NDArray loss) {
-    return loss.mul((float) scale);
+    return Scalars.mul(loss, scale);
   }
 
   /**
