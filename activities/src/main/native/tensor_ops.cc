@@ -345,4 +345,26 @@ JNIEXPORT void JNICALL Java_io_flipflow_activities_engine_NativeTorchJni_zeroGra
   FF_CATCH(env, )
 }
 
+// an order-free checksum of tensors' exact bits: integer sums do not depend on how a reduction is
+// split over threads, so ranks with other thread counts agree exactly on identical weights
+JNIEXPORT jlong JNICALL Java_io_flipflow_activities_engine_NativeTorchJni_bitChecksum(
+    JNIEnv* env, jclass, jlongArray jtensors) {
+  FF_TRY
+  auto tensors = flipflow::tensors_of(flipflow::longs(env, jtensors), false);
+  at::NoGradGuard no_grad;
+  uint64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); i++) {
+    at::Tensor t = tensors[i].detach().contiguous();
+    if (t.element_size() != 4) {
+      throw std::invalid_argument("bitChecksum: tensor " + std::to_string(i) +
+                                  " is not a 4-byte type but " +
+                                  std::string(c10::toString(t.scalar_type())));
+    }
+    const int64_t sum = t.view(at::kInt).to(at::kLong).sum().item<int64_t>();
+    total += static_cast<uint64_t>(i + 1) * static_cast<uint64_t>(sum);  // wraps, by design
+  }
+  return static_cast<jlong>(total);
+  FF_CATCH(env, 0)
+}
+
 }  // extern "C"

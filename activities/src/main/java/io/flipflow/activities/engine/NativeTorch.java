@@ -428,6 +428,16 @@ public final class NativeTorch {
     NativeTorchJni.zeroGradients(handles(parameters));
   }
 
+  /**
+   * A checksum of the tensors' exact bits (float32 or int32), the same whatever the thread count:
+   * integer sums of the bit patterns, weighted by position. Equal tensors give equal sums; for
+   * comparing the weights of data-parallel ranks.
+   */
+  public static long bitChecksum(List<NDArray> tensors) {
+    requireAvailable();
+    return NativeTorchJni.bitChecksum(handles(tensors));
+  }
+
   // ---- c10d ----
 
   /**

@@ -101,6 +101,9 @@ final class NativeTorchJni {
    */
   static native boolean unscaleGradients(long[] parameters, double inverseScale);
 
+  /** An order-free checksum of the tensors' bits (4-byte types). */
+  static native long bitChecksum(long[] tensors);
+
   /** Sets every parameter's gradient to zero. */
   static native void zeroGradients(long[] parameters);
 

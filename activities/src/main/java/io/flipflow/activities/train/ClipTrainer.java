@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * optimizer state live in the model's manager, whose array count stays flat.
  *
  * <p>Devices: everything lives on the first of {@code devices} (the CPU unless a caller leased a
- * GPU). With several devices a step is data-parallel ({@link DataParallelReplicas}).
+ * GPU). With several devices a step is data-parallel ({@link DataParallelReplicas}); across
+ * processes, one device each, it is data-parallel over c10d ({@link #withRanks}, {@link
+ * RankGroup}).
  *
  * <p>Over 350 lines: the step (forward, loss, the two-phase backward, AdamW) reads best in one
  * place, as in OpenCLIP's train_one_epoch; replicas, seeds and checkpoints are their own classes,
@@ -59,6 +61,7 @@ public final class ClipTrainer implements AutoCloseable {
   private final DataParallelReplicas replicas;
   private final AdamW optimizer;
   private LossScaler lossScaler; // fp16 only
+  private RankGroup ranks; // data-parallel across processes; null in one process
   private LearningRateSchedule schedule;
   private WallClockBudget.Pace pace;
   private long step;
@@ -256,6 +259,26 @@ public final class ClipTrainer implements AutoCloseable {
     return lossScaler == null ? 0 : lossScaler.skippedSteps();
   }
 
+  /**
+   * Trains as one rank of a data-parallel job over {@code group}'s processes: this rank's share of
+   * every global batch, the InfoNCE over the global batch, gradients summed across ranks. Rank 0's
+   * weights are broadcast now (call it after {@link #resume}: all ranks resume from the same
+   * checkpoint). Refused with a device group or Table 1f's decoder.
+   */
+  public ClipTrainer withRanks(RankGroup group) {
+    if (devices.size() > 1) {
+      throw new IllegalArgumentException(
+          "ranks: each rank trains on one device, got " + devices.size());
+    }
+    if (model.hasDecoder()) {
+      throw new IllegalArgumentException("reconstruction (Table 1f) trains in one process");
+    }
+    group.checkBatch(config.batchSize());
+    group.broadcastWeights(model);
+    this.ranks = group;
+    return this;
+  }
+
   /** Test hook: fp16 starts at this loss scale instead of GradScaler's 65,536. */
   ClipTrainer withInitialLossScale(double scale) {
     if (lossScaler == null) {
@@ -367,10 +390,12 @@ public final class ClipTrainer implements AutoCloseable {
       pace.start(step, System.nanoTime());
       refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
     }
+    boolean leader = ranks == null || ranks.isLeader();
+    boolean agreedStop = ranks != null && agree(stopRequested);
     while (step < config.totalSteps()) {
-      if (stopRequested.getAsBoolean()) {
+      if (ranks == null ? stopRequested.getAsBoolean() : agreedStop) {
         Path checkpoint = lastCheckpoint;
-        if (savedAt != step) {
+        if (savedAt != step && leader) {
           checkpoint = saveCheckpoint(checkpointRoot);
           onCheckpoint.accept(checkpoint);
         }
@@ -399,6 +424,16 @@ public final class ClipTrainer implements AutoCloseable {
       if (pace != null) {
         refit(pace.totalSteps(step, System.nanoTime(), config.totalSteps()));
       }
+      if (ranks != null) {
+        // every rank leaves the loop at the same step: rank 0's schedule, anyone's stop
+        agreedStop = agree(stopRequested);
+        if (step % ranks.checkEvery() == 0 || step == config.totalSteps()) {
+          ranks.checkSameWeights(model, step, root);
+        }
+      }
+      if (!leader) {
+        continue; // rank 0 reports and checkpoints for the job
+      }
       if (step % config.metricsEvery() == 0 || step == config.totalSteps()) {
         listener.onStep(
             new StepListener.StepMetrics(
@@ -424,6 +459,15 @@ public final class ClipTrainer implements AutoCloseable {
       LOG.info("wall-clock budget: {}", pace.describe(step, System.nanoTime()));
     }
     return new LoopResult(step, samplesSeen, lastLoss, false, lastCheckpoint);
+  }
+
+  /** The ranks' agreed stop decision; the schedule becomes rank 0's length. */
+  private boolean agree(BooleanSupplier stopRequested) {
+    try (NDManager scope = root.newSubManager()) {
+      long[] agreed = ranks.agree(stopRequested.getAsBoolean(), config.totalSteps(), scope);
+      refit(agreed[1]);
+      return agreed[0] == 1;
+    }
   }
 
   /**
@@ -486,7 +530,12 @@ public final class ClipTrainer implements AutoCloseable {
     float reconstruction = Float.NaN;
     long started = System.nanoTime();
     long forwardDone;
-    if (replicas == null) {
+    if (ranks != null) {
+      long[] forwardEnd = new long[1];
+      double scale = lossScaler == null ? 1 : lossScaler.scale();
+      loss = ranks.lossAndBackward(model, masked, maskRatio, scale, stepManager, forwardEnd);
+      forwardDone = forwardEnd[0];
+    } else if (replicas == null) {
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         if (model.hasDecoder() && maskRatio > 0) {
           NDList losses =
@@ -516,6 +565,9 @@ public final class ClipTrainer implements AutoCloseable {
     }
     if (replicas != null) {
       replicas.sumGradientsIntoMaster(stepManager);
+    }
+    if (ranks != null) {
+      ranks.allReduceGradients(model);
     }
     // fp16: an overflowing step is skipped (gradients zeroed inside), as GradScaler skips it
     if (lossScaler == null || lossScaler.unscale(model.getParameters())) {

@@ -14,10 +14,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -218,36 +216,11 @@ class C10dGlooTest {
   }
 
   static Process startJvm(List<String> properties, List<String> args) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
-    cmd.add("-XX:TieredStopAtLevel=1"); // start fast: the peer's work is native
-    cmd.add("-Dai.djl.offline=true");
-    cmd.add("-Dai.djl.pytorch.num_threads=1");
-    cmd.add("-Dai.djl.pytorch.num_interop_threads=1");
-    cmd.addAll(properties);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(C10dPeer.class.getName());
-    cmd.addAll(args);
-    // the environment (DJL_CACHE_DIR, OMP_WAIT_POLICY) is this JVM's
-    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    return PeerJvm.start(C10dPeer.class, properties, args);
   }
 
   static CompletableFuture<String> drain(Process p) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-          } catch (IOException e) {
-            return "(output unreadable: " + e + ")";
-          }
-        },
-        task -> { // its own thread: the common pool has one worker on 2 cores
-          Thread t = new Thread(task, "peer-output");
-          t.setDaemon(true);
-          t.start();
-        });
+    return PeerJvm.drain(p);
   }
 
   private static float[] filled(int n, float value) {
