@@ -428,7 +428,9 @@ public final class ClipTrainer implements AutoCloseable {
         // every rank leaves the loop at the same step: rank 0's schedule, anyone's stop
         agreedStop = agree(stopRequested);
         if (step % ranks.checkEvery() == 0 || step == config.totalSteps()) {
-          ranks.checkSameWeights(model, step, root);
+          try (NDManager scope = root.newSubManager()) {
+            ranks.checkSameWeights(model, step, scope);
+          }
         }
       }
       if (!leader) {

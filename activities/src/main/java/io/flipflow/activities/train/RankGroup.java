@@ -48,6 +48,7 @@ public final class RankGroup {
   private final ProcessGroup group;
   private final long checkEvery;
   private boolean reduceGradients = true;
+  private long collectiveNanos; // in the all-gather and the gradient all-reduce, for benchmarks
 
   public RankGroup(ProcessGroup group) {
     this(group, DEFAULT_CHECK_EVERY);
@@ -71,6 +72,11 @@ public final class RankGroup {
 
   public long checkEvery() {
     return checkEvery;
+  }
+
+  /** Milliseconds spent so far in the embeddings' all-gather and the gradient all-reduce. */
+  public double collectiveMillis() {
+    return collectiveNanos / 1e6;
   }
 
   /** Rank 0 writes checkpoints and reports metrics. */
@@ -142,7 +148,9 @@ public final class RankGroup {
 
   /** Every rank's rows of {@code local}, in rank order, as one leaf that collects its gradient. */
   private NDArray gatheredLeaf(NDArray local, NDManager manager) {
+    long started = System.nanoTime();
     NDArray stacked = group.allGather(local.stopGradient(), manager); // (R, b, E)
+    collectiveNanos += System.nanoTime() - started;
     NDArray leaf =
         stacked.reshape(stacked.getShape().get(0) * stacked.getShape().get(1), -1).duplicate();
     leaf.setRequiresGradient(true);
@@ -155,7 +163,9 @@ public final class RankGroup {
       NativeTorch.zeroGradients(List.of(model.logitScaleParameter().getArray()));
     }
     if (reduceGradients) {
+      long started = System.nanoTime();
       group.allReduceGradients(weights(model), false);
+      collectiveNanos += System.nanoTime() - started;
     }
   }
 

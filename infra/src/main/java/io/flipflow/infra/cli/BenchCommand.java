@@ -3,6 +3,7 @@ package io.flipflow.infra.cli;
 import com.google.gson.JsonObject;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.device.Devices;
+import io.flipflow.infra.bench.DataParallelBenchmark;
 import io.flipflow.infra.bench.EqualMemoryBenchmark;
 import io.flipflow.infra.bench.MaskingBenchmark;
 import io.flipflow.infra.bench.OpenClipComparison;
@@ -33,7 +34,8 @@ import picocli.CommandLine.Option;
       BenchCommand.EqualMemory.class,
       BenchCommand.Staging.class,
       BenchCommand.OpenClip.class,
-      BenchCommand.Orchestration.class
+      BenchCommand.Orchestration.class,
+      BenchCommand.DataParallel.class
     })
 public final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -126,6 +128,62 @@ public final class BenchCommand implements Runnable {
       record(
           "masking",
           Map.of("preset", preset, "batch", batch, "rounds", rounds, "devices", devices),
+          m);
+    }
+  }
+
+  @Command(
+      name = "data-parallel",
+      mixinStandardHelpOptions = true,
+      description =
+          "The same global batch trained by 1 process with every core and by R ranks (c10d over"
+              + " Gloo on this machine) with cores/R threads each, alternating: samples/s, scaling"
+              + " efficiency, milliseconds per step in collectives. Needs the native extension.")
+  static final class DataParallel implements Runnable {
+    @Option(names = "--preset", defaultValue = "tiny-emoji")
+    String preset;
+
+    @Option(names = "--batch", defaultValue = "128", description = "Global batch.")
+    int batch;
+
+    @Option(names = "--mask", defaultValue = "0.5")
+    double mask;
+
+    @Option(names = "--ranks", defaultValue = "1,2", split = ",", description = "World sizes.")
+    int[] ranks;
+
+    @Option(names = "--rounds", defaultValue = "3")
+    int rounds;
+
+    @Option(names = "--steps", defaultValue = "8", description = "Steps per run, warm-up included.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "First steps left out.")
+    int warmup;
+
+    @Override
+    public void run() {
+      List<DataParallelBenchmark.Result> r;
+      try {
+        r =
+            DataParallelBenchmark.run(
+                preset, batch, mask, ranks, rounds, steps, warmup, System.out);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+      Map<String, Double> m = new LinkedHashMap<>();
+      for (DataParallelBenchmark.Result x : r) {
+        String k = "ranks" + x.ranks();
+        m.put(k + "_samples_per_s", x.samplesPerSecond());
+        m.put(k + "_efficiency", x.efficiency());
+        m.put(k + "_collective_ms_per_step", x.collectiveMillisPerStep());
+      }
+      record(
+          "data-parallel",
+          Map.of("preset", preset, "batch", batch, "mask", mask, "rounds", rounds, "steps", steps),
           m);
     }
   }
