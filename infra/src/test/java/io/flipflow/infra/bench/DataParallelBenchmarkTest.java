@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flipflow.activities.engine.NativeTorch;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
@@ -30,13 +29,7 @@ class DataParallelBenchmarkTest {
     Assumptions.assumeTrue(available, NativeTorch::unavailableReason);
     Assumptions.assumeTrue(
         Runtime.getRuntime().availableProcessors() % 2 == 0, "two ranks need an even core count");
-    Path preset = dir.resolve("micro.json");
-    Files.writeString(
-        preset,
-        "{\"name\":\"test-micro\",\"imageSize\":32,\"patchSize\":8,\"visionWidth\":64,"
-            + "\"visionLayers\":2,\"visionHeads\":2,\"mlpRatio\":2.0,\"embedDim\":32,"
-            + "\"vocabSize\":32,\"contextLength\":8,\"textWidth\":64,\"textLayers\":2,"
-            + "\"textHeads\":2,\"textPooling\":\"eot\"}");
+    Path preset = MaskingBenchmarkTest.microPreset(dir);
     ByteArrayOutputStream text = new ByteArrayOutputStream();
     List<DataParallelBenchmark.Result> results =
         DataParallelBenchmark.run(

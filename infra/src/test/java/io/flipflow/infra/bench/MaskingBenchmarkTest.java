@@ -15,13 +15,7 @@ class MaskingBenchmarkTest {
 
   @Test
   void reportsOneRowPerRatioRelativeToTheFirst(@TempDir Path dir) throws Exception {
-    Path preset = dir.resolve("micro.json");
-    Files.writeString(
-        preset,
-        "{\"name\":\"test-micro\",\"imageSize\":32,\"patchSize\":8,\"visionWidth\":64,"
-            + "\"visionLayers\":2,\"visionHeads\":2,\"mlpRatio\":2.0,\"embedDim\":32,"
-            + "\"vocabSize\":32,\"contextLength\":8,\"textWidth\":64,\"textLayers\":2,"
-            + "\"textHeads\":2,\"textPooling\":\"eot\"}");
+    Path preset = microPreset(dir);
     ByteArrayOutputStream text = new ByteArrayOutputStream();
     MaskingBenchmark.Report report =
         MaskingBenchmark.run(
@@ -48,6 +42,18 @@ class MaskingBenchmarkTest {
     assertTrue(text.toString().contains("AdamW ms"), text.toString());
     assertTrue(report.peakRssKib() > 0);
     assertTrue(text.toString().contains("peak RSS"), text.toString());
+  }
+
+  /** A 32 px, 2-layer preset file, small enough for a benchmark's mechanics in a test. */
+  static Path microPreset(Path dir) throws java.io.IOException {
+    Path preset = dir.resolve("micro.json");
+    Files.writeString(
+        preset,
+        "{\"name\":\"test-micro\",\"imageSize\":32,\"patchSize\":8,\"visionWidth\":64,"
+            + "\"visionLayers\":2,\"visionHeads\":2,\"mlpRatio\":2.0,\"embedDim\":32,"
+            + "\"vocabSize\":32,\"contextLength\":8,\"textWidth\":64,\"textLayers\":2,"
+            + "\"textHeads\":2,\"textPooling\":\"eot\"}");
+    return preset;
   }
 
   @Test
