@@ -277,6 +277,55 @@ class StageDataTest {
     assertEquals(6, rec2.issues.size(), "issues of finished shards are reported again on resume");
   }
 
+  /**
+   * img2dataset records a URL it could not fetch as a sample whose {@code .json} status is not
+   * {@code success}: such samples are skipped and counted apart, neither reported as corrupt nor
+   * counted against the bad-sample limit; a sample that says success but has no image still is.
+   */
+  @Test
+  void samplesImg2datasetCouldNotDownloadAreSkippedAndCountedNotBad() throws Exception {
+    S3Uri b = freshBucket();
+    List<WdsSample> samples = new ArrayList<>();
+    for (int i = 0; i < 10; i++) samples.add(Fixtures.sample(String.format("good%03d", i), "red"));
+    for (String status : List.of("failed_to_download", "failed_to_download", "failed_to_resize")) {
+      samples.add(
+          new WdsSample(
+              "lost" + samples.size(),
+              Map.of(
+                  "json",
+                  ("{\"url\": \"http://x/a.jpg\", \"status\": \""
+                          + status
+                          + "\","
+                          + " \"error_message\": \"HTTP 404\"}")
+                      .getBytes(),
+                  "txt",
+                  "a red square".getBytes())));
+    }
+    samples.add(
+        new WdsSample(
+            "claimsok",
+            Map.of(
+                "txt", "a red square".getBytes(), "json", "{\"status\": \"success\"}".getBytes())));
+    store.put(b.resolve("wds/00000.tar"), Fixtures.tar(samples));
+    S3Uri tok = tokenizer(b);
+    Recorder rec = new Recorder();
+    var request =
+        new StageData.Request(
+            b + "wds/",
+            b.resolve("staged"),
+            tok,
+            8,
+            6,
+            new StagingLimits(64L << 20, 64L << 20, 32 << 10, 100, 0.1, 0),
+            2);
+    StagedManifest m = new StageData(store, work).stage(request, rec);
+    assertEquals(10, m.samples());
+    assertEquals(3, m.failedDownloads());
+    assertEquals(1, m.badSamples(), "a success without an image is still corrupt");
+    assertEquals(1, rec.issues.size(), rec.issues.toString());
+    assertEquals("claimsok", rec.issues.get(0).key());
+  }
+
   @Test
   void checksumMismatchIsDownloadedAgainOnce() {
     S3Uri b = freshBucket();

@@ -50,7 +50,8 @@ public final class ShardStager {
       long bytes,
       String etag,
       boolean failed,
-      Long expected) {}
+      Long expected,
+      long failedDownloads) {}
 
   private final S3Store store;
   private final StagingLimits limits;
@@ -90,6 +91,7 @@ public final class ShardStager {
       boolean verified = downloadVerified(src, tar) || downloadVerified(src, tar);
       long samples = 0;
       long bad = 0;
+      long failedDownloads = 0;
       boolean failed = false;
       String lostBecause = null;
       if (!verified) {
@@ -136,6 +138,10 @@ public final class ShardStager {
               break;
             }
             lastKey = s.key();
+            if (s.oversized().isEmpty() && notDownloaded(s)) {
+              failedDownloads++; // img2dataset's own record of a URL it could not fetch
+              continue;
+            }
             String problem = null;
             var image = s.image();
             var caption = s.caption();
@@ -210,7 +216,17 @@ public final class ShardStager {
                         : " of the " + expected + " its source lists")));
       }
       ShardResult r =
-          new ShardResult(shardName, samples, bad, issues, binUri, bytes, etag, failed, expected);
+          new ShardResult(
+              shardName,
+              samples,
+              bad,
+              issues,
+              binUri,
+              bytes,
+              etag,
+              failed,
+              expected,
+              failedDownloads);
       issues.forEach(listener::issue);
       store.put(
           marker, GSON.toJson(r).getBytes(StandardCharsets.UTF_8)); // after the .bin: marks it done
@@ -218,6 +234,28 @@ public final class ShardStager {
     } finally {
       Files.deleteIfExists(tar);
       Files.deleteIfExists(bin);
+    }
+  }
+
+  /**
+   * Whether img2dataset's {@code .json} says this sample was not downloaded: a {@code status} other
+   * than {@code success} ({@code failed_to_download}, {@code failed_to_resize}). Such samples are
+   * skipped and counted, not reported as corrupt; a json that does not parse says nothing.
+   */
+  static boolean notDownloaded(WdsSample s) {
+    byte[] json = s.members().get("json");
+    if (json == null) {
+      return false;
+    }
+    try {
+      var parsed = JsonParser.parseString(new String(json, StandardCharsets.UTF_8));
+      if (!parsed.isJsonObject() || !parsed.getAsJsonObject().has("status")) {
+        return false;
+      }
+      var status = parsed.getAsJsonObject().get("status");
+      return status.isJsonPrimitive() && !"success".equals(status.getAsString());
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

@@ -231,16 +231,19 @@ public final class StageData {
               tokenizer.vocabSize(),
               request.resolution(),
               request.contextLength(),
-              shards.stream().map(s -> s.uri().toString()).toList());
+              shards.stream().map(s -> s.uri().toString()).toList(),
+              loss.failedDownloads());
       store.put(manifestUri, GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
       log.info(
-          "staged {} samples from {} shards into {} ({} bad, about {} in {} lost shards)",
+          "staged {} samples from {} shards into {} ({} bad, about {} in {} lost shards; {} that"
+              + " img2dataset could not download, skipped)",
           loss.good(),
           shards.size(),
           root,
           loss.bad(),
           loss.lost(),
-          loss.failedShards());
+          loss.failedShards(),
+          loss.failedDownloads());
       return manifest;
     } finally {
       deleteRecursively(dir);
@@ -328,18 +331,21 @@ public final class StageData {
   /**
    * What a staging lost: bad samples of readable shards, and the samples of shards lost whole or in
    * part, counted by what the source says they held ({@code _stats.json}, {@code sizes.json}) or,
-   * where it says nothing, as the mean of the readable shards.
+   * where it says nothing, as the mean of the readable shards. Samples img2dataset says it could
+   * not download are counted apart: they were never data, so they are no loss.
    */
-  record Loss(long good, long bad, long lost, int failedShards) {
+  record Loss(long good, long bad, long lost, int failedShards, long failedDownloads) {
     static Loss of(List<ShardStager.ShardResult> results) {
       long good = 0;
       long bad = 0;
+      long failedDownloads = 0;
       long readable = 0;
       long readableSamples = 0;
       int failed = 0;
       for (ShardStager.ShardResult r : results) {
         good += r.samples();
         bad += r.bad();
+        failedDownloads += r.failedDownloads();
         if (r.failed()) {
           failed++;
         } else {
@@ -355,7 +361,7 @@ public final class StageData {
           lost += Math.max(0, expected - r.samples() - r.bad());
         }
       }
-      return new Loss(good, bad, lost, failed);
+      return new Loss(good, bad, lost, failed, failedDownloads);
     }
 
     double fraction() {
