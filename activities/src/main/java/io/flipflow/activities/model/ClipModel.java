@@ -145,7 +145,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
    * loss are float32 as OpenCLIP's AMP computes them. Weights stay float32.
    */
   public ClipModel setPrecision(Precision precision) {
-    String reason = precision.unsupportedReason(manager.getDevice());
+    String reason = precision.unsupportedReason();
     if (reason != null) {
       throw new IllegalArgumentException("precision: " + reason);
     }

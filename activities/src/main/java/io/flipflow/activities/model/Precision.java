@@ -1,6 +1,5 @@
 package io.flipflow.activities.model;
 
-import ai.djl.Device;
 import io.flipflow.activities.engine.NativeTorch;
 import java.util.Locale;
 
@@ -51,8 +50,8 @@ public enum Precision {
     };
   }
 
-  /** Why training on {@code device} cannot run at this precision here; null when it can. */
-  public String unsupportedReason(Device device) {
+  /** Why training cannot run at this precision on this worker; null when it can. */
+  public String unsupportedReason() {
     if (this == FP32) {
       return null;
     }
@@ -66,13 +65,10 @@ public enum Precision {
     return null;
   }
 
-  /**
-   * Parses {@code value} and fails, naming {@code key}, when training on {@code device} cannot run
-   * at it here.
-   */
-  public static Precision requireSupported(String value, String key, Device device) {
+  /** Parses {@code value} and fails, naming {@code key}, when this worker cannot train at it. */
+  public static Precision requireSupported(String value, String key) {
     Precision p = parse(value, key);
-    String reason = p.unsupportedReason(device);
+    String reason = p.unsupportedReason();
     if (reason != null) {
       throw new IllegalArgumentException(key + ": " + reason);
     }

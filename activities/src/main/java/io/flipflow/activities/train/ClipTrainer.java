@@ -83,8 +83,7 @@ public final class ClipTrainer implements AutoCloseable {
       throw new IllegalArgumentException("devices: at least one device is needed");
     }
     // refused at start, naming why, where this worker's engine cannot do it
-    Precision precision =
-        Precision.requireSupported(config.precision(), "precision", devices.get(0));
+    Precision precision = Precision.requireSupported(config.precision(), "precision");
     Attention attention = Attention.requireSupported(config.attention(), "attention");
     if (devices.size() > 1 && (precision != Precision.FP32 || attention != Attention.EXPLICIT)) {
       throw new IllegalArgumentException(

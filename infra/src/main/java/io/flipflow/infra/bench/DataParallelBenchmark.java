@@ -153,7 +153,8 @@ public final class DataParallelBenchmark {
           cmd.add(String.valueOf(a));
         }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.redirectOutput(rank == 0 ? ProcessBuilder.Redirect.to(log.toFile()) : discard());
+        pb.redirectOutput(
+            rank == 0 ? ProcessBuilder.Redirect.to(log.toFile()) : ProcessBuilder.Redirect.DISCARD);
         processes.add(pb.start());
       }
       for (Process p : processes) {
@@ -175,10 +176,6 @@ public final class DataParallelBenchmark {
       }
       Files.deleteIfExists(log);
     }
-  }
-
-  private static ProcessBuilder.Redirect discard() {
-    return ProcessBuilder.Redirect.DISCARD;
   }
 
   /** A rank: {@code PORT RANK WORLD PRESET BATCH MASK STEPS WARMUP}. */

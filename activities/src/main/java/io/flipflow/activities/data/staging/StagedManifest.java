@@ -20,39 +20,9 @@ public record StagedManifest(
     int resolution,
     int contextLength,
     List<String> sources,
-    long failedDownloads) {
+    long failedDownloads) { // failedDownloads: 0 in manifests written before it existed (Gson)
 
   public static final int FORMAT_VERSION = 1;
-
-  /** A manifest from before {@code failedDownloads} existed (it reads as 0). */
-  public StagedManifest(
-      int formatVersion,
-      String contentKey,
-      String root,
-      long samples,
-      long badSamples,
-      List<Shard> shards,
-      String tokenizer,
-      String tokenizerSha256,
-      int vocabSize,
-      int resolution,
-      int contextLength,
-      List<String> sources) {
-    this(
-        formatVersion,
-        contentKey,
-        root,
-        samples,
-        badSamples,
-        shards,
-        tokenizer,
-        tokenizerSha256,
-        vocabSize,
-        resolution,
-        contextLength,
-        sources,
-        0);
-  }
 
   public record Shard(String uri, long samples, long bytes, String etag) {}
 
