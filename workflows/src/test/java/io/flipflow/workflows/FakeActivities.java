@@ -9,6 +9,7 @@ import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflow;
 import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.plan.PresetFacts;
+import io.flipflow.workflows.plan.RankAssignment;
 import io.flipflow.workflows.plan.RunPlans;
 import io.flipflow.workflows.plan.StagingRequest;
 import io.flipflow.workflows.plan.TrainingPlan;
@@ -136,6 +137,86 @@ public final class FakeActivities
   @Override
   public TrainResult unmaskedTune(RunSpec spec, StagedDataset data, CheckpointRef from) {
     return tune(RunPlans.tuning(spec, data, from));
+  }
+
+  /** The failure a rank of a gang meets (null: it trains); the other ranks then await cancel. */
+  public volatile java.util.function.Function<RankAssignment, RuntimeException> rankFailure =
+      r -> null;
+
+  /** Ranks train (heartbeating) until cancelled, then stop with a checkpoint as real ones do. */
+  public volatile boolean ranksUntilCancelled;
+
+  public final CountDownLatch ranksStarted = new CountDownLatch(2);
+
+  private final java.util.Map<Integer, CountDownLatch> gangArrivals =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Every rank of a gang waits until all of them have started, as a real rendezvous does (so ranks
+   * started one after another would never meet); rank 0 returns the checkpoint.
+   */
+  @Override
+  public TrainResult trainRank(TrainingPlan plan, RankAssignment rank) {
+    String workflowId = workflowId();
+    calls.add(
+        "trainRank "
+            + plan.stageName()
+            + " "
+            + rank.rank()
+            + "/"
+            + rank.worldSize()
+            + " gang "
+            + rank.gang());
+    CountDownLatch arrived =
+        gangArrivals.computeIfAbsent(
+            java.util.Objects.hash(workflowId, plan.stageName(), rank.gang()),
+            k -> new CountDownLatch(rank.worldSize()));
+    arrived.countDown();
+    try {
+      if (!arrived.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new IllegalStateException("rank " + rank.rank() + ": the gang never met");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    RuntimeException failure = rankFailure.apply(rank);
+    if (failure != null) {
+      throw failure;
+    }
+    boolean gangFails = false;
+    for (int r = 0; r < rank.worldSize(); r++) {
+      gangFails |= rankFailure.apply(new RankAssignment(r, rank.worldSize(), rank.gang())) != null;
+    }
+    if (gangFails) {
+      ActivityExecutionContext context = Activity.getExecutionContext();
+      for (int i = 0; i < 500; i++) {
+        try {
+          context.heartbeat(null);
+        } catch (ActivityCompletionException cancelled) {
+          calls.add("trainRank cancelled " + rank.rank() + " gang " + rank.gang());
+          throw cancelled;
+        }
+        sleep(20);
+      }
+      throw new IllegalStateException("rank " + rank.rank() + " was never cancelled");
+    }
+    String checkpoint =
+        rank.isLeader() ? "s3://flipflow/ckpt/" + workflowId + "/" + plan.stageName() : null;
+    if (ranksUntilCancelled) {
+      ActivityExecutionContext context = Activity.getExecutionContext();
+      ranksStarted.countDown();
+      for (long step = 1; ; step++) {
+        try {
+          context.heartbeat(null);
+        } catch (ActivityCompletionException cancelled) {
+          calls.add("trainRank stopped " + rank.rank() + " gang " + rank.gang());
+          return trained(checkpoint, step, plan.config().batchSize(), true);
+        }
+        sleep(20);
+      }
+    }
+    return trained(checkpoint, 10, plan.config().batchSize(), false);
   }
 
   private TrainResult pretrain(TrainingPlan plan) {

@@ -16,6 +16,7 @@ import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.Stage;
 import io.flipflow.workflows.result.TrainResult;
+import io.flipflow.workflows.spec.Reconstruction;
 import io.flipflow.workflows.spec.RunSpec;
 import io.flipflow.workflows.spec.StudyAxes;
 import io.flipflow.workflows.spec.StudyBudget;
@@ -101,7 +102,8 @@ class SpecTest {
             null,
             "s3://flipflow/models/not-a-checkpoint",
             null,
-            "flash");
+            "flash",
+            0);
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -129,10 +131,33 @@ class SpecTest {
             "wallClockBudgetSeconds:",
             "precision:",
             "initFrom:",
-            "attention:")) {
+            "attention:",
+            "ranks:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(25, problems.size(), String.join("\n", problems));
+    assertEquals(26, problems.size(), String.join("\n", problems));
+  }
+
+  @Test
+  void ranksSplitTheBatchOfOneRunAndLeaveItsIdentityAlone() {
+    RunSpec one = TestStack.tinyRun("r", 0.5);
+    RunSpec two = one.withRanks(2);
+    assertEquals(List.of(), two.validate());
+    assertEquals(2, two.worldSize());
+    assertEquals(1, one.worldSize());
+    assertEquals(one.fingerprint(), two.fingerprint(), "ranks train the same run");
+    assertTrue(
+        one.withRanks(3).validate().stream()
+            .anyMatch(p -> p.startsWith("ranks: the batch of " + one.batchSize())),
+        "a batch that does not split: " + one.withRanks(3).validate());
+    assertTrue(
+        two.withDevice("cuda:0,1").validate().stream()
+            .anyMatch(p -> p.startsWith("device:") && p.contains("set ranks")),
+        "in-process device groups are gone");
+    assertTrue(
+        two.withReconstruction(new Reconstruction(null, null, null)).validate().stream()
+            .anyMatch(p -> p.contains("Table 1f")));
+    assertTrue(one.withRanks(RunSpec.MAX_RANKS + 1).validate().get(0).startsWith("ranks: must be"));
   }
 
   @Test

@@ -1,20 +1,22 @@
 package io.flipflow.activities.device;
 
 import ai.djl.Device;
-import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The devices of one worker, cut into groups of {@code perRun} devices; each training or evaluation
- * activity leases one group for its duration and returns it when it ends, also on failure or
- * cancellation (the {@link Lease} is closed in a finally). The gpu queue offers one activity slot
- * per group, so a run asking for "any GPU" always finds a free group.
+ * The one device of a gpu worker process: each training or evaluation activity leases it for its
+ * duration and returns it when it ends, also on failure or cancellation (the {@link Lease} is
+ * closed in a finally), and the gpu queue offers one activity slot.
+ *
+ * <p>One device per process, because two trainings in one JVM share DJL's one gradient collector
+ * and libtorch's process-wide random seed: a node with N GPUs runs N worker processes, one per
+ * device, and one run trains on several devices as {@code ranks} (one process each, over c10d).
  *
  * <p>What a run asks for (its spec's {@code device}): {@code cpu} runs on the CPU and takes no
- * group; {@code cuda} takes any free group; {@code cuda:N} or {@code cuda:N,M} takes exactly those
- * devices of this worker, and fails retryably while another run holds them.
+ * lease; {@code cuda} takes this worker's GPU; {@code cuda:N} takes it only if it is {@code
+ * cuda:N}. A GPU held by another activity fails retryably.
  */
 public final class DevicePool {
   private static final Logger LOG = LoggerFactory.getLogger(DevicePool.class);
@@ -22,100 +24,86 @@ public final class DevicePool {
   /** Config keys, named in error messages. */
   public static final String DEVICES_KEY = "worker.devices";
 
+  /** The removed key of in-process device groups, named when a config still sets it. */
   public static final String PER_RUN_KEY = "worker.devices.per_run";
 
-  private final List<List<Device>> groups;
-  private final List<Device> leased = new ArrayList<>();
+  private final Device device;
+  private boolean leased;
 
-  private DevicePool(List<List<Device>> groups) {
-    this.groups = groups;
+  private DevicePool(Device device) {
+    this.device = device;
   }
 
-  /** A CPU-only worker: one group, the CPU. */
+  /** A CPU-only worker. */
   public static DevicePool cpu() {
-    return new DevicePool(List.of(List.of(Device.cpu())));
+    return new DevicePool(Device.cpu());
+  }
+
+  /** A worker of {@code device} (the CPU or one GPU). */
+  public static DevicePool of(Device device) {
+    return new DevicePool(device);
   }
 
   /**
-   * Groups consecutive devices of {@code devices} by {@code perRun}: {@code cuda:0..3} with 2 per
-   * run gives {cuda:0, cuda:1} and {cuda:2, cuda:3}. The count must divide evenly; a CPU worker has
-   * the CPU alone and a per-run count of 1.
-   */
-  public static DevicePool of(List<Device> devices, int perRun) {
-    if (devices.isEmpty()) {
-      throw new IllegalArgumentException(DEVICES_KEY + ": no device given");
-    }
-    if (perRun < 1 || devices.size() % perRun != 0) {
-      throw new IllegalArgumentException(
-          PER_RUN_KEY
-              + ": "
-              + perRun
-              + " must be at least 1 and divide the "
-              + devices.size()
-              + " device(s) of "
-              + DEVICES_KEY);
-    }
-    if (devices.contains(Device.cpu()) && devices.size() > 1) {
-      throw new IllegalArgumentException(
-          DEVICES_KEY + ": cpu cannot be mixed with GPUs; write cpu or cuda:0,cuda:1,...");
-    }
-    List<List<Device>> groups = new ArrayList<>();
-    for (int i = 0; i < devices.size(); i += perRun) {
-      groups.add(List.copyOf(devices.subList(i, i + perRun)));
-    }
-    return new DevicePool(List.copyOf(groups));
-  }
-
-  /**
-   * From config values: {@code worker.devices} ({@code cpu} or {@code cuda:0,cuda:1,...}) and
-   * {@code worker.devices.per_run} (null for 1). GPUs are checked against the engine.
+   * From config values: {@code worker.devices} ({@code cpu} or one {@code cuda:N}), checked against
+   * the engine; {@code worker.devices.per_run} must be unset (or 1, which changes nothing).
    */
   public static DevicePool fromConfig(String devices, String perRun) {
-    List<Device> list = Devices.parseList(devices == null ? "cpu" : devices, DEVICES_KEY);
-    int n;
-    try {
-      n = perRun == null || perRun.isBlank() ? 1 : Integer.parseInt(perRun.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(PER_RUN_KEY + ": '" + perRun + "' is not a number", e);
+    if (perRun != null && !perRun.isBlank() && !perRun.trim().equals("1")) {
+      throw new IllegalArgumentException(
+          PER_RUN_KEY
+              + ": '"
+              + perRun
+              + "' is no longer supported: a worker process trains on one device; to train one"
+              + " run on several, set ranks in its spec and start one gpu worker per device");
     }
-    DevicePool pool = of(list, n);
+    List<Device> list = Devices.parseList(devices == null ? "cpu" : devices, DEVICES_KEY);
+    if (list.size() != 1) {
+      throw new IllegalArgumentException(
+          DEVICES_KEY
+              + ": '"
+              + devices
+              + "' lists "
+              + list.size()
+              + " devices, but a worker process holds one (two trainings in one JVM would share"
+              + " DJL's gradient collector and the random seed); start one gpu worker per device,"
+              + " e.g. FLIPFLOW_WORKER_DEVICES=cuda:1 for the second");
+    }
     Devices.checkAvailable(list, DEVICES_KEY);
-    return pool;
+    return of(list.get(0));
   }
 
-  /** Activities this worker can run at once: one per group. */
+  /** Activities this worker runs at once: one. */
   public int slots() {
-    return groups.size();
+    return 1;
   }
 
-  public List<List<Device>> groups() {
-    return groups;
+  /** This worker's device. */
+  public Device device() {
+    return device;
   }
 
   /**
    * Leases what a run's {@code device} field asks for (see the class comment). Bad or impossible
-   * requests are IllegalArgumentExceptions naming the field; devices held by another run are an
+   * requests are IllegalArgumentExceptions naming the field; a GPU held by another activity is an
    * IllegalStateException (retryable: the run tries again later, perhaps on another worker).
    */
   public synchronized Lease lease(String request) {
     String r = request == null ? "cpu" : request.trim();
     if (r.equals("cpu")) {
-      return new Lease(List.of(Device.cpu()), false);
+      return new Lease(Device.cpu(), false);
     }
-    List<Device> wanted;
-    if (r.equals("cuda")) {
-      wanted = null;
-    } else if (r.startsWith("cuda:")) {
-      wanted = new ArrayList<>();
-      for (String id : r.substring("cuda:".length()).split(",")) {
-        String name = id.startsWith("cuda:") ? id : "cuda:" + id;
-        wanted.add(Devices.parse(name, "device"));
-      }
-    } else {
+    if (!r.equals("cuda") && !r.startsWith("cuda:")) {
+      throw new IllegalArgumentException("device: '" + request + "' is not cpu, cuda or cuda:N");
+    }
+    if (r.contains(",")) {
       throw new IllegalArgumentException(
-          "device: '" + request + "' is not cpu, cuda, cuda:N or cuda:N,M,...");
+          "device: '"
+              + request
+              + "' names several devices; a run trains on one per process (set ranks to train on"
+              + " several)");
     }
-    if (groups.get(0).get(0).equals(Device.cpu())) {
+    if (device.equals(Device.cpu())) {
       throw new IllegalArgumentException(
           "device: the run asks for "
               + r
@@ -123,65 +111,49 @@ public final class DevicePool {
               + DEVICES_KEY
               + "=cpu; run it on a GPU worker or set device to cpu");
     }
-    if (wanted == null) {
-      for (List<Device> g : groups) {
-        if (g.stream().noneMatch(leased::contains)) {
-          return take(g);
-        }
-      }
+    if (r.startsWith("cuda:") && !Devices.parse(r, "device").equals(device)) {
+      throw new IllegalArgumentException(
+          "device: "
+              + r
+              + " is not this worker's device ("
+              + DEVICES_KEY
+              + "="
+              + Devices.name(device)
+              + ")");
+    }
+    if (leased) {
       throw new IllegalStateException(
-          "device: every GPU group of this worker is leased (" + leased + "); retry later");
+          "device: " + Devices.name(device) + " is leased by another activity; retry later");
     }
-    List<Device> mine = groups.stream().flatMap(List::stream).toList();
-    for (Device d : wanted) {
-      if (!mine.contains(d)) {
-        throw new IllegalArgumentException(
-            "device: "
-                + Devices.name(d)
-                + " is not one of this worker's devices ("
-                + DEVICES_KEY
-                + "="
-                + String.join(",", mine.stream().map(Devices::name).toList())
-                + ")");
-      }
-      if (leased.contains(d)) {
-        throw new IllegalStateException(
-            "device: " + Devices.name(d) + " is leased by another run on this worker; retry later");
-      }
-    }
-    return take(List.copyOf(wanted));
-  }
-
-  private Lease take(List<Device> devices) {
-    leased.addAll(devices);
-    LOG.debug("leased {}", devices);
-    return new Lease(devices, true);
-  }
-
-  private synchronized void release(List<Device> devices) {
-    leased.removeAll(devices);
-    LOG.debug("released {}", devices);
+    leased = true;
+    LOG.debug("leased {}", device);
+    return new Lease(device, true);
   }
 
   /** Devices held by running activities now. */
   public synchronized List<Device> leased() {
-    return List.copyOf(leased);
+    return leased ? List.of(device) : List.of();
   }
 
-  /** Devices of one activity; closing returns them to the pool (idempotent). */
+  private synchronized void release() {
+    leased = false;
+    LOG.debug("released {}", device);
+  }
+
+  /** The device of one activity; closing returns it to the pool (idempotent). */
   public final class Lease implements AutoCloseable {
-    private final List<Device> devices;
+    private final Device leasedDevice;
     private final boolean pooled;
     private boolean closed;
 
-    private Lease(List<Device> devices, boolean pooled) {
-      this.devices = devices;
+    private Lease(Device device, boolean pooled) {
+      this.leasedDevice = device;
       this.pooled = pooled;
     }
 
-    /** The devices, first one holding the master weights and the loss. */
+    /** The device, as the one-element list the trainer and evaluator take. */
     public List<Device> devices() {
-      return devices;
+      return List.of(leasedDevice);
     }
 
     @Override
@@ -193,7 +165,7 @@ public final class DevicePool {
         closed = true;
       }
       if (pooled) {
-        release(devices);
+        release();
       }
     }
   }

@@ -38,15 +38,13 @@ import org.slf4j.LoggerFactory;
  * <p>Memory: each step runs in its own NDManager, closed at the end of the step; weights and
  * optimizer state live in the model's manager, whose array count stays flat.
  *
- * <p>Devices: everything lives on the first of {@code devices} (the CPU unless a caller leased a
- * GPU). With several devices a step is data-parallel ({@link DataParallelReplicas}); across
- * processes, one device each, it is data-parallel over c10d ({@link #withRanks}, {@link
- * RankGroup}).
+ * <p>Devices: everything lives on the one device given (the CPU unless a caller leased a GPU).
+ * Several devices train one run as several processes, one device each, data-parallel over c10d
+ * ({@link #withRanks}, {@link RankGroup}).
  *
  * <p>Over 350 lines: the step (forward, loss, the two-phase backward, AdamW) reads best in one
- * place, as in OpenCLIP's train_one_epoch; replicas, seeds and checkpoints are their own classes,
- * and what grew since (the wall-clock re-fit, the checkpoint's tokenizer) is plumbing into the
- * loop.
+ * place, as in OpenCLIP's train_one_epoch; ranks, seeds and checkpoints are their own classes, and
+ * what grew since (the wall-clock re-fit, the checkpoint's tokenizer) is plumbing into the loop.
  */
 public final class ClipTrainer implements AutoCloseable {
 
@@ -58,7 +56,6 @@ public final class ClipTrainer implements AutoCloseable {
   private final List<Device> devices;
   private final NDManager root;
   private final ClipModel model;
-  private final DataParallelReplicas replicas;
   private final AdamW optimizer;
   private LossScaler lossScaler; // fp16 only
   private RankGroup ranks; // data-parallel across processes; null in one process
@@ -79,56 +76,29 @@ public final class ClipTrainer implements AutoCloseable {
   private ClipTrainer(TrainConfig config, ModelPreset preset, List<Device> devices) {
     config.validate();
     preset.validate();
-    if (devices.isEmpty()) {
-      throw new IllegalArgumentException("devices: at least one device is needed");
+    if (devices.size() != 1) {
+      throw new IllegalArgumentException(
+          "devices: a trainer runs on one device, got "
+              + devices
+              + "; train on several as ranks, one process each");
     }
     // refused at start, naming why, where this worker's engine cannot do it
     Precision precision = Precision.requireSupported(config.precision(), "precision");
     Attention attention = Attention.requireSupported(config.attention(), "attention");
-    if (devices.size() > 1 && (precision != Precision.FP32 || attention != Attention.EXPLICIT)) {
-      throw new IllegalArgumentException(
-          "precision "
-              + precision.label()
-              + " and attention "
-              + attention.label()
-              + ": the in-process device group trains in fp32 with explicit attention; train on"
-              + " one device");
-    }
-    if (config.batchSize() < devices.size()) {
-      throw new IllegalArgumentException(
-          "batchSize "
-              + config.batchSize()
-              + " is smaller than the "
-              + devices.size()
-              + " devices it is split across");
-    }
-    if (config.reconstruction() != null && devices.size() > 1) {
-      throw new IllegalArgumentException(
-          "reconstruction (Table 1f) trains on one device, got " + devices.size());
-    }
     Devices.checkAvailable(devices, "devices");
     this.config = config;
     this.preset = preset;
     this.devices = List.copyOf(devices);
     this.root = NDManager.newBaseManager(devices.get(0));
-    ClipModel created = null;
-    DataParallelReplicas copies = null;
+    ClipModel created;
     try {
       created =
           ClipModel.create(preset, root, StepSeeds.init(config.seed()), config.reconstruction());
-      copies =
-          devices.size() > 1
-              ? new DataParallelReplicas(created, preset, devices, StepSeeds.init(config.seed()))
-              : null;
     } catch (RuntimeException e) {
-      if (created != null) {
-        created.close();
-      }
       root.close();
       throw e;
     }
     this.model = created.setPrecision(precision).setAttention(attention);
-    this.replicas = copies;
     NDManager optimizerState = model.manager().newSubManager();
     optimizerState.setName("adamw-state");
     this.optimizer = new AdamW(config, optimizerState);
@@ -231,9 +201,6 @@ public final class ClipTrainer implements AutoCloseable {
 
   private void loadWeights(Path checkpoint) {
     CheckpointDir.loadWeights(checkpoint, model);
-    if (replicas != null) {
-      replicas.copyWeightsFromMaster();
-    }
   }
 
   /** Whether a DJL parameter id is one of Table 1f's decoder ({@code NNdecoder_...}). */
@@ -262,17 +229,16 @@ public final class ClipTrainer implements AutoCloseable {
    * Trains as one rank of a data-parallel job over {@code group}'s processes: this rank's share of
    * every global batch, the InfoNCE over the global batch, gradients summed across ranks. Rank 0's
    * weights are broadcast now (call it after {@link #resume}: all ranks resume from the same
-   * checkpoint). Refused with a device group or Table 1f's decoder.
+   * checkpoint). Refused with Table 1f's decoder.
    */
   public ClipTrainer withRanks(RankGroup group) {
-    if (devices.size() > 1) {
-      throw new IllegalArgumentException(
-          "ranks: each rank trains on one device, got " + devices.size());
-    }
     if (model.hasDecoder()) {
       throw new IllegalArgumentException("reconstruction (Table 1f) trains in one process");
     }
     group.checkBatch(config.batchSize());
+    try (NDManager scope = root.newSubManager()) {
+      group.checkSameStart(step, dataPosition, config.totalSteps(), scope);
+    }
     group.broadcastWeights(model);
     this.ranks = group;
     return this;
@@ -340,11 +306,6 @@ public final class ClipTrainer implements AutoCloseable {
 
   public TrainConfig config() {
     return config;
-  }
-
-  /** The copies on the further devices of a data-parallel group; empty on one device. */
-  public List<ClipModel> replicas() {
-    return replicas == null ? List.of() : replicas.replicas();
   }
 
   /** The devices this trainer runs on; the first holds the weights and the optimizer. */
@@ -432,9 +393,7 @@ public final class ClipTrainer implements AutoCloseable {
           }
         }
       }
-      if (!leader) {
-        continue; // rank 0 reports and checkpoints for the job
-      }
+      // every rank hears its steps (a rank's worker watches its own progress for stalls)
       if (step % config.metricsEvery() == 0 || step == config.totalSteps()) {
         listener.onStep(
             new StepListener.StepMetrics(
@@ -447,7 +406,7 @@ public final class ClipTrainer implements AutoCloseable {
                 millis,
                 reconstructionLoss));
       }
-      if (step % config.checkpointEvery() == 0 || step == config.totalSteps()) {
+      if (leader && (step % config.checkpointEvery() == 0 || step == config.totalSteps())) {
         long saving = System.nanoTime();
         onCheckpoint.accept(saveCheckpoint(checkpointRoot));
         savedAt = step;
@@ -536,7 +495,7 @@ public final class ClipTrainer implements AutoCloseable {
       double scale = lossScaler == null ? 1 : lossScaler.scale();
       loss = ranks.lossAndBackward(model, masked, maskRatio, scale, stepManager, forwardEnd);
       forwardDone = forwardEnd[0];
-    } else if (replicas == null) {
+    } else {
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
         if (model.hasDecoder() && maskRatio > 0) {
           NDList losses =
@@ -554,18 +513,11 @@ public final class ClipTrainer implements AutoCloseable {
         forwardDone = System.nanoTime();
         collector.backward(lossScaler == null ? loss : lossScaler.scaled(loss));
       }
-    } else {
-      long[] forwardEnd = new long[1];
-      loss = replicas.lossAndBackward(masked, maskRatio, stepManager, forwardEnd);
-      forwardDone = forwardEnd[0];
     }
     float value = loss.getFloat();
     long backwardDone = System.nanoTime();
     if (!Float.isFinite(value)) {
       throw new TrainingDivergedException(step + 1, value, lastCheckpoint);
-    }
-    if (replicas != null) {
-      replicas.sumGradientsIntoMaster(stepManager);
     }
     if (ranks != null) {
       ranks.allReduceGradients(model);
@@ -574,9 +526,6 @@ public final class ClipTrainer implements AutoCloseable {
     if (lossScaler == null || lossScaler.unscale(model.getParameters())) {
       optimizer.update(model.getParameters(), learningRate, stepManager);
       model.clampLogitScale();
-    }
-    if (replicas != null) {
-      replicas.copyWeightsFromMaster();
     }
     long optimizerDone = System.nanoTime();
     return new StepResult(
@@ -636,9 +585,6 @@ public final class ClipTrainer implements AutoCloseable {
 
   @Override
   public void close() {
-    if (replicas != null) {
-      replicas.close();
-    }
     model.close();
     root.close();
   }

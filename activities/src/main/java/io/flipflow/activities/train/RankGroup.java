@@ -28,8 +28,8 @@ import java.util.List;
  *       functions of (seed, step, global sample index), not of the split.
  *   <li>The InfoNCE is over the global batch: each rank all-gathers the embeddings (as OpenCLIP's
  *       {@code gather_features}), takes the loss of all of them, backpropagates it to the gathered
- *       copies, then backpropagates {@code sum(e * dL/de)} of its own rows into its towers (the
- *       two-phase backward of {@link DataParallelReplicas}).
+ *       copies, then backpropagates {@code sum(e * dL/de)} of its own rows into its towers: the
+ *       gradient of the global loss, since the other ranks' rows do not depend on its weights.
  *   <li>Gradients are summed across ranks (c10d all-reduce, bucketed). Every rank computed the
  *       temperature's full gradient from the same loss, so only rank 0 contributes it.
  *   <li>Every rank applies the same AdamW update to the same weights; rank 0's weights are
@@ -105,6 +105,26 @@ public final class RankGroup {
     }
     long b = global.getShape().get(0) / worldSize();
     return global.get(new NDIndex("{}:{}", b * rank(), b * (rank() + 1)));
+  }
+
+  /**
+   * Fails, naming every rank's position, unless all ranks start at the same step of the same
+   * schedule: ranks resumed from different checkpoints would each train their own run.
+   */
+  void checkSameStart(long step, long dataPosition, long totalSteps, NDManager manager) {
+    long[] mine = {step, dataPosition, totalSteps};
+    long[] all = group.allGather(manager.create(mine), manager).toLongArray();
+    for (int r = 0; r < worldSize(); r++) {
+      for (int i = 0; i < mine.length; i++) {
+        if (all[r * mine.length + i] != mine[i]) {
+          throw new IllegalStateException(
+              "data-parallel ranks start from different states (step, data position, schedule"
+                  + " length by rank): "
+                  + java.util.Arrays.toString(all)
+                  + "; every rank must resume from the checkpoint rank 0 names");
+        }
+      }
+    }
   }
 
   /** Rank 0's weights on every rank. */

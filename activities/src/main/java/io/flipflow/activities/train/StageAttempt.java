@@ -8,9 +8,11 @@ import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.data.staging.StagedDataReader;
+import io.flipflow.activities.engine.TcpStore;
 import io.flipflow.activities.model.ModelPreset;
 import io.flipflow.activities.model.PresetChecks;
 import io.flipflow.activities.support.Heartbeater;
+import io.flipflow.workflows.plan.RankAssignment;
 import io.flipflow.workflows.plan.TrainConfig;
 import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
@@ -77,7 +79,20 @@ final class StageAttempt {
   private final StagedCache stagedCache;
   private final Optional<TrainingHeartbeat> lastHeartbeat;
   private final int attempt;
+  private Gang gang; // null in one process
   private long startNanos;
+
+  /**
+   * This attempt's place in a data-parallel gang: its rank, the gang's rendezvous store (rank 0
+   * tells the others there which checkpoint they all resume from) and process group.
+   */
+  record Gang(RankAssignment rank, TcpStore store, RankGroup group) {}
+
+  /** The store key under which rank 0 names the checkpoint every rank resumes from. */
+  static final String RESUME_KEY = "flipflow/resume-from";
+
+  /** Marks a value of {@link #RESUME_KEY} that is rank 0's failure, not a checkpoint. */
+  private static final String FAILED_MARK = "!failed: ";
 
   /**
    * @param dir this attempt's scratch folder (checkpoints being written, downloads)
@@ -108,6 +123,16 @@ final class StageAttempt {
     this.attempt = attempt;
   }
 
+  /** Trains as one rank of {@code gang}: rank 0 records and checkpoints for all. */
+  StageAttempt inGang(Gang gang) {
+    this.gang = gang;
+    return this;
+  }
+
+  private boolean leads() {
+    return gang == null || gang.rank().isLeader();
+  }
+
   TrainResult run() throws Exception {
     ModelPreset preset = ModelPreset.load(plan.config().preset());
     PresetChecks.checkData(preset, plan.data());
@@ -115,8 +140,11 @@ final class StageAttempt {
     Files.createDirectories(dir);
     try (AutoCloseable curves = recorder::closeCurves;
         AutoCloseable cached = stagedCache.take(contentKey());
-        ClipTrainer trainer = openTrainer(preset);
+        ClipTrainer trainer = openTrainerOfRank(preset);
         StagedBatchSource data = openData(trainer.config())) {
+      if (gang != null) {
+        trainer.withRanks(gang.group()); // rank 0's weights on every rank from here
+      }
       if (plan.stage() == Stage.PRETRAIN && plan.wallClockBudgetSeconds() != null) {
         // also on a resumed trainer, whose checkpoint holds the last fit, not the spec's schedule
         trainer.withWallClockBudget(plan.wallClockBudgetSeconds(), plan.config().totalSteps());
@@ -142,11 +170,19 @@ final class StageAttempt {
             e);
       }
       double wall = (System.nanoTime() - startNanos) / 1e9;
+      if (!leads()) {
+        return followerResult(result, trainer.config(), wall);
+      }
       // only the attempt Temporal still waits for may call its last checkpoint final: one that
       // timed out and was retried (a zombie) must not mark a mid-run checkpoint final
       boolean current = heartbeat.confirmCurrent();
+      // in a gang every rank stops when one asks: a peer's shutdown is no end of the stage either
+      boolean peerStopped = stoppedByPeer(result);
       // a stage stopped by its worker's shutdown goes on elsewhere: its checkpoint is not final
-      boolean ended = current && heartbeat.stopReason() != Heartbeater.StopReason.WORKER_SHUTDOWN;
+      boolean ended =
+          current
+              && heartbeat.stopReason() != Heartbeater.StopReason.WORKER_SHUTDOWN
+              && !peerStopped;
       CheckpointRef last = recorder.lastUploaded();
       if (result.checkpoint() != null && (last == null || last.step() != result.step())) {
         last = recorder.upload(result.checkpoint(), ended);
@@ -180,6 +216,14 @@ final class StageAttempt {
                 + (last == null ? "the start" : last.uri())
                 + " and records it");
       }
+      if (peerStopped) {
+        throw new StoppedForShutdown(
+            plan.stageName()
+                + " rank 0 stopped at step "
+                + result.step()
+                + " because another rank of the gang stopped; the gang starts again from "
+                + (last == null ? "the start" : last.uri()));
+      }
       if (heartbeat.stopReason() == Heartbeater.StopReason.WORKER_SHUTDOWN) {
         throw new StoppedForShutdown(
             "worker shutting down: "
@@ -209,6 +253,72 @@ final class StageAttempt {
           wall > 0 ? trainer.config().batchSize() * result.step() / wall : 0,
           cancelled);
     }
+  }
+
+  /**
+   * How a rank other than 0 ended: it holds no checkpoint of its own (rank 0's is the stage's), so
+   * it only says how far the gang got, or why it stopped when that is not the stage's end.
+   */
+  private TrainResult followerResult(LoopResult result, TrainConfig config, double wall) {
+    String where = plan.stageName() + " rank " + gang.rank().rank() + " at step " + result.step();
+    if (!heartbeat.confirmCurrent()) {
+      throw new Superseded(where + ": this attempt is no longer the current one");
+    }
+    if (heartbeat.stopReason() == Heartbeater.StopReason.WORKER_SHUTDOWN) {
+      throw new StoppedForShutdown("worker shutting down: " + where + "; the gang starts again");
+    }
+    if (stoppedByPeer(result)) {
+      throw new StoppedForShutdown(where + ": another rank of the gang stopped; it starts again");
+    }
+    log.info("{} {} ended ({} s)", workflowId, where, String.format("%.1f", wall));
+    return new TrainResult(
+        null,
+        result.step(),
+        result.samplesSeen(),
+        result.lastLoss(),
+        wall,
+        wall > 0 ? config.batchSize() * result.step() / wall : 0,
+        heartbeat.stopReason() == Heartbeater.StopReason.CANCELLED);
+  }
+
+  /** A rank that stopped though nothing asked it to: another rank of its gang asked. */
+  private boolean stoppedByPeer(LoopResult result) {
+    return gang != null
+        && result.stopped()
+        && heartbeat.stopReason() == Heartbeater.StopReason.NONE;
+  }
+
+  /**
+   * In a gang, rank 0 picks the checkpoint (as one process would) and names it to the others, which
+   * load the same one: every rank resumes at the same step with the same optimizer state.
+   */
+  private ClipTrainer openTrainerOfRank(ModelPreset preset) throws Exception {
+    if (gang == null) {
+      return openTrainer(preset);
+    }
+    if (gang.rank().isLeader()) {
+      try {
+        ClipTrainer trainer = openTrainer(preset);
+        CheckpointRef from = recorder.lastUploaded();
+        gang.store().set(RESUME_KEY, from == null ? "" : from.uri());
+        return trainer;
+      } catch (Exception | Error e) {
+        // the others wait on this key: tell them rather than leave them to the timeout
+        gang.store().set(RESUME_KEY, FAILED_MARK + e.getMessage());
+        throw e;
+      }
+    }
+    String from = gang.store().getString(RESUME_KEY);
+    if (from.startsWith(FAILED_MARK)) {
+      throw new IllegalStateException(
+          "rank 0 could not open the trainer: " + from.substring(FAILED_MARK.length()));
+    }
+    if (from.isEmpty()) {
+      return startFromPlan(preset);
+    }
+    Path local = checkpoints.download(S3Uri.parse(from), dir.resolve("resume"));
+    log.info("{} {}: rank {} resumes from {}", workflowId, plan.stageName(), gang.rank(), from);
+    return ClipTrainer.resume(local, devices).withOrigin(origin());
   }
 
   /**
@@ -259,6 +369,11 @@ final class StageAttempt {
       throw new IllegalArgumentException(
           plan.stageName() + ": no usable checkpoint to resume from: " + unusable);
     }
+    return startFromPlan(preset);
+  }
+
+  /** The plan's own start: pretraining's weights for tuning, a checkpoint's, or the seed. */
+  private ClipTrainer startFromPlan(ModelPreset preset) throws Exception {
     if (plan.stage() == Stage.UNMASKED_TUNE
         && (plan.initFrom() == null || plan.initFrom().uri() == null)) {
       throw new IllegalArgumentException("unmasked tuning needs the pretraining checkpoint");

@@ -59,6 +59,7 @@ final class StageRecorder {
   private final ProgressSignals signals = new ProgressSignals();
   private final java.nio.file.Path tensorboardDir;
   private RunCurves curves = RunCurves.open(null, null, null, null, null, 0);
+  private boolean reports = true;
 
   /**
    * @param client reaches the workflow for progress signals
@@ -91,6 +92,15 @@ final class StageRecorder {
     this.heartbeat = heartbeat;
     this.client = client;
     heartbeat.watch(() -> stall.stalledReason(System.nanoTime()));
+  }
+
+  /**
+   * For a rank other than 0 of a gang: its steps still feed its heartbeat and stall watch, but it
+   * writes no metrics, curves or signals (rank 0 does, for the whole gang).
+   */
+  StageRecorder asFollower() {
+    reports = false;
+    return this;
   }
 
   /** A checkpoint a retry could resume from, with what its upload recorded (null if unknown). */
@@ -137,6 +147,9 @@ final class StageRecorder {
   void startClock() {
     startNanos = System.nanoTime();
     stall.alive();
+    if (!reports) {
+      return;
+    }
     CheckpointRef from = lastUploaded.get();
     curves.close();
     curves =
@@ -162,6 +175,9 @@ final class StageRecorder {
         new Progress(
             stage, m.step(), m.samplesSeen(), (double) m.loss(), m.samplesPerSecond(), eta);
     heartbeat.update(new TrainingHeartbeat(progress, lastUploaded.get()));
+    if (!reports) {
+      return; // rank 0 of the gang records and signals for all
+    }
     pendingMetrics.add(
         new TrainingStore.MetricRow(
             workflowId,

@@ -1,15 +1,19 @@
 package io.flipflow.activities.train;
 
+import ai.djl.Device;
 import io.flipflow.activities.checkpoint.CheckpointDir;
 import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.device.DevicePool;
+import io.flipflow.activities.engine.ProcessGroup;
+import io.flipflow.activities.engine.TcpStore;
 import io.flipflow.activities.support.ActivityFailures;
 import io.flipflow.activities.support.Heartbeater;
 import io.flipflow.db.Database;
 import io.flipflow.workflows.activities.TrainingActivities;
+import io.flipflow.workflows.plan.RankAssignment;
 import io.flipflow.workflows.plan.RunPlans;
 import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
@@ -24,6 +28,7 @@ import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -92,43 +97,134 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public TrainResult train(TrainingPlan plan) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    String workflowId = context.getInfo().getWorkflowId();
     int attempt = context.getInfo().getAttempt();
+    return runAttempt(
+        context,
+        plan,
+        "attempt-" + attempt,
+        attempt,
+        (lease, attemptOf) -> attemptOf.apply(lease, null).run());
+  }
+
+  /**
+   * One rank of a gang: meet the other ranks (rank 0 serves the rendezvous), open the process group
+   * (Gloo on CPU, NCCL on GPUs), and train this rank's share; the gang's start number stands in for
+   * the attempt number in checkpoint keys and the record.
+   */
+  @Override
+  public TrainResult trainRank(TrainingPlan plan, RankAssignment rank) {
+    ActivityExecutionContext context = Activity.getExecutionContext();
+    String runId = context.getInfo().getRunId();
+    return runAttempt(
+        context,
+        plan,
+        "gang-" + rank.gang() + "-rank-" + rank.rank(),
+        rank.gang(),
+        (lease, attemptOf) -> {
+          S3Uri where =
+              RankRendezvous.location(
+                  checkpointRoot,
+                  context.getInfo().getWorkflowId(),
+                  runId,
+                  plan.stageName(),
+                  rank.gang());
+          Heartbeater heartbeat = attemptOf.heartbeat();
+          try (TcpStore rendezvous =
+                  RankRendezvous.join(
+                      store,
+                      where,
+                      rank,
+                      settings.rendezvousHost(),
+                      settings.collectiveTimeout(),
+                      heartbeat::stopRequested);
+              ProcessGroup group =
+                  rendezvous.processGroup(
+                      backendOf(lease.devices()),
+                      RankRendezvous.advertisedHost(settings.rendezvousHost()))) {
+            return attemptOf
+                .apply(lease, rank)
+                .inGang(new StageAttempt.Gang(rank, rendezvous, new RankGroup(group)))
+                .run();
+          }
+        });
+  }
+
+  /** Gloo between CPU processes, NCCL between GPUs. */
+  private static ProcessGroup.Backend backendOf(List<Device> devices) {
+    return devices.get(0).isGpu() ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;
+  }
+
+  /** Makes the stage attempt of a lease; {@code rank} null in one process. */
+  private interface AttemptFactory {
+    StageAttempt apply(DevicePool.Lease lease, RankAssignment rank);
+
+    Heartbeater heartbeat();
+  }
+
+  private interface AttemptBody {
+    TrainResult run(DevicePool.Lease lease, AttemptFactory attempt) throws Exception;
+  }
+
+  /**
+   * What every training attempt shares: its scratch folder, the heartbeat, the device lease, the
+   * recorder, and how its end becomes what Temporal does next.
+   */
+  private TrainResult runAttempt(
+      ActivityExecutionContext context,
+      TrainingPlan plan,
+      String folder,
+      int attempt,
+      AttemptBody body) {
+    String workflowId = context.getInfo().getWorkflowId();
     Path stageDir = workDir.resolve(workflowId).resolve(plan.stageName());
-    Path dir = stageDir.resolve("attempt-" + attempt);
-    removeStaleAttempts(stageDir, attempt);
+    Path dir = stageDir.resolve(folder);
+    removeStaleAttempts(stageDir, folder);
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new TrainingHeartbeat(Progress.at(plan.stage()), null))) {
       running.add(heartbeat);
+      AttemptFactory factory =
+          new AttemptFactory() {
+            @Override
+            public StageAttempt apply(DevicePool.Lease lease, RankAssignment rank) {
+              StageRecorder recorder =
+                  new StageRecorder(
+                      db,
+                      checkpoints,
+                      checkpointRoot,
+                      workflowId,
+                      plan.stage(),
+                      plan.specFingerprint(),
+                      attempt,
+                      settings,
+                      heartbeat,
+                      context.getWorkflowClient());
+              if (rank != null && !rank.isLeader()) {
+                recorder.asFollower();
+              }
+              return new StageAttempt(
+                  plan,
+                  workflowId,
+                  dir,
+                  lease.devices(),
+                  heartbeat,
+                  recorder,
+                  store,
+                  stagedCache,
+                  context.getHeartbeatDetails(TrainingHeartbeat.class),
+                  attempt);
+            }
+
+            @Override
+            public Heartbeater heartbeat() {
+              return heartbeat;
+            }
+          };
       try {
         return ActivityFailures.run(
             () -> {
               // returned when the attempt ends, however it ends (failure, cancel, shutdown)
               try (DevicePool.Lease lease = devices.lease(plan.device())) {
-                StageRecorder recorder =
-                    new StageRecorder(
-                        db,
-                        checkpoints,
-                        checkpointRoot,
-                        workflowId,
-                        plan.stage(),
-                        plan.specFingerprint(),
-                        attempt,
-                        settings,
-                        heartbeat,
-                        context.getWorkflowClient());
-                return new StageAttempt(
-                        plan,
-                        workflowId,
-                        dir,
-                        lease.devices(),
-                        heartbeat,
-                        recorder,
-                        store,
-                        stagedCache,
-                        context.getHeartbeatDetails(TrainingHeartbeat.class),
-                        attempt)
-                    .run();
+                return body.run(lease, factory);
               } catch (StageAttempt.Diverged e) {
                 throw ApplicationFailure.newNonRetryableFailureWithCause(
                     e.getMessage(), DIVERGED, e.getCause());
@@ -163,14 +259,14 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
    * Folders of earlier attempts of this stage on this worker (a crash, a kill) hold partial
    * checkpoints and downloads nobody will read: they go before this attempt starts.
    */
-  private static void removeStaleAttempts(Path stageDir, int attempt) {
+  private static void removeStaleAttempts(Path stageDir, String keep) {
     if (!Files.isDirectory(stageDir)) {
       return;
     }
     try (var dirs = Files.list(stageDir)) {
       for (Path d : dirs.toList()) {
         String name = d.getFileName().toString();
-        if (name.startsWith("attempt-") && !name.equals("attempt-" + attempt)) {
+        if ((name.startsWith("attempt-") || name.startsWith("gang-")) && !name.equals(keep)) {
           log.info("removing the folder of an earlier attempt: {}", d);
           deleteQuietly(d);
         }

@@ -15,13 +15,39 @@ import java.time.Duration;
  *     least recently used sets go first
  * @param tensorboardDir where this worker writes TensorBoard event files of its runs ({@code
  *     RUN/STAGE/}), also copied beside the checkpoints in S3; null: no curves
+ * @param rendezvousHost the address other ranks reach this worker at when it serves a gang's
+ *     rendezvous, and that its Gloo binds; null: the address of this host's name
+ * @param collectiveTimeout how long a rank waits for the others: at the rendezvous, and in any one
+ *     collective (a peer that hangs fails the gang after this; one that dies fails it at once)
  */
 public record TrainingSettings(
     int localCheckpoints,
     int stallAfterSteps,
     Duration stallAtLeast,
     long stagedCacheBytes,
-    java.nio.file.Path tensorboardDir) {
+    java.nio.file.Path tensorboardDir,
+    String rendezvousHost,
+    Duration collectiveTimeout) {
+
+  /** Without gang settings: the defaults' rendezvous host and collective timeout. */
+  public TrainingSettings(
+      int localCheckpoints,
+      int stallAfterSteps,
+      Duration stallAtLeast,
+      long stagedCacheBytes,
+      java.nio.file.Path tensorboardDir) {
+    this(
+        localCheckpoints,
+        stallAfterSteps,
+        stallAtLeast,
+        stagedCacheBytes,
+        tensorboardDir,
+        null,
+        DEFAULT_COLLECTIVE_TIMEOUT);
+  }
+
+  /** Long enough for a slow checkpoint upload on rank 0 while the others wait at the next step. */
+  public static final Duration DEFAULT_COLLECTIVE_TIMEOUT = Duration.ofMinutes(10);
 
   public TrainingSettings {
     if (localCheckpoints < 1) {
@@ -40,6 +66,11 @@ public record TrainingSettings(
       throw new IllegalArgumentException(
           "worker.staged_cache_bytes: must be positive, got " + stagedCacheBytes);
     }
+    if (collectiveTimeout.isNegative() || collectiveTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "worker.collective_timeout_seconds: must be positive, got "
+              + collectiveTimeout.toSeconds());
+    }
   }
 
   /**
@@ -52,6 +83,12 @@ public record TrainingSettings(
 
   public TrainingSettings withTensorboardDir(java.nio.file.Path dir) {
     return new TrainingSettings(
-        localCheckpoints, stallAfterSteps, stallAtLeast, stagedCacheBytes, dir);
+        localCheckpoints,
+        stallAfterSteps,
+        stallAtLeast,
+        stagedCacheBytes,
+        dir,
+        rendezvousHost,
+        collectiveTimeout);
   }
 }

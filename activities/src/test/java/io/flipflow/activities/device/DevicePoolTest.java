@@ -9,13 +9,8 @@ import ai.djl.engine.Engine;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/**
- * Device names, groups and leases; GPU pools are built with {@link DevicePool#of}, no GPU needed.
- */
+/** Device names and leases; GPU pools are built with {@link DevicePool#of}, no GPU needed. */
 class DevicePoolTest {
-
-  private static final List<Device> FOUR_GPUS =
-      List.of(Device.gpu(0), Device.gpu(1), Device.gpu(2), Device.gpu(3));
 
   @Test
   void parsesCpuAndCudaAndNamesTheKeyOfABadValue() {
@@ -47,60 +42,57 @@ class DevicePoolTest {
   }
 
   @Test
-  void groupsDevicesPerRunAndRejectsAnUnevenSplit() {
-    DevicePool pool = DevicePool.of(FOUR_GPUS, 2);
-    assertEquals(2, pool.slots());
-    assertEquals(List.of(Device.gpu(2), Device.gpu(3)), pool.groups().get(1));
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> DevicePool.of(FOUR_GPUS, 3));
-    assertTrue(e.getMessage().startsWith("worker.devices.per_run: 3"), e.getMessage());
+  void aWorkerHoldsOneDeviceAndRefusesTheRemovedPerRunGroups() {
+    IllegalArgumentException two =
+        assertThrows(
+            IllegalArgumentException.class, () -> DevicePool.fromConfig("cuda:0,cuda:1", null));
+    assertTrue(
+        two.getMessage().startsWith("worker.devices: 'cuda:0,cuda:1' lists 2"), two.getMessage());
+    assertTrue(two.getMessage().contains("one gpu worker per device"), two.getMessage());
     IllegalArgumentException perRun =
-        assertThrows(IllegalArgumentException.class, () -> DevicePool.fromConfig("cpu", "two"));
-    assertTrue(perRun.getMessage().startsWith("worker.devices.per_run:"), perRun.getMessage());
-    assertThrows(
-        IllegalArgumentException.class,
-        () -> DevicePool.of(List.of(Device.cpu(), Device.gpu(0)), 1));
+        assertThrows(IllegalArgumentException.class, () -> DevicePool.fromConfig("cpu", "2"));
+    assertTrue(perRun.getMessage().startsWith("worker.devices.per_run: '2'"), perRun.getMessage());
+    assertTrue(perRun.getMessage().contains("set ranks"), perRun.getMessage());
+    assertEquals(Device.cpu(), DevicePool.fromConfig("cpu", "1").device(), "1 changes nothing");
+    assertEquals(1, DevicePool.of(Device.gpu(3)).slots());
   }
 
   @Test
-  void leasesAFreeGroupAndReturnsItOnClose() {
-    DevicePool pool = DevicePool.of(FOUR_GPUS, 2);
+  void leasesTheGpuOnceAndReturnsItOnClose() {
+    DevicePool pool = DevicePool.of(Device.gpu(2));
     DevicePool.Lease a = pool.lease("cuda");
-    DevicePool.Lease b = pool.lease("cuda");
-    assertEquals(List.of(Device.gpu(0), Device.gpu(1)), a.devices());
-    assertEquals(List.of(Device.gpu(2), Device.gpu(3)), b.devices());
-    assertThrows(IllegalStateException.class, () -> pool.lease("cuda"));
+    assertEquals(List.of(Device.gpu(2)), a.devices());
+    IllegalStateException busy =
+        assertThrows(IllegalStateException.class, () -> pool.lease("cuda:2"));
+    assertTrue(busy.getMessage().contains("cuda:2 is leased"), busy.getMessage());
     a.close();
-    a.close(); // idempotent: a second close must not free b's devices
-    assertEquals(List.of(Device.gpu(2), Device.gpu(3)), pool.leased());
-    try (DevicePool.Lease c = pool.lease("cuda")) {
-      assertEquals(List.of(Device.gpu(0), Device.gpu(1)), c.devices());
+    a.close(); // idempotent
+    assertEquals(List.of(), pool.leased());
+    try (DevicePool.Lease b = pool.lease("cuda:2")) {
+      assertEquals(List.of(Device.gpu(2)), pool.leased());
     }
-    b.close();
     assertEquals(List.of(), pool.leased());
   }
 
   @Test
-  void explicitDevicesMustBeThisWorkersAndFree() {
-    DevicePool pool = DevicePool.of(FOUR_GPUS, 1);
-    try (DevicePool.Lease two = pool.lease("cuda:1,3")) {
-      assertEquals(List.of(Device.gpu(1), Device.gpu(3)), two.devices());
-      IllegalStateException busy =
-          assertThrows(IllegalStateException.class, () -> pool.lease("cuda:3"));
-      assertTrue(busy.getMessage().contains("cuda:3 is leased"), busy.getMessage());
-      assertEquals(Device.gpu(0), pool.lease("cuda").devices().get(0));
-    }
-    IllegalArgumentException absent =
+  void aRunMayNameOnlyThisWorkersDeviceAndOneAtThat() {
+    DevicePool pool = DevicePool.of(Device.gpu(0));
+    IllegalArgumentException other =
         assertThrows(IllegalArgumentException.class, () -> pool.lease("cuda:7"));
-    assertTrue(absent.getMessage().contains("cuda:7 is not one of"), absent.getMessage());
+    assertTrue(
+        other.getMessage().contains("cuda:7 is not this worker's device"), other.getMessage());
+    IllegalArgumentException several =
+        assertThrows(IllegalArgumentException.class, () -> pool.lease("cuda:0,1"));
+    assertTrue(several.getMessage().contains("set ranks"), several.getMessage());
+    assertEquals(List.of(), pool.leased(), "a refused lease holds nothing");
   }
 
   @Test
   void cpuRunsTakeNoGpuAndCpuWorkersRefuseGpuRuns() {
-    DevicePool gpus = DevicePool.of(FOUR_GPUS, 1);
-    try (DevicePool.Lease cpu = gpus.lease("cpu")) {
+    DevicePool gpu = DevicePool.of(Device.gpu(0));
+    try (DevicePool.Lease cpu = gpu.lease("cpu")) {
       assertEquals(List.of(Device.cpu()), cpu.devices());
-      assertEquals(List.of(), gpus.leased());
+      assertEquals(List.of(), gpu.leased());
     }
     DevicePool cpuOnly = DevicePool.cpu();
     assertEquals(List.of(Device.cpu()), cpuOnly.lease(null).devices());

@@ -60,7 +60,7 @@ public final class MaskingBenchmark {
         presetName, batchSize, warmupRounds, rounds, maskRatios, List.of(Devices.cpu()), out);
   }
 
-  /** As above on {@code devices} (one, or a data-parallel group: see {@link ClipTrainer}). */
+  /** As above on {@code devices} (the one device the trainer runs on: see {@link ClipTrainer}). */
   public static Report run(
       String presetName,
       int batchSize,

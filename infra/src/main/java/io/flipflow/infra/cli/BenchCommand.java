@@ -100,10 +100,7 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--rounds", defaultValue = "9")
     int rounds;
 
-    @Option(
-        names = "--devices",
-        defaultValue = "cpu",
-        description = "cpu, cuda:N, or a data-parallel group such as cuda:0,cuda:1.")
+    @Option(names = "--devices", defaultValue = "cpu", description = "cpu or cuda:N.")
     String devices;
 
     @Override

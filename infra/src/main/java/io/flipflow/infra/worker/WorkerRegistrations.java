@@ -25,8 +25,8 @@ import java.util.List;
 
 /**
  * What each task queue serves: workflows and recording on control, staging on cpu, training and
- * evaluation on gpu (one activity slot per device group, leased by each activity). Only the gpu
- * queue loads DJL's engine.
+ * evaluation on gpu (one activity at a time, on the worker's one device). Only the gpu queue loads
+ * DJL's engine.
  */
 final class WorkerRegistrations implements AutoCloseable {
   private final FlipflowConfig config;
@@ -40,18 +40,19 @@ final class WorkerRegistrations implements AutoCloseable {
   }
 
   /**
-   * Devices the gpu queue trains on ({@code worker.devices}: cpu, or cuda:0,cuda:1,...), in groups
-   * of {@code worker.devices.per_run} (default 1), one activity slot per group. GPUs the engine
-   * does not see fail here, naming the device.
+   * The device the gpu queue trains on ({@code worker.devices}: cpu or one cuda:N), one activity
+   * slot. A GPU the engine does not see fails here, naming it; so does the removed {@code
+   * worker.devices.per_run}.
    */
   static DevicePool devicePool(FlipflowConfig config) {
     return DevicePool.fromConfig(
-        config.get(DevicePool.DEVICES_KEY, "cpu"), config.get(DevicePool.PER_RUN_KEY, "1"));
+        config.get(DevicePool.DEVICES_KEY, "cpu"), config.get(DevicePool.PER_RUN_KEY, null));
   }
 
   /**
    * {@code worker.local_checkpoints}, {@code worker.stall_*}, {@code worker.staged_cache_bytes},
-   * {@code tensorboard.dir}.
+   * {@code tensorboard.dir}, {@code worker.rendezvous_host}, {@code
+   * worker.collective_timeout_seconds}.
    */
   static TrainingSettings trainingSettings(FlipflowConfig config) {
     TrainingSettings d = TrainingSettings.defaults();
@@ -61,7 +62,11 @@ final class WorkerRegistrations implements AutoCloseable {
         Duration.ofSeconds(
             number(config, "worker.stall_min_seconds", d.stallAtLeast().toSeconds())),
         number(config, "worker.staged_cache_bytes", d.stagedCacheBytes()),
-        config.tensorboardDir().orElse(null));
+        config.tensorboardDir().orElse(null),
+        config.get("worker.rendezvous_host", null),
+        Duration.ofSeconds(
+            number(
+                config, "worker.collective_timeout_seconds", d.collectiveTimeout().toSeconds())));
   }
 
   /** {@code staging.*}: what a data set may make large or lose. */

@@ -12,6 +12,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.read.ListAppender;
 import io.flipflow.activities.device.DevicePool;
+import io.flipflow.activities.engine.NativeTorch;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.infra.local.LocalTemporal;
 import io.flipflow.infra.reliability.ReliabilityReport.BadInputRow;
@@ -31,6 +32,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -587,6 +589,88 @@ class FaultInjectionTest {
   }
 
   // --- security ---
+
+  @Test
+  @Order(16)
+  void aRankKilledMidPretrainingRestartsTheWholeGangFromTheNewestCheckpoint() throws Exception {
+    assumeTrue(
+        NativeTorch.isAvailable(),
+        "skipped: ranks need flipflow's native extension (c10d), not built here: "
+            + NativeTorch.unavailableReason());
+    long t0 = System.nanoTime();
+    String id = "rel-rank-killed";
+    if (gpu != null) {
+      gpu.terminate(); // the gang's two workers are the only gpu workers now
+      gpu = null;
+    }
+    Map<String, String> gang =
+        Map.of(
+            "FLIPFLOW_WORKER_RENDEZVOUS_HOST", "127.0.0.1",
+            "FLIPFLOW_WORKER_COLLECTIVE_TIMEOUT_SECONDS", "60");
+    List<WorkerProcess> workers = new ArrayList<>();
+    workers.add(stack.startWorkerProcess("gpu-rank-a", "gpu", gang));
+    workers.add(stack.startWorkerProcess("gpu-rank-b", "gpu", gang));
+    WorkflowStub run = start(id, stack.spec(id, STEPS).withRanks(2));
+    stack.awaitCheckpoint(id, PRETRAIN, 1, Duration.ofMinutes(4));
+    WorkerProcess leader =
+        workers.stream()
+            .filter(w -> w.logText().contains("rank 0 of 2 serves the rendezvous"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no worker serves rank 0"));
+    leader.kill();
+    long reached = leader.lastStep(id, PRETRAIN).orElseThrow();
+    long newestAtKill = stack.newestCheckpointStep(id, PRETRAIN);
+    long killedAt = System.nanoTime();
+    workers.add(stack.startWorkerProcess("gpu-rank-c", "gpu", gang));
+    RunSummary summary = ReliabilityStack.result(run, RUN_TIMEOUT);
+    double afterKill = since(killedAt);
+
+    assertEquals(RunStatus.FINISHED, summary.status(), summary.message());
+    assertEquals(STEPS, summary.pretrain().steps());
+    long gangs = workers.stream().mapToLong(w -> count(w.logText(), "serves the rendezvous")).sum();
+    assertEquals(2, gangs, "one gang, killed, then one more");
+    long resumed =
+        workers.stream()
+            .filter(w -> w != leader)
+            .map(w -> w.resumedFrom(id, PRETRAIN))
+            .filter(java.util.OptionalLong::isPresent)
+            .mapToLong(java.util.OptionalLong::getAsLong)
+            .max()
+            .orElseThrow(() -> new AssertionError("the second gang did not resume"));
+    assertEquals(newestAtKill, resumed, "the new gang resumes from the newest checkpoint");
+    long joined = workers.stream().mapToLong(w -> count(w.logText(), "resumes from s3://")).sum();
+    assertEquals(1, joined, "rank 1 of the new gang loads the checkpoint rank 0 names");
+    Audit a = stack.audit(id, PRETRAIN, STEPS);
+    assertWhole(a);
+    assertEquals("FINISHED", a.stageStatus());
+    long redone = reached - resumed;
+    ReliabilityReport.fault(
+        new FaultRow(
+            "16-rank-killed",
+            16,
+            "A rank of a data-parallel gang killed",
+            "`ranks: 2`, two gpu worker JVMs over Gloo; `kill -9` of the one serving rank 0"
+                + " (and the rendezvous) once the first checkpoint row appeared; a third worker"
+                + " JVM started",
+            String.format(
+                "killed at step %d (newest checkpoint %d); rank 1 lost its peer and failed,"
+                    + " the pipeline cancelled the gang and started both ranks again, rank 0"
+                    + " resumed from step %d and named it to rank 1; run FINISHED %.0f s after"
+                    + " the kill, %d metrics rows for %d steps",
+                reached, newestAtKill, resumed, afterKill, a.metricRows(), STEPS),
+            redone + " (checkpoint every " + ReliabilityStack.CHECKPOINT_EVERY + ")",
+            a.rowsLost(),
+            a.rowsUnbacked(),
+            since(t0),
+            null));
+    assertTrue(
+        redone >= 0 && redone <= ReliabilityStack.CHECKPOINT_EVERY, "redid " + redone + " steps");
+    for (WorkerProcess w : workers) {
+      if (w != leader) {
+        w.terminate();
+      }
+    }
+  }
 
   @Test
   @Order(20)

@@ -191,7 +191,13 @@ final class ReliabilityStack implements AutoCloseable {
 
   /** {@code flipflow worker --queues QUEUES} in a JVM of its own, e.g. {@code control,cpu,gpu}. */
   WorkerProcess startWorkerProcess(String name, String queues) {
+    return startWorkerProcess(name, queues, Map.of());
+  }
+
+  /** As {@link #startWorkerProcess(String, String)}, with more FLIPFLOW_* settings. */
+  WorkerProcess startWorkerProcess(String name, String queues, Map<String, String> settings) {
     Map<String, String> workerEnv = new HashMap<>(env);
+    workerEnv.putAll(settings);
     // its own scratch space, as on another machine
     workerEnv.put("FLIPFLOW_STATE_DIR", root.resolve(name).toString());
     WorkerProcess w = WorkerProcess.start(name, project, workerEnv, root.resolve("logs"), queues);

@@ -1,5 +1,6 @@
 package io.flipflow.workflows.activities;
 
+import io.flipflow.workflows.plan.RankAssignment;
 import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.StagedDataset;
@@ -9,7 +10,8 @@ import io.temporal.activity.ActivityInterface;
 import io.temporal.activity.ActivityMethod;
 
 /**
- * Training, on the {@code flipflow-gpu} queue, one activity slot per device group.
+ * Training, on the {@code flipflow-gpu} queue, one activity at a time per worker process and
+ * device.
  *
  * <p>The contract of a training stage:
  *
@@ -39,6 +41,17 @@ public interface TrainingActivities {
    */
   @ActivityMethod
   TrainResult train(TrainingPlan plan);
+
+  /**
+   * Runs one rank of a data-parallel stage (spec {@code ranks} above 1): the pipeline starts every
+   * rank of a gang at once, each on its own worker process and device; rank 0 serves the c10d
+   * rendezvous and publishes its address where the others find it, and alone checkpoints, records
+   * and returns the stage's checkpoint (the other ranks return theirs without one). Not retried on
+   * its own: when any rank fails the pipeline cancels the others and starts the whole gang again,
+   * resuming from the newest checkpoint.
+   */
+  @ActivityMethod
+  TrainResult trainRank(TrainingPlan plan, RankAssignment rank);
 
   /** Pretraining as pipelines started before version {@code stage-requests} ask for it. */
   @Deprecated

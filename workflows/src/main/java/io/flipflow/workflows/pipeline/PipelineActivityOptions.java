@@ -51,6 +51,16 @@ public final class PipelineActivityOptions {
         .build();
   }
 
+  /**
+   * One rank of a data-parallel gang: as training, but never retried alone (the gang restarts as a
+   * unit, see {@link RankGang}), so its attempt ends at the first failure or lost heartbeat.
+   */
+  public static ActivityOptions trainingRank() {
+    return ActivityOptions.newBuilder(training())
+        .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(1).build())
+        .build();
+  }
+
   /** Evaluation: batched inference over the evaluation sets. */
   public static ActivityOptions evaluation() {
     return ActivityOptions.newBuilder()

@@ -10,6 +10,7 @@ import io.temporal.workflow.Workflow;
 record PipelineStubs(
     DataActivities data,
     TrainingActivities training,
+    TrainingActivities trainingRanks,
     EvaluationActivities evaluation,
     RecordActivities record) {
 
@@ -18,6 +19,7 @@ record PipelineStubs(
     return new PipelineStubs(
         Workflow.newActivityStub(DataActivities.class, PipelineActivityOptions.staging()),
         Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.training()),
+        Workflow.newActivityStub(TrainingActivities.class, PipelineActivityOptions.trainingRank()),
         Workflow.newActivityStub(EvaluationActivities.class, PipelineActivityOptions.evaluation()),
         Workflow.newActivityStub(RecordActivities.class, PipelineActivityOptions.record()));
   }

@@ -6,6 +6,7 @@ import io.flipflow.workflows.activities.RecordActivities;
 import io.flipflow.workflows.activities.TrainingActivities;
 import io.flipflow.workflows.plan.PresetFacts;
 import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
 import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.StagedDataset;
@@ -16,6 +17,7 @@ import io.flipflow.workflows.spec.RunSpec;
 final class PlannedStageCalls implements StageCalls {
   private final DataActivities data;
   private final TrainingActivities training;
+  private final RankGang gang;
   private final EvaluationActivities evaluation;
   private final RecordActivities record;
   private final String workflowId;
@@ -24,6 +26,7 @@ final class PlannedStageCalls implements StageCalls {
   PlannedStageCalls(PipelineStubs stubs, String workflowId, PresetFacts preset) {
     this.data = stubs.data();
     this.training = stubs.training();
+    this.gang = new RankGang(stubs.trainingRanks());
     this.evaluation = stubs.evaluation();
     this.record = stubs.record();
     this.workflowId = workflowId;
@@ -37,12 +40,17 @@ final class PlannedStageCalls implements StageCalls {
 
   @Override
   public TrainResult pretrain(RunSpec spec, StagedDataset staged) {
-    return training.train(RunPlans.pretraining(spec, staged));
+    return train(spec, RunPlans.pretraining(spec, staged));
   }
 
   @Override
   public TrainResult tune(RunSpec spec, StagedDataset staged, CheckpointRef pretrained) {
-    return training.train(RunPlans.tuning(spec, staged, pretrained));
+    return train(spec, RunPlans.tuning(spec, staged, pretrained));
+  }
+
+  /** One activity, or a gang of {@code ranks} activities trained together. */
+  private TrainResult train(RunSpec spec, TrainingPlan plan) {
+    return spec.worldSize() > 1 ? gang.train(plan, spec.worldSize()) : training.train(plan);
   }
 
   @Override

@@ -42,7 +42,8 @@ import java.util.regex.Pattern;
  * @param textMasking {@code random} (the default) or {@code prioritized} (padding first)
  * @param seed seeds initialisation, masking and data order; default 0
  * @param checkpointIntervalSteps steps between checkpoints; default 200
- * @param device {@code cpu}, {@code cuda}, {@code cuda:N} or {@code cuda:N,M,...}; default cpu
+ * @param device {@code cpu}, {@code cuda} or {@code cuda:N}, the device of each process; default
+ *     cpu
  * @param unmaskedTuning tuning after pretraining; default enabled, 5% of samples, LR x 0.1, a fresh
  *     optimizer warming up over a tenth of the stage
  * @param wallClockBudgetSeconds when set, pretraining ends (with a checkpoint) once it has trained
@@ -68,6 +69,10 @@ import java.util.regex.Pattern;
  * @param attention {@code explicit} (softmax of the scaled products, written out) or {@code fused}
  *     (libtorch's {@code scaled_dot_product_attention}, the same function in fewer passes over
  *     memory); null (the default) means explicit. Part of the identity only when set.
+ * @param ranks data-parallel processes the training stages run on (world size), one device and one
+ *     gpu worker process each, started together and restarted together from the newest checkpoint
+ *     when one fails; the batch is split over them, the loss is over the whole batch. Null (the
+ *     default) or 1: one process. Not part of the identity: the ranks train what one process would.
  */
 @RecordBuilder
 public record RunSpec(
@@ -98,7 +103,8 @@ public record RunSpec(
     Boolean resume,
     String initFrom,
     Reconstruction reconstruction,
-    String attention)
+    String attention,
+    Integer ranks)
     implements RunSpecBuilder.With {
 
   /**
@@ -129,7 +135,10 @@ public record RunSpec(
   /** A year: budgets beyond it are mistakes, and nanoseconds of it still fit a long. */
   public static final long MAX_WALL_CLOCK_BUDGET_SECONDS = 366L * 24 * 3600;
 
-  private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+(,\\d+)*)?");
+  /** The most data-parallel ranks a run may ask for. */
+  public static final int MAX_RANKS = 4096;
+
+  private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+)?");
   private static final Pattern PRECISION = Pattern.compile("fp32|bf16|fp16");
   private static final Pattern ATTENTION = Pattern.compile("explicit|fused");
   private static final Pattern TEXT_MASKING = Pattern.compile("random|prioritized");
@@ -243,7 +252,13 @@ public record RunSpec(
       errors.add("checkpointIntervalSteps: must be positive, got " + checkpointIntervalSteps);
     }
     if (!DEVICE.matcher(device).matches()) {
-      errors.add("device: must be cpu, cuda, cuda:N or cuda:N,M,..., got '" + device + "'");
+      errors.add(
+          "device: must be cpu, cuda or cuda:N, got '"
+              + device
+              + "'"
+              + (device.contains(",")
+                  ? " (one device per process; set ranks to train on several)"
+                  : ""));
     }
     unmaskedTuning.validate("unmaskedTuning.", errors);
     if (wallClockBudgetSeconds != null
@@ -264,6 +279,23 @@ public record RunSpec(
           "attention: must be explicit or fused, or left out for explicit, got '"
               + attention
               + "'");
+    }
+    if (ranks != null) {
+      if (ranks < 1 || ranks > MAX_RANKS) {
+        errors.add("ranks: must be in [1, " + MAX_RANKS + "] or left out for 1, got " + ranks);
+      } else if (ranks > 1) {
+        if (batchSize != null && batchSize % ranks != 0) {
+          errors.add(
+              "ranks: the batch of "
+                  + batchSize
+                  + " does not split evenly over "
+                  + ranks
+                  + " ranks");
+        }
+        if (reconstruction != null) {
+          errors.add("ranks: reconstruction (Table 1f) trains in one process");
+        }
+      }
     }
     if (reconstruction != null) {
       reconstruction.validate("reconstruction.", errors);
@@ -298,6 +330,11 @@ public record RunSpec(
     return null;
   }
 
+  /** Data-parallel processes of the training stages: {@code ranks}, or 1. */
+  public int worldSize() {
+    return ranks == null ? 1 : ranks;
+  }
+
   /** Whether this start asks to continue an existing run only. */
   public boolean resumeOnly() {
     return Boolean.TRUE.equals(resume);
@@ -306,14 +343,15 @@ public record RunSpec(
   /**
    * The run's identity as far as its spec goes: a SHA-256 of the spec as canonical JSON, without
    * the fields that do not change what is trained and measured ({@code name}, which is the id
-   * itself; {@code device}, since a run may move between devices at a checkpoint; {@code resume}).
-   * Call it on the spec the workflow resolved (image size taken from the preset), so leaving a
-   * default out and writing it give the same fingerprint.
+   * itself; {@code device}, since a run may move between devices at a checkpoint; {@code resume};
+   * {@code ranks}, which split the same global batch). Call it on the spec the workflow resolved
+   * (image size taken from the preset), so leaving a default out and writing it give the same
+   * fingerprint.
    */
   public String fingerprint() {
     try {
       com.fasterxml.jackson.databind.node.ObjectNode tree = CANONICAL.valueToTree(this);
-      tree.remove(List.of("name", "device", "resume"));
+      tree.remove(List.of("name", "device", "resume", "ranks"));
       tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
       for (String optional :
           List.of("initFrom", "textMaskRatio", "textMasking", "reconstruction", "attention")) {
