@@ -5,6 +5,9 @@ import io.flipflow.activities.data.fashion.FashionMnistImporter;
 import io.flipflow.activities.data.npm.NpmPackages;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.ShardCaptions;
+import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
+import io.flipflow.activities.data.tokenizer.WordLevelVocabulary;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import java.nio.file.Path;
@@ -18,13 +21,127 @@ import picocli.CommandLine.Option;
     name = "data",
     mixinStandardHelpOptions = true,
     description = "Import real image-text sets into S3 as img2dataset-style WebDataset shards.",
-    subcommands = {DataCommand.ImportCommand.class})
+    subcommands = {DataCommand.ImportCommand.class, DataCommand.TokenizerCommand.class})
 public final class DataCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
     spec.commandLine().usage(System.out);
+  }
+
+  @Command(
+      name = "tokenizer",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Build a word-level tokenizer.json from the captions of WebDataset shards (img2dataset's"
+            + " output as it is): lower-cased words split as HuggingFace's Whitespace"
+            + " pre-tokenizer does, the most frequent first, after [PAD] [UNK] <start_of_text>"
+            + " <end_of_text>.",
+        "Staging finds it beside the shards (the default --to). Samples img2dataset could not"
+            + " download are skipped; captions and members are bounded by staging.*; a shard that"
+            + " does not read to its end is named and its captions up to there are kept."
+      })
+  static final class TokenizerCommand implements Runnable {
+    @Option(
+        names = "--from",
+        required = true,
+        description = "The shards: s3://bucket/prefix/ or s3://bucket/p/{00000..00099}.tar")
+    String from;
+
+    @Option(
+        names = "--to",
+        description = "Where to write it (default: tokenizer.json beside the shards).")
+    String to;
+
+    @Option(
+        names = "--preset",
+        defaultValue = "vit-b-16",
+        description =
+            "The model preset the tokenizer is for: the vocabulary fills its vocabSize"
+                + " (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(
+        names = "--max-words",
+        description = "Words kept, at most (default: the preset's vocabSize minus 4 specials).")
+    Integer maxWords;
+
+    @Option(
+        names = "--min-count",
+        defaultValue = "2",
+        description = "Uses a word needs to be kept (default: ${DEFAULT-VALUE}).")
+    int minCount;
+
+    @Override
+    public void run() {
+      FlipflowConfig config = FlipflowCommand.config();
+      S3Uri source = S3Uri.parse(from);
+      S3Uri target =
+          to != null
+              ? S3Uri.parse(to)
+              : (source.isBracePattern() ? source.parent() : source).resolve("tokenizer.json");
+      int vocab = io.flipflow.activities.model.ModelPreset.load(preset).vocabSize();
+      int words = maxWords != null ? maxWords : vocab - WordLevelVocabulary.SPECIALS.size();
+      if (words < 1 || words + WordLevelVocabulary.SPECIALS.size() > vocab) {
+        throw new IllegalArgumentException(
+            "--max-words: "
+                + words
+                + " words and 4 specials do not fit preset "
+                + preset
+                + "'s vocabSize "
+                + vocab);
+      }
+      if (minCount < 1) {
+        throw new IllegalArgumentException("--min-count: must be at least 1, got " + minCount);
+      }
+      long started = System.nanoTime();
+      try (S3Store store = S3Store.create(Services.s3(config));
+          WordLevelVocabulary.Counter counter = new WordLevelVocabulary.Counter()) {
+        long[] read = {0};
+        ShardCaptions.Summary r =
+            ShardCaptions.read(
+                store,
+                source,
+                io.flipflow.infra.worker.WorkerRegistrations.stagingLimits(config),
+                counter::add,
+                shard -> {
+                  if (++read[0] % 100 == 0) {
+                    System.out.printf(
+                        "%d shards, %d captions, %d distinct words%n",
+                        read[0], counter.texts(), counter.distinctWords());
+                  }
+                });
+        byte[] json = counter.tokenizerJson(words, minCount);
+        int kept;
+        try (CaptionTokenizer t = CaptionTokenizer.load(json, 77, target.toString())) {
+          kept = t.vocabSize();
+        }
+        store.put(target, json);
+        System.out.printf(
+            "wrote %s: %d tokens (%d words used at least %d times, of %d distinct) from %d"
+                + " captions in %d shards; %d samples not downloaded and %d without a usable"
+                + " caption skipped; %.1f s%n",
+            target,
+            kept,
+            kept - WordLevelVocabulary.SPECIALS.size(),
+            minCount,
+            counter.distinctWords(),
+            r.captions(),
+            r.shards(),
+            r.notDownloaded(),
+            r.skipped(),
+            (System.nanoTime() - started) / 1e9);
+        if (counter.droppedWords() > 0) {
+          System.out.printf(
+              "%d rare distinct words were dropped to bound memory (over %d held)%n",
+              counter.droppedWords(), WordLevelVocabulary.MAX_DISTINCT_WORDS);
+        }
+        for (String lost : r.lostShards()) {
+          System.out.println("shard not read to its end: " + lost);
+        }
+      }
+    }
   }
 
   @Command(

@@ -28,7 +28,7 @@ import java.util.List;
  * evaluation on gpu (one activity at a time, on the worker's one device). Only the gpu queue loads
  * DJL's engine.
  */
-final class WorkerRegistrations implements AutoCloseable {
+public final class WorkerRegistrations implements AutoCloseable {
   private final FlipflowConfig config;
   private final List<Runnable> beforeShutdown = new ArrayList<>();
   private final List<AutoCloseable> resources = new ArrayList<>();
@@ -69,8 +69,8 @@ final class WorkerRegistrations implements AutoCloseable {
                 config, "worker.collective_timeout_seconds", d.collectiveTimeout().toSeconds())));
   }
 
-  /** {@code staging.*}: what a data set may make large or lose. */
-  static StagingLimits stagingLimits(FlipflowConfig config) {
+  /** {@code staging.*}: what a data set may make large or lose (also read by the data commands). */
+  public static StagingLimits stagingLimits(FlipflowConfig config) {
     StagingLimits d = StagingLimits.defaults();
     String fraction = config.get("staging.max_bad_fraction", null);
     double maxBad;
