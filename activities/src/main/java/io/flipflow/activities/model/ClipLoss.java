@@ -1,6 +1,7 @@
 package io.flipflow.activities.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 
 /**
  * Symmetric InfoNCE (CLIP, OpenCLIP {@code ClipLoss}): logits = scale * I T^T over the batch; the
@@ -30,10 +31,40 @@ public final class ClipLoss {
     return Scalars.div(imageToText.add(textToImage), 2);
   }
 
+  /**
+   * One rank's share of the symmetric InfoNCE of a global batch (OpenCLIP's {@code local_loss}):
+   * its own b images against all B texts and its own b texts against all B images, the positive of
+   * local row i in column {@code offset + i}. The mean of the ranks' shares is the global loss,
+   * from b x B logits per rank instead of B x B.
+   *
+   * @param images all B image embeddings, rank order; rows {@code [offset, offset + b)} are this
+   *     rank's
+   * @param texts all B text embeddings, likewise
+   */
+  public static NDArray localInfoNce(
+      NDArray images, NDArray texts, long offset, long b, NDArray logitScale) {
+    NDIndex own = new ai.djl.ndarray.index.NDIndex("{}:{}", offset, offset + b);
+    NDArray logitsPerImage = images.get(own).matMul(texts.transpose()).mul(logitScale);
+    NDArray logitsPerText = texts.get(own).matMul(images.transpose()).mul(logitScale);
+    NDArray imageToText = crossEntropyAt(logitsPerImage, offset);
+    NDArray textToImage = crossEntropyAt(logitsPerText, offset);
+    return Scalars.div(imageToText.add(textToImage), 2);
+  }
+
   /** Mean over rows of -log softmax(row)[i], the positive pair sitting on the diagonal. */
   static NDArray crossEntropyOnDiagonal(NDArray logits) {
-    int batch = (int) logits.getShape().get(0);
-    NDArray diagonal = logits.getManager().eye(batch);
-    return Scalars.div(logits.logSoftmax(1).mul(diagonal).sum(), -batch);
+    return crossEntropyAt(logits, 0);
+  }
+
+  /** Mean over rows i of -log softmax(row)[offset + i]. */
+  private static NDArray crossEntropyAt(NDArray logits, long offset) {
+    int rows = (int) logits.getShape().get(0);
+    NDArray logProbabilities = logits.logSoftmax(1);
+    if (offset != 0 || logits.getShape().get(1) != rows) {
+      // the positives sit on the diagonal of the square block of columns [offset, offset + rows)
+      logProbabilities = logProbabilities.get(new NDIndex(":, {}:{}", offset, offset + rows));
+    }
+    NDArray diagonal = logits.getManager().eye(rows);
+    return Scalars.div(logProbabilities.mul(diagonal).sum(), -rows);
   }
 }

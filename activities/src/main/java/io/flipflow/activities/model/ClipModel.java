@@ -354,6 +354,22 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
   }
 
   /**
+   * This rank's share of the global batch's InfoNCE ({@link ClipLoss#localInfoNce}): rows {@code
+   * [offset, offset + b)} of the gathered embeddings against all of them.
+   */
+  public NDArray localLossFromEmbeddings(
+      NDArray imageEmbeddings, NDArray textEmbeddings, long offset, long b) {
+    return inScope(
+        imageEmbeddings,
+        textEmbeddings,
+        scope -> {
+          NDArray scale = store.getValue(logitScale, imageEmbeddings.getDevice(), true);
+          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          return ClipLoss.localInfoNce(imageEmbeddings, textEmbeddings, offset, b, clamped);
+        });
+  }
+
+  /**
    * L2-normalised image embeddings (B, E) for evaluation; {@code maskRatio} 0 encodes every patch,
    * more encodes a random subset (FLIP's masked inference, for studies).
    */

@@ -27,11 +27,13 @@ import java.util.List;
  *       it from the step's seed, then keeps its rows: the data order and the masking noise are
  *       functions of (seed, step, global sample index), not of the split.
  *   <li>The InfoNCE is over the global batch: each rank all-gathers the embeddings (as OpenCLIP's
- *       {@code gather_features}), takes the loss of all of them, backpropagates it to the gathered
- *       copies, then backpropagates {@code sum(e * dL/de)} of its own rows into its towers: the
- *       gradient of the global loss, since the other ranks' rows do not depend on its weights.
- *   <li>Gradients are summed across ranks (c10d all-reduce, bucketed). Every rank computed the
- *       temperature's full gradient from the same loss, so only rank 0 contributes it.
+ *       {@code gather_features}) and takes its share of the loss, its own rows against all of them
+ *       (OpenCLIP's {@code local_loss}: b x B logits, not B x B); the global loss is the mean of
+ *       the shares. It backpropagates its share to the gathered copies, the ranks sum those
+ *       gradients (all-reduce), and each backpropagates {@code sum(e * dL/de)} of its own rows into
+ *       its towers: the gradient of the global loss, since the other ranks' rows do not depend on
+ *       its weights.
+ *   <li>Gradients are summed across ranks (c10d all-reduce, bucketed), the temperature's too.
  *   <li>Every rank applies the same AdamW update to the same weights; rank 0's weights are
  *       broadcast at the start, and a checksum of the weights is compared across ranks every {@link
  *       #checkEvery()} steps: a rank that diverged fails the run loudly.
@@ -155,14 +157,24 @@ public final class RankGroup {
               ownRows(keep));
       NDArray images = gatheredLeaf(own.get(0), stepManager);
       NDArray texts = gatheredLeaf(own.get(1), stepManager);
-      NDArray loss = model.lossFromEmbeddings(images, texts);
+      long b = images.getShape().get(0) / worldSize();
+      NDArray share = model.localLossFromEmbeddings(images, texts, b * rank(), b);
       forwardEnd[0] = System.nanoTime();
-      collector.backward(lossScale == 1 ? loss : Scalars.mul(loss, lossScale));
-      NDArray imageGradient = ownRows(images.getGradient());
-      NDArray textGradient = ownRows(texts.getGradient());
+      // the global loss is the mean of the ranks' shares: each backpropagates its share / R
+      collector.backward(Scalars.mul(share, lossScale / worldSize()));
+      NDArray imageGradient = images.getGradient().duplicate();
+      NDArray textGradient = texts.getGradient().duplicate();
+      NDArray loss = share.stopGradient().duplicate();
+      long started = System.nanoTime();
+      // summed, the shares' gradients are the global loss's gradient of every embedding
+      group.allReduce(List.of(imageGradient, textGradient, loss));
+      collectiveNanos += System.nanoTime() - started;
       collector.backward(
-          own.get(0).mul(imageGradient).sum().add(own.get(1).mul(textGradient).sum()));
-      return loss;
+          own.get(0)
+              .mul(ownRows(imageGradient))
+              .sum()
+              .add(own.get(1).mul(ownRows(textGradient)).sum()));
+      return Scalars.div(loss, worldSize());
     }
   }
 
@@ -177,11 +189,8 @@ public final class RankGroup {
     return leaf;
   }
 
-  /** Sums the gradients across ranks; the temperature's counts once, from rank 0. */
+  /** Sums the gradients across ranks (the temperature's too: each rank has its share's). */
   void allReduceGradients(ClipModel model) {
-    if (!isLeader()) {
-      NativeTorch.zeroGradients(List.of(model.logitScaleParameter().getArray()));
-    }
     if (reduceGradients) {
       long started = System.nanoTime();
       group.allReduceGradients(weights(model), false);

@@ -50,4 +50,34 @@ class ClipLossTest {
           1e-5);
     }
   }
+
+  /**
+   * The 3 x 3 example above split into rank shares of one row: each share is that row's
+   * image-to-text and text-to-image terms, (0.525913 + 0.239545) / 2 for row 0, so the shares' mean
+   * is the whole loss.
+   */
+  @Test
+  void theMeanOfTheRanksLocalSharesIsTheGlobalLoss() {
+    float r = (float) (1 / Math.sqrt(2));
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray images = m.create(new float[] {1, 0, 0, 0, 1, 0, 0, 0, 1}, new Shape(3, 3));
+      NDArray texts = m.create(new float[] {1, 0, 0, 0, 1, 0, r, 0, r}, new Shape(3, 3));
+      NDArray scale = m.create(2f);
+      float[] shares = new float[3];
+      for (int rank = 0; rank < 3; rank++) {
+        shares[rank] = ClipLoss.localInfoNce(images, texts, rank, 1, scale).getFloat();
+      }
+      assertEquals((0.525913f + 0.239545f) / 2, shares[0], 1e-5);
+      assertEquals((0.396245f + 0.807866f) / 2, shares[2], 1e-5);
+      assertEquals(0.408110f, (shares[0] + shares[1] + shares[2]) / 3, 1e-5);
+      NDArray random = m.randomNormal(new Shape(8, 4));
+      NDArray other = m.randomNormal(new Shape(8, 4));
+      float global = ClipLoss.symmetricInfoNce(random, other, scale).getFloat();
+      float half =
+          (ClipLoss.localInfoNce(random, other, 0, 4, scale).getFloat()
+                  + ClipLoss.localInfoNce(random, other, 4, 4, scale).getFloat())
+              / 2;
+      assertEquals(global, half, 1e-5);
+    }
+  }
 }
