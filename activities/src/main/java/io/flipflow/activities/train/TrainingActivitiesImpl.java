@@ -35,7 +35,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training stages on the gpu queue, as Temporal sees them: lease the plan's devices for the
+ * The training stages on the gpu queue, as Temporal sees them: lease the plan's device for the
  * attempt, heartbeat from a background thread, run one {@link StageAttempt} (which records itself
  * through a {@link StageRecorder}), and turn how it ended into what Temporal should do next.
  */
@@ -98,12 +98,7 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   public TrainResult train(TrainingPlan plan) {
     ActivityExecutionContext context = Activity.getExecutionContext();
     int attempt = context.getInfo().getAttempt();
-    return runAttempt(
-        context,
-        plan,
-        "attempt-" + attempt,
-        attempt,
-        (lease, attemptOf) -> attemptOf.apply(lease, null).run());
+    return runAttempt(context, plan, "attempt-" + attempt, attempt, null);
   }
 
   /**
@@ -114,67 +109,21 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
   @Override
   public TrainResult trainRank(TrainingPlan plan, RankAssignment rank) {
     ActivityExecutionContext context = Activity.getExecutionContext();
-    String runId = context.getInfo().getRunId();
     return runAttempt(
-        context,
-        plan,
-        "gang-" + rank.gang() + "-rank-" + rank.rank(),
-        rank.gang(),
-        (lease, attemptOf) -> {
-          S3Uri where =
-              RankRendezvous.location(
-                  checkpointRoot,
-                  context.getInfo().getWorkflowId(),
-                  runId,
-                  plan.stageName(),
-                  rank.gang());
-          Heartbeater heartbeat = attemptOf.heartbeat();
-          try (TcpStore rendezvous =
-                  RankRendezvous.join(
-                      store,
-                      where,
-                      rank,
-                      settings.rendezvousHost(),
-                      settings.collectiveTimeout(),
-                      heartbeat::stopRequested);
-              ProcessGroup group =
-                  rendezvous.processGroup(
-                      backendOf(lease.devices()),
-                      RankRendezvous.advertisedHost(settings.rendezvousHost()))) {
-            return attemptOf
-                .apply(lease, rank)
-                .inGang(new StageAttempt.Gang(rank, rendezvous, new RankGroup(group)))
-                .run();
-          }
-        });
-  }
-
-  /** Gloo between CPU processes, NCCL between GPUs. */
-  private static ProcessGroup.Backend backendOf(List<Device> devices) {
-    return devices.get(0).isGpu() ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;
-  }
-
-  /** Makes the stage attempt of a lease; {@code rank} null in one process. */
-  private interface AttemptFactory {
-    StageAttempt apply(DevicePool.Lease lease, RankAssignment rank);
-
-    Heartbeater heartbeat();
-  }
-
-  private interface AttemptBody {
-    TrainResult run(DevicePool.Lease lease, AttemptFactory attempt) throws Exception;
+        context, plan, "gang-" + rank.gang() + "-rank-" + rank.rank(), rank.gang(), rank);
   }
 
   /**
    * What every training attempt shares: its scratch folder, the heartbeat, the device lease, the
-   * recorder, and how its end becomes what Temporal does next.
+   * recorder, a gang's rendezvous and process group when {@code rank} is set, and how its end
+   * becomes what Temporal does next.
    */
   private TrainResult runAttempt(
       ActivityExecutionContext context,
       TrainingPlan plan,
       String folder,
       int attempt,
-      AttemptBody body) {
+      RankAssignment rank) {
     String workflowId = context.getInfo().getWorkflowId();
     Path stageDir = workDir.resolve(workflowId).resolve(plan.stageName());
     Path dir = stageDir.resolve(folder);
@@ -182,49 +131,64 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
     try (Heartbeater heartbeat =
         Heartbeater.start(context, new TrainingHeartbeat(Progress.at(plan.stage()), null))) {
       running.add(heartbeat);
-      AttemptFactory factory =
-          new AttemptFactory() {
-            @Override
-            public StageAttempt apply(DevicePool.Lease lease, RankAssignment rank) {
-              StageRecorder recorder =
-                  new StageRecorder(
-                      db,
-                      checkpoints,
-                      checkpointRoot,
-                      workflowId,
-                      plan.stage(),
-                      plan.specFingerprint(),
-                      attempt,
-                      settings,
-                      heartbeat,
-                      context.getWorkflowClient());
-              if (rank != null && !rank.isLeader()) {
-                recorder.asFollower();
-              }
-              return new StageAttempt(
-                  plan,
-                  workflowId,
-                  dir,
-                  lease.devices(),
-                  heartbeat,
-                  recorder,
-                  store,
-                  stagedCache,
-                  context.getHeartbeatDetails(TrainingHeartbeat.class),
-                  attempt);
-            }
-
-            @Override
-            public Heartbeater heartbeat() {
-              return heartbeat;
-            }
-          };
       try {
         return ActivityFailures.run(
             () -> {
               // returned when the attempt ends, however it ends (failure, cancel, shutdown)
               try (DevicePool.Lease lease = devices.lease(plan.device())) {
-                return body.run(lease, factory);
+                StageRecorder recorder =
+                    new StageRecorder(
+                        db,
+                        checkpoints,
+                        checkpointRoot,
+                        workflowId,
+                        plan.stage(),
+                        plan.specFingerprint(),
+                        attempt,
+                        settings,
+                        heartbeat,
+                        context.getWorkflowClient());
+                StageAttempt stage =
+                    new StageAttempt(
+                        plan,
+                        workflowId,
+                        dir,
+                        lease.devices(),
+                        heartbeat,
+                        recorder,
+                        store,
+                        stagedCache,
+                        context.getHeartbeatDetails(TrainingHeartbeat.class),
+                        attempt);
+                if (rank == null) {
+                  return stage.run();
+                }
+                if (!rank.isLeader()) {
+                  recorder.asFollower();
+                }
+                S3Uri where =
+                    RankRendezvous.location(
+                        checkpointRoot,
+                        workflowId,
+                        context.getInfo().getRunId(),
+                        plan.stageName(),
+                        rank.gang());
+                try (TcpStore rendezvous =
+                        RankRendezvous.join(
+                            store,
+                            where,
+                            rank,
+                            settings.rendezvousHost(),
+                            settings.collectiveTimeout(),
+                            heartbeat::stopRequested);
+                    ProcessGroup group =
+                        rendezvous.processGroup(
+                            backendOf(lease.devices()),
+                            RankRendezvous.advertisedHost(settings.rendezvousHost()))) {
+                  return stage
+                      .inGang(new StageAttempt.Gang(rank, rendezvous, new RankGroup(group)))
+                      .run();
+                }
               } catch (StageAttempt.Diverged e) {
                 throw ApplicationFailure.newNonRetryableFailureWithCause(
                     e.getMessage(), DIVERGED, e.getCause());
@@ -241,6 +205,11 @@ public final class TrainingActivitiesImpl implements TrainingActivities {
         deleteQuietly(dir);
       }
     }
+  }
+
+  /** Gloo between CPU processes, NCCL between GPUs. */
+  private static ProcessGroup.Backend backendOf(List<Device> devices) {
+    return devices.get(0).isGpu() ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;
   }
 
   @Override
