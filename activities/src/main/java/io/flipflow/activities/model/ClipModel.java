@@ -238,8 +238,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
         scope -> {
           NDArray imageEmbeddings = normalise(encodeImagesRaw(scope, images, maskRatio, true));
           NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
-          NDArray scale = store.getValue(logitScale, images.getDevice(), true);
-          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = trainingLogitScale(images.getDevice());
           return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
         });
   }
@@ -273,8 +272,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
           NDArray imageEmbeddings =
               normalise(atPrecision(() -> visual.embed(store, encoded, true)));
           NDArray textEmbeddings = normalise(encodeTextsRaw(tokens, textPositions, true));
-          NDArray scale = store.getValue(logitScale, images.getDevice(), true);
-          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = trainingLogitScale(images.getDevice());
           NDArray contrastive = ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
           NDArray patches = visual.hasClassToken() ? encoded.get(":, 1:, :") : encoded;
           NDArray predicted =
@@ -338,19 +336,10 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
     return out;
   }
 
-  /**
-   * The symmetric InfoNCE of embeddings computed elsewhere (the data-parallel step's gathered
-   * embeddings), with this model's temperature; attached to the image embeddings' manager.
-   */
-  public NDArray lossFromEmbeddings(NDArray imageEmbeddings, NDArray textEmbeddings) {
-    return inScope(
-        imageEmbeddings,
-        textEmbeddings,
-        scope -> {
-          NDArray scale = store.getValue(logitScale, imageEmbeddings.getDevice(), true);
-          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
-          return ClipLoss.symmetricInfoNce(imageEmbeddings, textEmbeddings, clamped);
-        });
+  /** The temperature as the losses use it: exp of the learnable scale, clamped at 100, tracked. */
+  private NDArray trainingLogitScale(ai.djl.Device device) {
+    NDArray scale = store.getValue(logitScale, device, true);
+    return Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
   }
 
   /**
@@ -363,8 +352,7 @@ public final class ClipModel extends AbstractBlock implements AutoCloseable {
         imageEmbeddings,
         textEmbeddings,
         scope -> {
-          NDArray scale = store.getValue(logitScale, imageEmbeddings.getDevice(), true);
-          NDArray clamped = Scalars.minimum(scale, MAX_LOGIT_SCALE).exp().reshape(new Shape());
+          NDArray clamped = trainingLogitScale(imageEmbeddings.getDevice());
           return ClipLoss.localInfoNce(imageEmbeddings, textEmbeddings, offset, b, clamped);
         });
   }
