@@ -175,6 +175,77 @@ class StageDataTest {
     }
   }
 
+  /**
+   * The fan-out's steps as two workers run them: the plan, the groups in any order on either, and
+   * one publish, give the very set that one process stages; publishing early is refused.
+   */
+  @Test
+  void groupsStagedOutOfOrderByTwoWorkersPublishTheSameSetAsOneProcess() {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 5, 4);
+    var req = StageData.Request.of(b + "wds/", b.resolve("staged"), tokenizer(b), 8, 6);
+    StageData one = new StageData(store, work.resolve("w1"));
+    StageData two = new StageData(store, work.resolve("w2"));
+    StageData.Planned planned = one.plan(req, new Recorder());
+    assertTrue(planned.published().isEmpty());
+    assertEquals(5, planned.plan().shardCount());
+    java.util.function.BiFunction<Integer, Integer, StageData.GroupRequest> group =
+        (first, end) ->
+            new StageData.GroupRequest(
+                planned.planUri(), req.source(), first, end, req.limits(), 2);
+    Recorder progress = new Recorder();
+    two.stageGroup(group.apply(4, 5), progress);
+    one.stageGroup(group.apply(0, 2), progress);
+    var early =
+        assertThrows(
+            IllegalStateException.class,
+            () -> one.publish(planned.planUri(), req.source(), 2, req.limits(), new Recorder()));
+    assertTrue(early.getMessage().contains("groups/00002-00004.json"), early.getMessage());
+    two.stageGroup(group.apply(2, 4), progress);
+    StagedManifest fanned =
+        two.publish(planned.planUri(), req.source(), 2, req.limits(), new Recorder());
+
+    var single = StageData.Request.of(b + "wds/", b.resolve("single"), req.tokenizer(), 8, 6);
+    StagedManifest alone = new StageData(store, work.resolve("w3")).stage(single, new Recorder());
+    assertEquals(alone.contentKey(), fanned.contentKey());
+    assertEquals(20, fanned.samples());
+    assertEquals(alone.sources(), fanned.sources());
+    assertEquals(
+        alone.shards().stream().map(s -> s.bytes() + " " + s.etag()).toList(),
+        fanned.shards().stream().map(s -> s.bytes() + " " + s.etag()).toList(),
+        "the same records, in the same shard order");
+    // a staged group is reused, not staged again
+    int objects = store.list(b.resolve("staged")).size();
+    assertEquals(
+        2, one.stageGroup(group.apply(2, 4), new Recorder()).shards().size(), "reused group");
+    assertEquals(objects, store.list(b.resolve("staged")).size());
+    assertEquals(fanned, one.stage(req, new Recorder()), "published: returned as it is");
+  }
+
+  /** A group that loses more shards than the limits allow fails at once, naming them. */
+  @Test
+  void aGroupLosingTooManyShardsFailsAtOnceAndNothingIsPublished() {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 4, 3);
+    byte[] whole = store.getBytes(b.resolve("wds/00003.tar"));
+    store.put(b.resolve("wds/00003.tar"), Arrays.copyOf(whole, 1536 + 700));
+    var req = StageData.Request.of(b + "wds/", b.resolve("staged"), tokenizer(b), 8, 6);
+    StageData stager = new StageData(store, work);
+    StageData.Planned planned = stager.plan(req, new Recorder());
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                stager.stageGroup(
+                    new StageData.GroupRequest(
+                        planned.planUri(), req.source(), 2, 4, req.limits(), 1),
+                    new Recorder()));
+    assertTrue(e.getMessage().contains("wds/ shards 2-3"), e.getMessage());
+    assertTrue(e.getMessage().contains("1 lost shard(s) (limit 0)"), e.getMessage());
+    assertTrue(e.getMessage().contains("00003.tar"), e.getMessage());
+    assertFalse(store.exists(S3Uri.parse(planned.plan().root()).resolve("manifest.json")));
+  }
+
   @Test
   void resumesAfterTheLastFinishedShard() {
     S3Uri b = freshBucket();
@@ -199,9 +270,11 @@ class StageDataTest {
         };
     // the SDK-level retries live inside S3Store.download; this failure is above them, so the
     // stage fails like an activity attempt would and nothing is marked staged
-    assertThrows(
-        java.io.UncheckedIOException.class,
-        () -> new StageData(flaky, work).stage(req, new Recorder()));
+    var failure =
+        assertThrows(
+            java.io.UncheckedIOException.class,
+            () -> new StageData(flaky, work).stage(req, new Recorder()));
+    assertTrue(failure.getMessage().contains("wds/00002.tar"), "names the shard: " + failure);
     assertTrue(
         store.list(b.resolve("staged")).stream()
             .noneMatch(o -> o.uri().key().endsWith("manifest.json")));

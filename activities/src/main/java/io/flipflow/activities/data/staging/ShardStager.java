@@ -51,10 +51,22 @@ public final class ShardStager {
       String etag,
       boolean failed,
       Long expected,
-      long failedDownloads) {}
+      long failedDownloads) {
+
+    /** The same result without its sample issues, which the marker and data_issues keep. */
+    ShardResult withoutIssues() {
+      return new ShardResult(
+          source, samples, bad, List.of(), bin, bytes, etag, failed, expected, failedDownloads);
+    }
+  }
 
   private final S3Store store;
   private final StagingLimits limits;
+
+  /** Where shard {@code index}'s done-marker is, under the staged set's root. */
+  static String markerName(int index) {
+    return String.format("shards/%05d.json", index);
+  }
 
   public ShardStager(S3Store store) {
     this(store, StagingLimits.defaults());
@@ -75,7 +87,7 @@ public final class ShardStager {
       StageData.Listener listener)
       throws IOException {
     String name = String.format("%05d", index);
-    S3Uri marker = root.resolve("shards/" + name + ".json");
+    S3Uri marker = root.resolve(markerName(index));
     if (store.exists(marker)) { // finished by an earlier attempt
       ShardResult r =
           GSON.fromJson(

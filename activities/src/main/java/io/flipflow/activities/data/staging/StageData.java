@@ -33,13 +33,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes WebDataset shards training-ready (the {@code StageData} activity's work). Lists the shards,
- * downloads them in parallel, verifies size and ETag (MD5 of single-part uploads; re-downloaded
- * once on mismatch), decodes and resizes every image, tokenizes every caption, and writes fixed
- * record shards under {@code STAGED_ROOT/<content key>/}: the key hashes the sources' ETags and
- * sizes, the tokenizer's bytes, resolution and context length. Each finished shard leaves a {@code
- * shards/NNNNN.json} marker, so a retry resumes after the finished shards; {@code manifest.json} is
- * written last and makes a re-run return at once.
+ * Makes WebDataset shards training-ready, in three steps that many workers can share. {@link #plan}
+ * lists the shards and computes the content key (the sources' ETags and sizes, the tokenizer's
+ * bytes, resolution and context length), and writes {@code plan.json} under {@code
+ * STAGED_ROOT/<content key>/}. {@link #stageGroup} stages a range of shards: downloads each
+ * verified (size, and MD5 of single-part ETags; once more on a mismatch), decodes and resizes every
+ * image, tokenizes every caption and writes fixed records; each finished shard leaves a {@code
+ * shards/NNNNN.json} marker (a retry resumes after it) and the group a {@code groups/} summary.
+ * {@link #publish} checks what the whole set lost and writes {@code manifest.json}, which makes
+ * every later staging of the same content return at once. {@link #stage} runs all three here.
  *
  * <p>Over 350 lines: the bounds a hostile shard meets (sizes, counts, lost shards, the scratch
  * lock) sit beside the one pass they guard; the record format and reader are their own classes.
@@ -132,7 +134,100 @@ public final class StageData {
     this.workDir = workDir;
   }
 
+  /** Shards one group activity stages, unless {@code staging.shards_per_group} says otherwise. */
+  public static final int DEFAULT_SHARDS_PER_GROUP = 16;
+
+  /**
+   * What planning found: the plan in S3 (written unless the set is published), and the published
+   * set when it exists already.
+   */
+  public record Planned(S3Uri planUri, StagingPlanFile plan, Optional<StagedManifest> published) {}
+
+  /**
+   * Shards [firstShard, endShard) of a planned staging, on this worker's limits and threads.
+   *
+   * @param source the data set as the user named it, for messages
+   */
+  public record GroupRequest(
+      S3Uri planUri,
+      String source,
+      int firstShard,
+      int endShard,
+      StagingLimits limits,
+      int parallelism) {
+    public GroupRequest {
+      if (firstShard < 0 || endShard <= firstShard) {
+        throw new IllegalArgumentException(
+            "shard group [" + firstShard + ", " + endShard + ") is empty or negative");
+      }
+      if (parallelism <= 0) {
+        throw new IllegalArgumentException("parallelism must be positive, got " + parallelism);
+      }
+    }
+  }
+
+  /**
+   * Stages the whole set in this process: {@link #plan}, every group of {@link
+   * #DEFAULT_SHARDS_PER_GROUP} in turn, {@link #publish}, as the fan-out does over many workers.
+   */
   public StagedManifest stage(Request request, Listener listener) {
+    return stage(request, DEFAULT_SHARDS_PER_GROUP, listener);
+  }
+
+  public StagedManifest stage(Request request, int shardsPerGroup, Listener listener) {
+    Planned planned = plan(request, listener);
+    if (planned.published().isPresent()) {
+      return planned.published().get();
+    }
+    int total = planned.plan().shardCount();
+    long samplesBefore = 0;
+    for (int first = 0; first < total; first += shardsPerGroup) {
+      int end = Math.min(total, first + shardsPerGroup);
+      GroupSummary group =
+          stageGroup(
+              new GroupRequest(
+                  planned.planUri(),
+                  request.source(),
+                  first,
+                  end,
+                  request.limits(),
+                  request.parallelism()),
+              offset(listener, first, total, samplesBefore));
+      samplesBefore += group.shards().stream().mapToLong(ShardStager.ShardResult::samples).sum();
+    }
+    return publish(planned.planUri(), request.source(), shardsPerGroup, request.limits(), listener);
+  }
+
+  /** Progress of one group as progress of the whole staging. */
+  private static Listener offset(Listener whole, int shardsBefore, int total, long samplesBefore) {
+    return new Listener() {
+      @Override
+      public void shardDone(int shardsDone, int shardsTotal, long samplesDone) {
+        whole.shardDone(shardsBefore + shardsDone, total, samplesBefore + samplesDone);
+      }
+
+      @Override
+      public void issue(DataIssue issue) {
+        whole.issue(issue);
+      }
+
+      @Override
+      public boolean stopRequested() {
+        return whole.stopRequested();
+      }
+
+      @Override
+      public AutoCloseable exclusive(String name) throws Exception {
+        return whole.exclusive(name);
+      }
+    };
+  }
+
+  /**
+   * Lists the shards, computes the content key and, unless that set is published, writes the plan
+   * the groups stage from. Cheap next to staging: one listing and the tokenizer.
+   */
+  public Planned plan(Request request, Listener listener) {
     S3Uri source = S3Uri.parse(request.source());
     List<S3Store.ObjectInfo> shards = store.resolveShards(source, request.limits().maxShards());
     byte[] tokenizerJson = store.getBytes(request.tokenizer());
@@ -141,26 +236,174 @@ public final class StageData {
             tokenizerJson, request.contextLength(), request.tokenizer().toString())) {
       String key = contentKey(shards, tokenizer.sha256(), request);
       S3Uri root = request.stagedRoot().resolve(key);
-      S3Uri manifestUri = root.resolve("manifest.json");
-      Optional<StagedManifest> done = published(manifestUri, listener, request.limits());
-      if (done.isPresent()) {
-        return done.get();
-      }
-      try (AutoCloseable alone = listener.exclusive(key)) {
-        // the stager we waited for may have published it meanwhile
-        done = published(manifestUri, listener, request.limits());
-        if (done.isPresent()) {
-          return done.get();
+      S3Uri planUri = root.resolve("plan.json");
+      StagingPlanFile plan =
+          new StagingPlanFile(
+              StagedManifest.FORMAT_VERSION,
+              key,
+              root.toString(),
+              shards.size(),
+              StagingPlanFile.CHUNK,
+              request.tokenizer().toString(),
+              tokenizer.sha256(),
+              tokenizer.vocabSize(),
+              request.resolution(),
+              request.contextLength());
+      Optional<StagedManifest> done =
+          published(root.resolve("manifest.json"), listener, request.limits());
+      if (done.isEmpty() && !store.exists(planUri)) {
+        for (int c = 0; c * plan.chunkSize() < shards.size(); c++) {
+          List<StagingPlanFile.Source> chunk =
+              shards
+                  .subList(
+                      c * plan.chunkSize(), Math.min(shards.size(), (c + 1) * plan.chunkSize()))
+                  .stream()
+                  .map(s -> new StagingPlanFile.Source(s.uri().toString(), s.size(), s.etag()))
+                  .toList();
+          store.put(
+              root.resolve(StagingPlanFile.chunkName(c)),
+              GSON.toJson(chunk).getBytes(StandardCharsets.UTF_8));
         }
-        return stageAlone(request, listener, source, shards, tokenizer, key, root, manifestUri);
+        // the plan last: its presence means every chunk is there
+        store.put(planUri, GSON.toJson(plan).getBytes(StandardCharsets.UTF_8));
       }
+      return new Planned(planUri, plan, done);
+    }
+  }
+
+  /**
+   * Stages one group of a plan, or returns its summary when it is staged already. One stager per
+   * group at a time ({@link Listener#exclusive}); within it, resumes after the finished shards.
+   * Fails with bad input when the group alone loses more shards than the limits allow, so a huge
+   * set with a broken part fails early instead of at the end.
+   */
+  public GroupSummary stageGroup(GroupRequest request, Listener listener) {
+    StagingPlanFile plan = readPlan(request.planUri());
+    if (request.endShard() > plan.shardCount()) {
+      throw new IllegalArgumentException(
+          "shard group ["
+              + request.firstShard()
+              + ", "
+              + request.endShard()
+              + ") is outside the plan's "
+              + plan.shardCount()
+              + " shards ("
+              + request.planUri()
+              + ")");
+    }
+    S3Uri root = S3Uri.parse(plan.root());
+    S3Uri summaryUri =
+        root.resolve(StagingPlanFile.groupName(request.firstShard(), request.endShard()));
+    try {
+      Optional<GroupSummary> done = readSummary(summaryUri);
+      if (done.isEmpty()) {
+        String name = plan.contentKey() + "/" + request.firstShard() + "-" + request.endShard();
+        try (AutoCloseable alone = listener.exclusive(name)) {
+          // the stager we waited for may have finished it meanwhile
+          done = readSummary(summaryUri);
+          if (done.isEmpty()) {
+            done = Optional.of(stageGroupAlone(plan, request, listener, summaryUri));
+          }
+        }
+      } else {
+        reportIssuesAgain(root, done.get(), listener);
+        int n = request.endShard() - request.firstShard();
+        listener.shardDone(
+            n, n, done.get().shards().stream().mapToLong(ShardStager.ShardResult::samples).sum());
+      }
+      Loss loss = Loss.of(done.get().shards());
+      if (loss.failedShards() > request.limits().maxFailedShards()) {
+        throw new IllegalArgumentException(
+            summary(
+                request.source()
+                    + " shards "
+                    + request.firstShard()
+                    + "-"
+                    + (request.endShard() - 1),
+                loss,
+                request.limits(),
+                List.of(done.get())));
+      }
+      return done.get();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
-      throw new IllegalStateException("staging " + source + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "staging shards of " + request.source() + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Writes the manifest once every group of the plan is staged (by {@code shardsPerGroup}), after
+   * checking what the whole set lost against the limits; returns the manifest already there when a
+   * stager published it before.
+   */
+  public StagedManifest publish(
+      S3Uri planUri, String source, int shardsPerGroup, StagingLimits limits, Listener listener) {
+    StagingPlanFile plan = readPlan(planUri);
+    S3Uri root = S3Uri.parse(plan.root());
+    S3Uri manifestUri = root.resolve("manifest.json");
+    Optional<StagedManifest> done = published(manifestUri, listener, limits);
+    if (done.isPresent()) {
+      return done.get();
+    }
+    List<GroupSummary> groups = new ArrayList<>();
+    for (int first = 0; first < plan.shardCount(); first += shardsPerGroup) {
+      int end = Math.min(plan.shardCount(), first + shardsPerGroup);
+      S3Uri uri = root.resolve(StagingPlanFile.groupName(first, end));
+      groups.add(
+          readSummary(uri)
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "cannot publish " + root + ": shard group " + uri + " is not staged")));
+    }
+    List<ShardStager.ShardResult> results =
+        groups.stream().flatMap(g -> g.shards().stream()).toList();
+    Loss loss = Loss.of(results);
+    if (loss.good() == 0
+        || loss.fraction() > limits.maxBadFraction()
+        || loss.failedShards() > limits.maxFailedShards()) {
+      throw new IllegalArgumentException(summary(source, loss, limits, groups));
+    }
+    List<StagedManifest.Shard> staged =
+        results.stream()
+            .filter(r -> r.samples() > 0)
+            .map(r -> new StagedManifest.Shard(r.bin(), r.samples(), r.bytes(), r.etag()))
+            .toList();
+    List<String> sources = new ArrayList<>(plan.shardCount());
+    for (int c : plan.chunksOf(0, plan.shardCount())) {
+      readChunk(root, c).forEach(s -> sources.add(s.uri()));
+    }
+    StagedManifest manifest =
+        new StagedManifest(
+            StagedManifest.FORMAT_VERSION,
+            plan.contentKey(),
+            root.toString(),
+            loss.good(),
+            loss.bad() + loss.lost(),
+            staged,
+            plan.tokenizer(),
+            plan.tokenizerSha256(),
+            plan.vocabSize(),
+            plan.resolution(),
+            plan.contextLength(),
+            sources,
+            loss.failedDownloads());
+    store.put(manifestUri, GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
+    log.info(
+        "staged {} samples from {} shards into {} ({} bad, {} lost shards counted as about {}"
+            + " samples; {} that img2dataset could not download, skipped)",
+        loss.good(),
+        plan.shardCount(),
+        root,
+        loss.bad(),
+        loss.failedShards(),
+        loss.lost(),
+        loss.failedDownloads());
+    return manifest;
   }
 
   private Optional<StagedManifest> published(
@@ -190,79 +433,123 @@ public final class StageData {
     return Optional.of(m);
   }
 
-  /** The staging itself, holding the key's lock: a private scratch folder, the shards, the gate. */
-  private StagedManifest stageAlone(
-      Request request,
-      Listener listener,
-      S3Uri source,
-      List<S3Store.ObjectInfo> shards,
-      CaptionTokenizer tokenizer,
-      String key,
-      S3Uri root,
-      S3Uri manifestUri)
+  /** The group's staging, holding its lock: a private scratch folder, the shards, the summary. */
+  private GroupSummary stageGroupAlone(
+      StagingPlanFile plan, GroupRequest request, Listener listener, S3Uri summaryUri)
       throws IOException {
-    Path keyDir = workDir.resolve("stage-" + key);
-    removeEarlierAttempts(keyDir); // nobody else stages this key now: those are leftovers
-    Path dir = Files.createDirectories(keyDir.resolve("attempt-" + UUID.randomUUID()));
-    try {
-      List<ShardStager.ShardResult> results =
-          stageShards(request, listener, shards, tokenizer, key, root, dir);
-      Loss loss = Loss.of(results);
-      if (loss.good() == 0
-          || loss.fraction() > request.limits().maxBadFraction()
-          || loss.failedShards() > request.limits().maxFailedShards()) {
-        throw new IllegalArgumentException(summary(source, loss, request.limits(), results));
+    S3Uri root = S3Uri.parse(plan.root());
+    S3Uri tokenizerUri = S3Uri.parse(plan.tokenizer());
+    List<S3Store.ObjectInfo> sources = new ArrayList<>();
+    for (int c : plan.chunksOf(request.firstShard(), request.endShard())) {
+      List<StagingPlanFile.Source> chunk = readChunk(root, c);
+      for (int i = 0; i < chunk.size(); i++) {
+        int index = c * plan.chunkSize() + i;
+        if (index >= request.firstShard() && index < request.endShard()) {
+          StagingPlanFile.Source s = chunk.get(i);
+          sources.add(new S3Store.ObjectInfo(S3Uri.parse(s.uri()), s.size(), s.etag()));
+        }
       }
-      List<StagedManifest.Shard> staged =
-          results.stream()
-              .filter(r -> r.samples() > 0)
-              .map(r -> new StagedManifest.Shard(r.bin(), r.samples(), r.bytes(), r.etag()))
-              .toList();
-      StagedManifest manifest =
-          new StagedManifest(
-              StagedManifest.FORMAT_VERSION,
-              key,
-              root.toString(),
-              loss.good(),
-              loss.bad() + loss.lost(),
-              staged,
-              request.tokenizer().toString(),
-              tokenizer.sha256(),
-              tokenizer.vocabSize(),
-              request.resolution(),
-              request.contextLength(),
-              shards.stream().map(s -> s.uri().toString()).toList(),
-              loss.failedDownloads());
-      store.put(manifestUri, GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
-      log.info(
-          "staged {} samples from {} shards into {} ({} bad, about {} in {} lost shards; {} that"
-              + " img2dataset could not download, skipped)",
-          loss.good(),
-          shards.size(),
-          root,
-          loss.bad(),
-          loss.lost(),
-          loss.failedShards(),
-          loss.failedDownloads());
-      return manifest;
-    } finally {
-      deleteRecursively(dir);
+    }
+    try (CaptionTokenizer tokenizer =
+        CaptionTokenizer.load(
+            store.getBytes(tokenizerUri), plan.contextLength(), tokenizerUri.toString())) {
+      if (!tokenizer.sha256().equals(plan.tokenizerSha256())) {
+        throw new IllegalArgumentException(
+            "tokenizer "
+                + tokenizerUri
+                + " changed since staging "
+                + request.source()
+                + " was planned: start the staging again");
+      }
+      Path groupDir =
+          workDir
+              .resolve("stage-" + plan.contentKey())
+              .resolve(request.firstShard() + "-" + request.endShard());
+      removeEarlierAttempts(groupDir); // nobody else stages this group now: those are leftovers
+      Path dir = Files.createDirectories(groupDir.resolve("attempt-" + UUID.randomUUID()));
+      try {
+        List<ShardStager.ShardResult> results =
+            stageShards(
+                plan, request, listener, sources, tokenizer, root, dir, request.firstShard());
+        Map<String, Integer> reasons = new LinkedHashMap<>();
+        DataIssue first = null;
+        List<ShardStager.ShardResult> slim = new ArrayList<>();
+        for (ShardStager.ShardResult r : results) {
+          for (DataIssue i : r.issues()) {
+            reasons.merge(reasonKind(i.reason()), 1, Integer::sum);
+            if (first == null) first = i;
+          }
+          slim.add(r.withoutIssues());
+        }
+        GroupSummary summary =
+            new GroupSummary(request.firstShard(), request.endShard(), slim, reasons, first);
+        store.put(summaryUri, GSON.toJson(summary).getBytes(StandardCharsets.UTF_8));
+        return summary;
+      } finally {
+        deleteRecursively(dir);
+      }
     }
   }
 
+  /**
+   * A group staged before still tells this staging's listener what it skipped (its markers keep the
+   * issues), as a resumed shard does; a group without issues costs nothing here.
+   */
+  private void reportIssuesAgain(S3Uri root, GroupSummary group, Listener listener) {
+    if (group.firstIssue() == null) {
+      return;
+    }
+    for (int index = group.firstShard(); index < group.endShard(); index++) {
+      S3Uri marker = root.resolve(ShardStager.markerName(index));
+      if (store.exists(marker)) {
+        GSON.fromJson(
+                new String(store.getBytes(marker), StandardCharsets.UTF_8),
+                ShardStager.ShardResult.class)
+            .issues()
+            .forEach(listener::issue);
+      }
+    }
+  }
+
+  private StagingPlanFile readPlan(S3Uri planUri) {
+    if (!store.exists(planUri)) {
+      throw new IllegalArgumentException("no staging plan at " + planUri + ": plan it first");
+    }
+    return GSON.fromJson(
+        new String(store.getBytes(planUri), StandardCharsets.UTF_8), StagingPlanFile.class);
+  }
+
+  private List<StagingPlanFile.Source> readChunk(S3Uri root, int chunk) {
+    return List.of(
+        GSON.fromJson(
+            new String(
+                store.getBytes(root.resolve(StagingPlanFile.chunkName(chunk))),
+                StandardCharsets.UTF_8),
+            StagingPlanFile.Source[].class));
+  }
+
+  private Optional<GroupSummary> readSummary(S3Uri uri) {
+    if (!store.exists(uri)) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        GSON.fromJson(new String(store.getBytes(uri), StandardCharsets.UTF_8), GroupSummary.class));
+  }
+
   private List<ShardStager.ShardResult> stageShards(
-      Request request,
+      StagingPlanFile plan,
+      GroupRequest request,
       Listener listener,
       List<S3Store.ObjectInfo> shards,
       CaptionTokenizer tokenizer,
-      String key,
       S3Uri root,
-      Path dir) {
+      Path dir,
+      int firstIndex) {
     ExecutorService pool =
         Executors.newFixedThreadPool(
             request.parallelism(),
             r -> {
-              Thread t = new Thread(r, "stage-" + key.substring(0, 6));
+              Thread t = new Thread(r, "stage-" + plan.contentKey().substring(0, 6));
               t.setDaemon(true);
               return t;
             });
@@ -271,10 +558,11 @@ public final class StageData {
     List<Future<ShardStager.ShardResult>> futures = new ArrayList<>();
     AtomicBoolean failed = new AtomicBoolean();
     AtomicReference<Throwable> firstFailure = new AtomicReference<>();
-    ImagePreprocessor pre = new ImagePreprocessor(request.resolution());
+    ImagePreprocessor pre = new ImagePreprocessor(plan.resolution());
     ShardStager stager = new ShardStager(store, request.limits());
     for (int i = 0; i < shards.size(); i++) {
-      int index = i;
+      int index = firstIndex + i;
+      S3Store.ObjectInfo shard = shards.get(i);
       futures.add(
           pool.submit(
               () -> {
@@ -291,8 +579,13 @@ public final class StageData {
                 }
                 ShardStager.ShardResult r;
                 try {
-                  r = stager.stage(index, shards.get(index), root, dir, pre, tokenizer, listener);
-                } catch (RuntimeException | Error e) {
+                  r = stager.stage(index, shard, root, dir, pre, tokenizer, listener);
+                } catch (IOException | RuntimeException e) {
+                  RuntimeException named = namingTheShard(shard.uri(), e);
+                  firstFailure.compareAndSet(null, named);
+                  failed.set(true);
+                  throw named;
+                } catch (Error e) {
                   firstFailure.compareAndSet(null, e);
                   failed.set(true);
                   throw e;
@@ -326,6 +619,14 @@ public final class StageData {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** A group's result in counts, for the workflow. */
+  public record Counts(long samples, long bad, int lostShards, long failedDownloads) {}
+
+  public static Counts counts(GroupSummary group) {
+    Loss loss = Loss.of(group.shards());
+    return new Counts(loss.good(), loss.bad(), loss.failedShards(), loss.failedDownloads());
   }
 
   /**
@@ -460,15 +761,39 @@ public final class StageData {
     }
   }
 
+  /**
+   * A shard's failure with the shard in its message, keeping whether it is bad input ({@code
+   * IllegalArgumentException}, not retried) or transient (anything else, retried).
+   */
+  private static RuntimeException namingTheShard(S3Uri shard, Exception e) {
+    String message = String.valueOf(e.getMessage());
+    if (message.contains(shard.toString())) {
+      return e instanceof RuntimeException re ? re : new UncheckedIOException((IOException) e);
+    }
+    if (e instanceof IllegalArgumentException) {
+      return new IllegalArgumentException(shard + ": " + message, e);
+    }
+    if (e instanceof IOException io) {
+      return new UncheckedIOException(shard + ": " + message, io);
+    }
+    if (e instanceof UncheckedIOException io) {
+      return new UncheckedIOException(shard + ": " + message, io.getCause());
+    }
+    return new IllegalStateException(shard + ": " + e, e);
+  }
+
+  /** An issue's reason without its particulars (sizes, keys), to count reasons of one kind. */
+  private static String reasonKind(String reason) {
+    return reason.replaceAll(" \\(.*$|:.*$", "");
+  }
+
   private static String summary(
-      S3Uri source, Loss loss, StagingLimits limits, List<ShardStager.ShardResult> results) {
+      String source, Loss loss, StagingLimits limits, List<GroupSummary> groups) {
     Map<String, Integer> reasons = new LinkedHashMap<>();
     DataIssue first = null;
-    for (ShardStager.ShardResult r : results) {
-      for (DataIssue i : r.issues()) {
-        reasons.merge(i.reason().replaceAll(" \\(.*$|:.*$", ""), 1, Integer::sum);
-        if (first == null) first = i;
-      }
+    for (GroupSummary g : groups) {
+      g.reasons().forEach((reason, n) -> reasons.merge(reason, n, Integer::sum));
+      if (first == null) first = g.firstIssue();
     }
     long all = loss.good() + loss.bad() + loss.lost();
     return String.format(
