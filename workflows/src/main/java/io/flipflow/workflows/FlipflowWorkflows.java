@@ -2,6 +2,7 @@ package io.flipflow.workflows;
 
 import io.flipflow.workflows.evaluation.EvaluationWorkflowImpl;
 import io.flipflow.workflows.pipeline.FlipPipelineWorkflowImpl;
+import io.flipflow.workflows.staging.StagingWorkflowImpl;
 import io.flipflow.workflows.study.ScalingStudyWorkflowImpl;
 import io.temporal.common.converter.DataConverterException;
 import io.temporal.worker.Worker;
@@ -20,12 +21,16 @@ public final class FlipflowWorkflows {
 
   private FlipflowWorkflows() {}
 
-  /** Registers the pipeline, study and evaluation workflows on a worker of the control queue. */
+  /**
+   * Registers the pipeline, study, evaluation and staging workflows on a worker of the control
+   * queue.
+   */
   public static void register(Worker controlWorker) {
     controlWorker.registerWorkflowImplementationTypes(
         OPTIONS,
         FlipPipelineWorkflowImpl.class,
         ScalingStudyWorkflowImpl.class,
-        EvaluationWorkflowImpl.class);
+        EvaluationWorkflowImpl.class,
+        StagingWorkflowImpl.class);
   }
 }

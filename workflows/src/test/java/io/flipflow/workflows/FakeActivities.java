@@ -11,6 +11,8 @@ import io.flipflow.workflows.plan.EvaluationRequest;
 import io.flipflow.workflows.plan.PresetFacts;
 import io.flipflow.workflows.plan.RankAssignment;
 import io.flipflow.workflows.plan.RunPlans;
+import io.flipflow.workflows.plan.ShardGroup;
+import io.flipflow.workflows.plan.StagingPlan;
 import io.flipflow.workflows.plan.StagingRequest;
 import io.flipflow.workflows.plan.TrainingPlan;
 import io.flipflow.workflows.result.CheckpointRef;
@@ -22,6 +24,7 @@ import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.Stage;
 import io.flipflow.workflows.result.StageRecord;
 import io.flipflow.workflows.result.StagedDataset;
+import io.flipflow.workflows.result.StagedGroup;
 import io.flipflow.workflows.result.StudyRunResult;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.result.TrainingHeartbeat;
@@ -99,6 +102,88 @@ public final class FakeActivities
 
   private final AtomicInteger activeRuns = new AtomicInteger();
   public final AtomicInteger maxActiveRuns = new AtomicInteger();
+
+  /** Shards the fake planner finds in any data set, and how it groups them. */
+  public volatile int stagingShards = 4;
+
+  public volatile int shardsPerGroup = 16;
+  public volatile int groupsInFlight = 64;
+
+  /** Every group staging attempt, in the order they started. */
+  public final List<ShardGroup> groupAttempts = new CopyOnWriteArrayList<>();
+
+  /** A group for which this says a message fails with it: transient, or bad input if so marked. */
+  public volatile java.util.function.Function<ShardGroup, RuntimeException> groupFailure =
+      g -> null;
+
+  public final AtomicInteger publishes = new AtomicInteger();
+
+  /** The planner finds the set published already: nothing to stage. */
+  public volatile boolean alreadyStaged;
+
+  private final java.util.Map<String, StagingRequest> stagingRequests =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public StagingPlan planStaging(StagingRequest request) {
+    String run = runOf(workflowId());
+    calls.add("stageData " + run);
+    stageDataAttempts.incrementAndGet();
+    maxActiveRuns.accumulateAndGet(activeRuns.incrementAndGet(), Math::max);
+    if (badData.test(run)) {
+      throw new IllegalArgumentException("no shard matches " + request.dataUri());
+    }
+    stagingRequests.put(run, request);
+    StagedDataset published =
+        alreadyStaged
+            ? new StagedDataset(
+                "s3://flipflow/staged/abc/manifest.json",
+                1000,
+                request.resolution(),
+                request.contextLength(),
+                512,
+                "s3://flipflow/emoji/tokenizer.json")
+            : null;
+    return new StagingPlan(
+        request.dataUri(),
+        "s3://flipflow/staged/abc/plan.json",
+        stagingShards,
+        shardsPerGroup,
+        groupsInFlight,
+        published);
+  }
+
+  @Override
+  public StagedGroup stageGroup(ShardGroup group) {
+    groupAttempts.add(group);
+    RuntimeException failure = groupFailure.apply(group);
+    if (failure != null) {
+      throw failure;
+    }
+    sleep(stagingMillis);
+    long samples = 250L * (group.endShard() - group.firstShard());
+    return new StagedGroup(group.firstShard(), group.endShard(), samples, 0, 0, 0);
+  }
+
+  @Override
+  public StagedDataset publishStaging(StagingPlan plan) {
+    publishes.incrementAndGet();
+    StagingRequest request = stagingRequests.get(runOf(workflowId()));
+    return new StagedDataset(
+        "s3://flipflow/staged/abc/manifest.json",
+        1000,
+        request.resolution(),
+        request.contextLength(),
+        512,
+        "s3://flipflow/emoji/tokenizer.json");
+  }
+
+  /** The run a staging child works for: its parent pipeline's id. */
+  private static String runOf(String workflowId) {
+    return workflowId.endsWith("-staging")
+        ? workflowId.substring(0, workflowId.length() - "-staging".length())
+        : workflowId;
+  }
 
   @Override
   public StagedDataset stage(StagingRequest request) {

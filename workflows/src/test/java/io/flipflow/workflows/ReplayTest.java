@@ -8,6 +8,8 @@ import io.flipflow.workflows.pipeline.FlipPipelineWorkflowImpl;
 import io.flipflow.workflows.result.RunStatus;
 import io.flipflow.workflows.result.RunSummary;
 import io.flipflow.workflows.result.StudySummary;
+import io.flipflow.workflows.staging.StagingWorkflow;
+import io.flipflow.workflows.staging.StagingWorkflowImpl;
 import io.flipflow.workflows.study.ScalingStudyWorkflow;
 import io.flipflow.workflows.study.ScalingStudyWorkflowImpl;
 import io.temporal.api.common.v1.WorkflowExecution;
@@ -45,6 +47,10 @@ class ReplayTest {
           "flip-pipeline-finished.json",
           "flip-pipeline-cancelled.json",
           "scaling-study.json",
+          "staging.json",
+          "before-staging-workflow/flip-pipeline-finished.json",
+          "before-staging-workflow/flip-pipeline-cancelled.json",
+          "before-staging-workflow/scaling-study.json",
           "before-run-identity/flip-pipeline-finished.json",
           "before-run-identity/flip-pipeline-cancelled.json",
           "before-run-identity/scaling-study.json",
@@ -57,9 +63,28 @@ class ReplayTest {
     for (String name : COMMITTED) {
       Path file = HISTORIES.resolve(name);
       assertTrue(Files.isRegularFile(file), "missing recorded history " + file.toAbsolutePath());
-      WorkflowReplayer.replayWorkflowExecution(
-          Files.readString(file), FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+      replay(name, Files.readString(file));
     }
+  }
+
+  /**
+   * The workflow id each recorded history ran under: the pipeline derives its staging child's id
+   * from its own, so a replay must run under the recorded one.
+   */
+  private static final Map<String, String> WORKFLOW_IDS =
+      Map.of(
+          "flip-pipeline-finished.json", "replay-finished",
+          "flip-pipeline-cancelled.json", "replay-cancelled",
+          "scaling-study.json", "replay-study",
+          "staging.json", StagingWorkflow.idFor("replay-finished"));
+
+  private static void replay(String name, String json) throws Exception {
+    String id = WORKFLOW_IDS.get(Path.of(name).getFileName().toString());
+    WorkflowReplayer.replayWorkflowExecution(
+        WorkflowExecutionHistory.fromJson(json, id),
+        FlipPipelineWorkflowImpl.class,
+        ScalingStudyWorkflowImpl.class,
+        StagingWorkflowImpl.class);
   }
 
   /** Records fresh histories of both workflows and replays them: catches nondeterminism today. */
@@ -67,8 +92,7 @@ class ReplayTest {
   void freshHistoriesReplay() throws Exception {
     Map<String, String> histories = record();
     for (Map.Entry<String, String> h : histories.entrySet()) {
-      WorkflowReplayer.replayWorkflowExecution(
-          h.getValue(), FlipPipelineWorkflowImpl.class, ScalingStudyWorkflowImpl.class);
+      replay(h.getKey(), h.getValue());
     }
     if (Boolean.getBoolean("flipflow.recordHistories")) {
       Files.createDirectories(HISTORIES);
@@ -88,6 +112,7 @@ class ReplayTest {
           pipeline(client, "replay-finished").run(TestStack.tinyRun("replay-finished", 0.5));
       assertEquals(RunStatus.FINISHED, finished.status());
       histories.put("flip-pipeline-finished.json", json(client, "replay-finished", null));
+      histories.put("staging.json", json(client, StagingWorkflow.idFor("replay-finished"), null));
 
       stack.activities.pretrainUntilCancelled = true;
       FlipPipelineWorkflow cancelled = pipeline(client, "replay-cancelled");

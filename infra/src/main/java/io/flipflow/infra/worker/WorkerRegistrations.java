@@ -4,6 +4,7 @@ import io.flipflow.activities.data.DataActivitiesImpl;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import io.flipflow.activities.data.staging.StagingLimits;
+import io.flipflow.activities.data.staging.StagingSettings;
 import io.flipflow.activities.device.DevicePool;
 import io.flipflow.activities.eval.EvaluationActivitiesImpl;
 import io.flipflow.activities.eval.PixelCache;
@@ -92,6 +93,16 @@ public final class WorkerRegistrations implements AutoCloseable {
         config.getInt("staging.max_failed_shards", d.maxFailedShards()));
   }
 
+  /** {@code staging.*}: how this cpu worker shares stagings fanned out over the cluster. */
+  public static StagingSettings stagingSettings(FlipflowConfig config) {
+    StagingSettings d = StagingSettings.defaults();
+    return new StagingSettings(
+        config.getInt("staging.shards_per_group", d.shardsPerGroup()),
+        config.getInt("staging.groups_in_flight", d.groupsInFlight()),
+        config.getInt("staging.threads", d.threads()),
+        config.getInt("staging.slots", d.slots()));
+  }
+
   private static long number(FlipflowConfig config, String key, long fallback) {
     String v = config.get(key, null);
     if (v == null || v.isBlank()) {
@@ -118,14 +129,19 @@ public final class WorkerRegistrations implements AutoCloseable {
             new RecordActivitiesImpl(db()), new PresetChecks());
       }
       case "cpu" -> {
-        Worker worker = factory.newWorker(taskQueue, options.build());
+        StagingSettings staging = stagingSettings(config);
+        // one slot per group this worker stages at once, so the groups spread over the workers
+        Worker worker =
+            factory.newWorker(
+                taskQueue, options.setMaxConcurrentActivityExecutionSize(staging.slots()).build());
         worker.registerActivitiesImplementations(
             new DataActivitiesImpl(
                 s3(),
                 bucketFolder("staged"),
                 work.resolve("staging"),
                 db(),
-                stagingLimits(config)));
+                stagingLimits(config),
+                staging));
       }
       case "gpu" -> {
         DevicePool devices = devicePool(config);

@@ -343,12 +343,7 @@ class FaultInjectionTest {
     stack.startS3();
     RunSummary summary = ReliabilityStack.result(run, RUN_TIMEOUT);
     assertEquals(RunStatus.FINISHED, summary.status(), summary.message());
-    long attempts =
-        stack.client.fetchHistory(id).getEvents().stream()
-            .filter(ev -> ev.hasActivityTaskStartedEventAttributes())
-            .mapToLong(ev -> ev.getActivityTaskStartedEventAttributes().getAttempt())
-            .max()
-            .orElse(0);
+    long attempts = stack.highestStagingAttempt(id);
     Audit a = stack.audit(id, PRETRAIN, 4);
     assertWhole(a);
     ReliabilityReport.fault(
@@ -680,8 +675,18 @@ class FaultInjectionTest {
     assumeTrue(!runIds.isEmpty(), "no run to scan");
     long events = 0;
     long bytes = 0;
+    List<String> executions = new ArrayList<>();
     for (String id : runIds) {
-      var history = stack.client.fetchHistory(id);
+      executions.add(id);
+      executions.add(io.flipflow.workflows.staging.StagingWorkflow.idFor(id)); // its staging
+    }
+    for (String id : executions) {
+      io.temporal.common.WorkflowExecutionHistory history;
+      try {
+        history = stack.client.fetchHistory(id);
+      } catch (RuntimeException notStarted) {
+        continue; // a run that failed before staging has no staging child
+      }
       events += history.getEvents().size();
       String json = history.toJson(true);
       bytes += json.length();

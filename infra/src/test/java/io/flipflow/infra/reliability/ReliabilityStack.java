@@ -440,6 +440,19 @@ final class ReliabilityStack implements AutoCloseable {
    * The highest attempt Temporal's history shows for the run's activities of {@code type} (e.g.
    * {@code Train}): 1 when none of them was retried. Measured, not assumed.
    */
+  /**
+   * The highest attempt of the run's staging activities: those of its staging child (plan, groups,
+   * publish).
+   */
+  long highestStagingAttempt(String runWorkflowId) {
+    String child = io.flipflow.workflows.staging.StagingWorkflow.idFor(runWorkflowId);
+    long highest = 0;
+    for (String type : List.of("PlanStaging", "StageGroup", "PublishStaging")) {
+      highest = Math.max(highest, highestAttempt(child, type));
+    }
+    return highest;
+  }
+
   long highestAttempt(String workflowId, String type) {
     var events = client.fetchHistory(workflowId).getEvents();
     java.util.Set<Long> scheduled = new java.util.HashSet<>();

@@ -196,8 +196,8 @@ class TrustFaultsTest {
             stack.spec("trust-concurrent-b", 2).with().dataUri(data.toString()).build());
     finish(a);
     finish(b);
-    long attemptsA = stack.highestAttempt("trust-concurrent-a", "Stage");
-    long attemptsB = stack.highestAttempt("trust-concurrent-b", "Stage");
+    long attemptsA = stack.highestStagingAttempt("trust-concurrent-a");
+    long attemptsB = stack.highestStagingAttempt("trust-concurrent-b");
     long samplesA =
         stack.scalar("SELECT data_samples FROM runs WHERE run_id = ?", "trust-concurrent-a");
     long samplesB =
@@ -210,7 +210,7 @@ class TrustFaultsTest {
             "two pipelines on one fresh 6-shard set started together (one all-queue worker)",
             String.format(
                 "both FINISHED; staging attempts %d and %d (history); %d and %d samples: one"
-                    + " staged set, the second waited on its lock and reused it",
+                    + " staged set, the second waited on each group's lock and reused the group",
                 attemptsA, attemptsB, samplesA, samplesB),
             "n/a",
             0,

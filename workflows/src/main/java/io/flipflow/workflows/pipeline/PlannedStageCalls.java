@@ -1,5 +1,6 @@
 package io.flipflow.workflows.pipeline;
 
+import io.flipflow.workflows.TaskQueues;
 import io.flipflow.workflows.activities.DataActivities;
 import io.flipflow.workflows.activities.EvaluationActivities;
 import io.flipflow.workflows.activities.RecordActivities;
@@ -12,9 +13,15 @@ import io.flipflow.workflows.result.EvalReport;
 import io.flipflow.workflows.result.StagedDataset;
 import io.flipflow.workflows.result.TrainResult;
 import io.flipflow.workflows.spec.RunSpec;
+import io.flipflow.workflows.staging.StagingWorkflow;
+import io.temporal.workflow.ChildWorkflowOptions;
+import io.temporal.workflow.Workflow;
 
 /** Each stage gets the request {@link RunPlans} makes for it, and nothing else of the spec. */
 final class PlannedStageCalls implements StageCalls {
+  /** Staging is a child {@link StagingWorkflow} fanned out over the cpu workers. */
+  static final String STAGING_WORKFLOW = "staging-workflow";
+
   private final DataActivities data;
   private final TrainingActivities training;
   private final RankGang gang;
@@ -34,7 +41,18 @@ final class PlannedStageCalls implements StageCalls {
   }
 
   @Override
+  @SuppressWarnings("deprecation") // the one-activity staging, for pipelines started before
   public StagedDataset stage(RunSpec spec) {
+    if (Workflow.getVersion(STAGING_WORKFLOW, Workflow.DEFAULT_VERSION, 1) == 1) {
+      StagingWorkflow staging =
+          Workflow.newChildWorkflowStub(
+              StagingWorkflow.class,
+              ChildWorkflowOptions.newBuilder()
+                  .setWorkflowId(StagingWorkflow.idFor(workflowId))
+                  .setTaskQueue(TaskQueues.CONTROL)
+                  .build());
+      return staging.stage(RunPlans.staging(spec, preset), null);
+    }
     return data.stage(RunPlans.staging(spec, preset));
   }
 

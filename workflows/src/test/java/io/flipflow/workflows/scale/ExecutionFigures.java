@@ -90,4 +90,13 @@ record ExecutionFigures(
         all.stream().mapToLong(ExecutionFigures::maxPayloadBytes).max().orElse(0),
         all.stream().mapToInt(ExecutionFigures::maxPendingChildren).max().orElse(0));
   }
+
+  /** The run id the execution continued as, or null when it closed otherwise. */
+  static String continuedAs(History history) {
+    HistoryEvent last = history.getEvents(history.getEventsCount() - 1);
+    if (last.getEventType() != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) {
+      return null;
+    }
+    return last.getWorkflowExecutionContinuedAsNewEventAttributes().getNewExecutionRunId();
+  }
 }

@@ -15,9 +15,7 @@ import io.flipflow.workflows.spec.StudyCell;
 import io.flipflow.workflows.spec.StudySpec;
 import io.flipflow.workflows.study.ScalingStudyWorkflow;
 import io.temporal.api.common.v1.WorkflowExecution;
-import io.temporal.api.enums.v1.EventType;
 import io.temporal.api.history.v1.History;
-import io.temporal.api.history.v1.HistoryEvent;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.client.WorkflowStub;
@@ -193,7 +191,7 @@ class StudyAtScaleTest {
     while (runId != null) {
       History history = stack.client.fetchHistory(spec.studyId(), runId).getHistory();
       executions.add(ExecutionFigures.of(history));
-      runId = continuedAs(history);
+      runId = ExecutionFigures.continuedAs(history);
     }
     int expectedExecutions = (runs + spec.maxRunsPerExecution() - 1) / spec.maxRunsPerExecution();
     assertEquals(expectedExecutions, executions.size(), "one execution per maxRunsPerExecution");
@@ -239,14 +237,5 @@ class StudyAtScaleTest {
         "runs at once: " + stack.activities.maxActiveRuns.get());
     lastFigures = studyMax;
     return summary;
-  }
-
-  /** The run id the execution continued as, or null when it closed otherwise. */
-  private static String continuedAs(History history) {
-    HistoryEvent last = history.getEvents(history.getEventsCount() - 1);
-    if (last.getEventType() != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) {
-      return null;
-    }
-    return last.getWorkflowExecutionContinuedAsNewEventAttributes().getNewExecutionRunId();
   }
 }
