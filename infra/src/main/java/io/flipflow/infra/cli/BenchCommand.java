@@ -9,6 +9,7 @@ import io.flipflow.infra.bench.MaskingBenchmark;
 import io.flipflow.infra.bench.OpenClipComparison;
 import io.flipflow.infra.bench.OrchestrationOverhead;
 import io.flipflow.infra.bench.StagingBenchmark;
+import io.flipflow.infra.bench.StagingFanOutBenchmark;
 import io.flipflow.infra.config.FlipflowConfig;
 import io.flipflow.infra.config.Services;
 import io.flipflow.infra.config.TemporalConnection;
@@ -232,9 +233,34 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--rounds", defaultValue = "3")
     int rounds;
 
+    @Option(
+        names = "--synthetic",
+        defaultValue = "0",
+        description =
+            "Instead: generate this many samples (written once, reused) and compare fanned-out"
+                + " staging in 1 and 2 worker processes of 1 thread each.")
+    int synthetic;
+
+    @Option(
+        names = "--resolution",
+        defaultValue = "224",
+        description =
+            "Side of the synthetic images and of their staging (default: ${DEFAULT-VALUE}).")
+    int resolution;
+
+    @Option(
+        names = "--samples-per-shard",
+        defaultValue = "1000",
+        description = "Synthetic samples per shard (default: ${DEFAULT-VALUE}).")
+    int samplesPerShard;
+
     @Override
     public void run() {
       FlipflowConfig config = FlipflowCommand.config();
+      if (synthetic > 0) {
+        runSynthetic(config);
+        return;
+      }
       S3Uri src = S3Uri.parse(source);
       S3Uri tok =
           tokenizer != null
@@ -270,6 +296,48 @@ public final class BenchCommand implements Runnable {
         record("staging", Map.of("source", source, "rounds", rounds), m);
       } catch (IOException e) {
         throw new IllegalStateException("bench staging: " + e.getMessage(), e);
+      }
+    }
+
+    private void runSynthetic(FlipflowConfig config) {
+      try {
+        Path work = Files.createTempDirectory(Files.createDirectories(config.stateDir()), "bench-");
+        StagingFanOutBenchmark.Figures f =
+            StagingFanOutBenchmark.run(
+                Services.s3(config),
+                new StagingFanOutBenchmark.Options(
+                    synthetic,
+                    resolution,
+                    samplesPerShard,
+                    List.of(1, 2),
+                    rounds,
+                    S3Uri.parse("s3://" + config.s3Bucket() + "/bench-synthetic/"),
+                    work),
+                FlipflowCommand.projectDir());
+        System.out.println(f.format());
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (StagingFanOutBenchmark.Configuration c : f.configurations()) {
+          String k = "processes" + c.processes();
+          m.put(k + "_samples_per_s", c.samplesPerSecond());
+          m.put(k + "_MBps", f.sourceBytes() / 1e6 / c.seconds());
+          m.put(k + "_seconds_min", c.minSeconds());
+          m.put(k + "_seconds_max", c.maxSeconds());
+        }
+        m.put("scale_out_efficiency_2", f.efficiency(2));
+        m.put("source_bytes_per_sample", (double) f.sourceBytes() / f.samples());
+        m.put("staged_raw_bytes_per_sample", f.stagedBytesPerSample());
+        m.put("reader_samples_per_s", f.readerSamplesPerSecond());
+        record(
+            "staging-fan-out",
+            Map.of(
+                "samples", synthetic,
+                "resolution", resolution,
+                "samples_per_shard", samplesPerShard,
+                "rounds", rounds,
+                "threads_per_process", 1),
+            m);
+      } catch (IOException e) {
+        throw new IllegalStateException("bench staging --synthetic: " + e.getMessage(), e);
       }
     }
   }

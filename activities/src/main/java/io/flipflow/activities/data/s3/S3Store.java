@@ -148,6 +148,22 @@ public class S3Store implements AutoCloseable {
         });
   }
 
+  /** Deletes every object under {@code folder} (a benchmark's scratch copies); returns how many. */
+  public int deleteFolder(S3Uri folder) {
+    List<ObjectInfo> objects = list(folder);
+    for (ObjectInfo o : objects) {
+      call(
+          o.uri(),
+          () ->
+              client.deleteObject(
+                  software.amazon.awssdk.services.s3.model.DeleteObjectRequest.builder()
+                      .bucket(o.uri().bucket())
+                      .key(o.uri().key())
+                      .build()));
+    }
+    return objects.size();
+  }
+
   /**
    * The shards a user names: a brace pattern ({@code s3://b/p/{00000..00041}.tar}: every one must
    * exist), a single {@code .tar} object, or a folder (every {@code .tar} directly under it).
