@@ -116,17 +116,21 @@ public class StagingWorkflowImpl implements StagingWorkflow {
       return e;
     }
     var group = plan.group(index, "");
+    String cause = Failures.message(e);
+    // the stager's own limit messages already name the set and the shards
+    String message =
+        cause.startsWith("staging " + plan.dataUri())
+            ? cause
+            : "staging "
+                + plan.dataUri()
+                + " failed in shards "
+                + group.firstShard()
+                + "-"
+                + (group.endShard() - 1)
+                + ", nothing was published: "
+                + cause;
     return ApplicationFailure.newNonRetryableFailureWithCause(
-        "staging "
-            + plan.dataUri()
-            + " failed in shards "
-            + group.firstShard()
-            + "-"
-            + (group.endShard() - 1)
-            + ", nothing was published: "
-            + Failures.message(e),
-        FailureTypes.STAGE_FAILED,
-        e);
+        message, FailureTypes.STAGE_FAILED, e);
   }
 
   @Override

@@ -810,7 +810,9 @@ public final class StageData {
         100 * limits.maxBadFraction(),
         loss.failedShards(),
         limits.maxFailedShards(),
-        reasons,
+        reasons.entrySet().stream()
+            .map(r -> r.getValue() + " x " + r.getKey())
+            .collect(java.util.stream.Collectors.joining(", ")),
         first == null ? "none" : first.shard() + " key '" + first.key() + "': " + first.reason());
   }
 }
