@@ -134,16 +134,7 @@ public final class FakeActivities
       throw new IllegalArgumentException("no shard matches " + request.dataUri());
     }
     stagingRequests.put(run, request);
-    StagedDataset published =
-        alreadyStaged
-            ? new StagedDataset(
-                "s3://flipflow/staged/abc/manifest.json",
-                1000,
-                request.resolution(),
-                request.contextLength(),
-                512,
-                "s3://flipflow/emoji/tokenizer.json")
-            : null;
+    StagedDataset published = alreadyStaged ? staged(request) : null;
     return new StagingPlan(
         request.dataUri(),
         "s3://flipflow/staged/abc/plan.json",
@@ -169,6 +160,11 @@ public final class FakeActivities
   public StagedDataset publishStaging(StagingPlan plan) {
     publishes.incrementAndGet();
     StagingRequest request = stagingRequests.get(runOf(workflowId()));
+    return staged(request);
+  }
+
+  /** The staged set every fake staging produces: 1,000 samples at the request's size. */
+  private static StagedDataset staged(StagingRequest request) {
     return new StagedDataset(
         "s3://flipflow/staged/abc/manifest.json",
         1000,
@@ -195,13 +191,7 @@ public final class FakeActivities
       throw new IllegalArgumentException("no shard matches " + request.dataUri());
     }
     sleep(stagingMillis);
-    return new StagedDataset(
-        "s3://flipflow/staged/abc/manifest.json",
-        1000,
-        request.resolution(),
-        request.contextLength(),
-        512,
-        "s3://flipflow/emoji/tokenizer.json");
+    return staged(request);
   }
 
   @Override

@@ -9,26 +9,13 @@ import io.flipflow.activities.data.tokenizer.CaptionTokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * {@link #publish} checks what the whole set lost and writes {@code manifest.json}, which makes
  * every later staging of the same content return at once. {@link #stage} runs all three here.
  *
- * <p>Over 350 lines: the bounds a hostile shard meets (sizes, counts, lost shards, the scratch
- * lock) sit beside the one pass they guard; the record format and reader are their own classes.
+ * <p>Over 350 lines: the three steps share the plan's and summaries' formats and the loss checks'
+ * messages; one group's pass is {@link GroupStager}, one shard's {@link ShardStager}, what a set
+ * lost {@link StagingLoss}, the record format and reader their own classes.
  */
 public final class StageData {
   private static final Logger log = LoggerFactory.getLogger(StageData.class);
@@ -302,7 +290,10 @@ public final class StageData {
           // the stager we waited for may have finished it meanwhile
           done = readSummary(summaryUri);
           if (done.isEmpty()) {
-            done = Optional.of(stageGroupAlone(plan, request, listener, summaryUri));
+            done =
+                Optional.of(
+                    new GroupStager(store, workDir)
+                        .stage(plan, request, sourcesOf(plan, request), listener, summaryUri));
           }
         }
       } else {
@@ -311,10 +302,10 @@ public final class StageData {
         listener.shardDone(
             n, n, done.get().shards().stream().mapToLong(ShardStager.ShardResult::samples).sum());
       }
-      Loss loss = Loss.of(done.get().shards());
+      StagingLoss loss = StagingLoss.of(done.get().shards());
       if (loss.failedShards() > request.limits().maxFailedShards()) {
         throw new IllegalArgumentException(
-            summary(
+            StagingLoss.summary(
                 request.source()
                     + " shards "
                     + request.firstShard()
@@ -362,11 +353,11 @@ public final class StageData {
     }
     List<ShardStager.ShardResult> results =
         groups.stream().flatMap(g -> g.shards().stream()).toList();
-    Loss loss = Loss.of(results);
+    StagingLoss loss = StagingLoss.of(results);
     if (loss.good() == 0
         || loss.fraction() > limits.maxBadFraction()
         || loss.failedShards() > limits.maxFailedShards()) {
-      throw new IllegalArgumentException(summary(source, loss, limits, groups));
+      throw new IllegalArgumentException(StagingLoss.summary(source, loss, limits, groups));
     }
     List<StagedManifest.Shard> staged =
         results.stream()
@@ -433,64 +424,6 @@ public final class StageData {
     return Optional.of(m);
   }
 
-  /** The group's staging, holding its lock: a private scratch folder, the shards, the summary. */
-  private GroupSummary stageGroupAlone(
-      StagingPlanFile plan, GroupRequest request, Listener listener, S3Uri summaryUri)
-      throws IOException {
-    S3Uri root = S3Uri.parse(plan.root());
-    S3Uri tokenizerUri = S3Uri.parse(plan.tokenizer());
-    List<S3Store.ObjectInfo> sources = new ArrayList<>();
-    for (int c : plan.chunksOf(request.firstShard(), request.endShard())) {
-      List<StagingPlanFile.Source> chunk = readChunk(root, c);
-      for (int i = 0; i < chunk.size(); i++) {
-        int index = c * plan.chunkSize() + i;
-        if (index >= request.firstShard() && index < request.endShard()) {
-          StagingPlanFile.Source s = chunk.get(i);
-          sources.add(new S3Store.ObjectInfo(S3Uri.parse(s.uri()), s.size(), s.etag()));
-        }
-      }
-    }
-    try (CaptionTokenizer tokenizer =
-        CaptionTokenizer.load(
-            store.getBytes(tokenizerUri), plan.contextLength(), tokenizerUri.toString())) {
-      if (!tokenizer.sha256().equals(plan.tokenizerSha256())) {
-        throw new IllegalArgumentException(
-            "tokenizer "
-                + tokenizerUri
-                + " changed since staging "
-                + request.source()
-                + " was planned: start the staging again");
-      }
-      Path groupDir =
-          workDir
-              .resolve("stage-" + plan.contentKey())
-              .resolve(request.firstShard() + "-" + request.endShard());
-      removeEarlierAttempts(groupDir); // nobody else stages this group now: those are leftovers
-      Path dir = Files.createDirectories(groupDir.resolve("attempt-" + UUID.randomUUID()));
-      try {
-        List<ShardStager.ShardResult> results =
-            stageShards(
-                plan, request, listener, sources, tokenizer, root, dir, request.firstShard());
-        Map<String, Integer> reasons = new LinkedHashMap<>();
-        DataIssue first = null;
-        List<ShardStager.ShardResult> slim = new ArrayList<>();
-        for (ShardStager.ShardResult r : results) {
-          for (DataIssue i : r.issues()) {
-            reasons.merge(reasonKind(i.reason()), 1, Integer::sum);
-            if (first == null) first = i;
-          }
-          slim.add(r.withoutIssues());
-        }
-        GroupSummary summary =
-            new GroupSummary(request.firstShard(), request.endShard(), slim, reasons, first);
-        store.put(summaryUri, GSON.toJson(summary).getBytes(StandardCharsets.UTF_8));
-        return summary;
-      } finally {
-        deleteRecursively(dir);
-      }
-    }
-  }
-
   /**
    * A group staged before still tells this staging's listener what it skipped (its markers keep the
    * issues), as a resumed shard does; a group without issues costs nothing here.
@@ -509,6 +442,23 @@ public final class StageData {
             .forEach(listener::issue);
       }
     }
+  }
+
+  /** The planned sources of a group's shards, from the plan's chunk files. */
+  private List<S3Store.ObjectInfo> sourcesOf(StagingPlanFile plan, GroupRequest request) {
+    S3Uri root = S3Uri.parse(plan.root());
+    List<S3Store.ObjectInfo> sources = new ArrayList<>();
+    for (int c : plan.chunksOf(request.firstShard(), request.endShard())) {
+      List<StagingPlanFile.Source> chunk = readChunk(root, c);
+      for (int i = 0; i < chunk.size(); i++) {
+        int index = c * plan.chunkSize() + i;
+        if (index >= request.firstShard() && index < request.endShard()) {
+          StagingPlanFile.Source s = chunk.get(i);
+          sources.add(new S3Store.ObjectInfo(S3Uri.parse(s.uri()), s.size(), s.etag()));
+        }
+      }
+    }
+    return sources;
   }
 
   private StagingPlanFile readPlan(S3Uri planUri) {
@@ -536,163 +486,12 @@ public final class StageData {
         GSON.fromJson(new String(store.getBytes(uri), StandardCharsets.UTF_8), GroupSummary.class));
   }
 
-  private List<ShardStager.ShardResult> stageShards(
-      StagingPlanFile plan,
-      GroupRequest request,
-      Listener listener,
-      List<S3Store.ObjectInfo> shards,
-      CaptionTokenizer tokenizer,
-      S3Uri root,
-      Path dir,
-      int firstIndex) {
-    ExecutorService pool =
-        Executors.newFixedThreadPool(
-            request.parallelism(),
-            r -> {
-              Thread t = new Thread(r, "stage-" + plan.contentKey().substring(0, 6));
-              t.setDaemon(true);
-              return t;
-            });
-    AtomicInteger done = new AtomicInteger();
-    AtomicLong samplesDone = new AtomicLong();
-    List<Future<ShardStager.ShardResult>> futures = new ArrayList<>();
-    AtomicBoolean failed = new AtomicBoolean();
-    AtomicReference<Throwable> firstFailure = new AtomicReference<>();
-    ImagePreprocessor pre = new ImagePreprocessor(plan.resolution());
-    ShardStager stager = new ShardStager(store, request.limits());
-    for (int i = 0; i < shards.size(); i++) {
-      int index = firstIndex + i;
-      S3Store.ObjectInfo shard = shards.get(i);
-      futures.add(
-          pool.submit(
-              () -> {
-                // once a shard has failed the attempt fails: start no further downloads
-                if (failed.get()) {
-                  throw new CancellationException("an earlier shard failed");
-                }
-                if (listener.stopRequested()) {
-                  Cancelled stop =
-                      new Cancelled("staging stopped on request before shard " + index);
-                  firstFailure.compareAndSet(null, stop);
-                  failed.set(true);
-                  throw stop;
-                }
-                ShardStager.ShardResult r;
-                try {
-                  r = stager.stage(index, shard, root, dir, pre, tokenizer, listener);
-                } catch (IOException | RuntimeException e) {
-                  RuntimeException named = namingTheShard(shard.uri(), e);
-                  firstFailure.compareAndSet(null, named);
-                  failed.set(true);
-                  throw named;
-                } catch (Error e) {
-                  firstFailure.compareAndSet(null, e);
-                  failed.set(true);
-                  throw e;
-                }
-                listener.shardDone(
-                    done.incrementAndGet(), shards.size(), samplesDone.addAndGet(r.samples()));
-                return r;
-              }));
-    }
-    List<ShardStager.ShardResult> results = new ArrayList<>();
-    try {
-      for (Future<ShardStager.ShardResult> f : futures) {
-        results.add(f.get());
-      }
-      return results;
-    } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(true));
-      // a shard skipped because another failed reports the failure that stopped it
-      Throwable c =
-          e.getCause() instanceof CancellationException && firstFailure.get() != null
-              ? firstFailure.get()
-              : e.getCause();
-      if (c instanceof RuntimeException re) throw re;
-      if (c instanceof Error err) throw err;
-      if (c instanceof IOException io) throw new UncheckedIOException(io);
-      throw new IllegalStateException(c);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      futures.forEach(f -> f.cancel(true));
-      throw new IllegalStateException("staging interrupted", e);
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
   /** A group's result in counts, for the workflow. */
   public record Counts(long samples, long bad, int lostShards, long failedDownloads) {}
 
   public static Counts counts(GroupSummary group) {
-    Loss loss = Loss.of(group.shards());
+    StagingLoss loss = StagingLoss.of(group.shards());
     return new Counts(loss.good(), loss.bad(), loss.failedShards(), loss.failedDownloads());
-  }
-
-  /**
-   * What a staging lost: bad samples of readable shards, and the samples of shards lost whole or in
-   * part, counted by what the source says they held ({@code _stats.json}, {@code sizes.json}) or,
-   * where it says nothing, as the mean of the readable shards. Samples img2dataset says it could
-   * not download are counted apart: they were never data, so they are no loss.
-   */
-  record Loss(long good, long bad, long lost, int failedShards, long failedDownloads) {
-    static Loss of(List<ShardStager.ShardResult> results) {
-      long good = 0;
-      long bad = 0;
-      long failedDownloads = 0;
-      long readable = 0;
-      long readableSamples = 0;
-      int failed = 0;
-      for (ShardStager.ShardResult r : results) {
-        good += r.samples();
-        bad += r.bad();
-        failedDownloads += r.failedDownloads();
-        if (r.failed()) {
-          failed++;
-        } else {
-          readable++;
-          readableSamples += r.samples() + r.bad();
-        }
-      }
-      long mean = readable == 0 ? 0 : Math.round((double) readableSamples / readable);
-      long lost = 0;
-      for (ShardStager.ShardResult r : results) {
-        if (r.failed()) {
-          long expected = r.expected() != null ? r.expected() : Math.max(1, mean);
-          lost += Math.max(0, expected - r.samples() - r.bad());
-        }
-      }
-      return new Loss(good, bad, lost, failed, failedDownloads);
-    }
-
-    double fraction() {
-      long all = good + bad + lost;
-      return all == 0 ? 1.0 : (double) (bad + lost) / all;
-    }
-  }
-
-  /** Scratch folders of earlier stagings of this key on this worker: a crash or kill left them. */
-  private static void removeEarlierAttempts(Path keyDir) throws IOException {
-    if (!Files.isDirectory(keyDir)) {
-      return;
-    }
-    try (var dirs = Files.list(keyDir)) {
-      for (Path d : dirs.toList()) {
-        log.info("removing an earlier staging's scratch folder {}", d);
-        deleteRecursively(d);
-      }
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   /**
@@ -759,60 +558,5 @@ public final class StageData {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  /**
-   * A shard's failure with the shard in its message, keeping whether it is bad input ({@code
-   * IllegalArgumentException}, not retried) or transient (anything else, retried).
-   */
-  private static RuntimeException namingTheShard(S3Uri shard, Exception e) {
-    String message = String.valueOf(e.getMessage());
-    if (message.contains(shard.toString())) {
-      return e instanceof RuntimeException re ? re : new UncheckedIOException((IOException) e);
-    }
-    if (e instanceof IllegalArgumentException) {
-      return new IllegalArgumentException(shard + ": " + message, e);
-    }
-    if (e instanceof IOException io) {
-      return new UncheckedIOException(shard + ": " + message, io);
-    }
-    if (e instanceof UncheckedIOException io) {
-      return new UncheckedIOException(shard + ": " + message, io.getCause());
-    }
-    return new IllegalStateException(shard + ": " + e, e);
-  }
-
-  /** An issue's reason without its particulars (sizes, keys), to count reasons of one kind. */
-  private static String reasonKind(String reason) {
-    return reason.replaceAll(" \\(.*$|:.*$", "");
-  }
-
-  private static String summary(
-      String source, Loss loss, StagingLimits limits, List<GroupSummary> groups) {
-    Map<String, Integer> reasons = new LinkedHashMap<>();
-    DataIssue first = null;
-    for (GroupSummary g : groups) {
-      g.reasons().forEach((reason, n) -> reasons.merge(reason, n, Integer::sum));
-      if (first == null) first = g.firstIssue();
-    }
-    long all = loss.good() + loss.bad() + loss.lost();
-    return String.format(
-        java.util.Locale.ROOT,
-        "staging %s: %d of %d samples lost (%d bad, about %d in %d lost shard(s)): %.2f%% (limit"
-            + " %.2f%%), %d lost shard(s) (limit %d); nothing was published: %s; first: %s",
-        source,
-        loss.bad() + loss.lost(),
-        all,
-        loss.bad(),
-        loss.lost(),
-        loss.failedShards(),
-        100.0 * loss.fraction(),
-        100 * limits.maxBadFraction(),
-        loss.failedShards(),
-        limits.maxFailedShards(),
-        reasons.entrySet().stream()
-            .map(r -> r.getValue() + " x " + r.getKey())
-            .collect(java.util.stream.Collectors.joining(", ")),
-        first == null ? "none" : first.shard() + " key '" + first.key() + "': " + first.reason());
   }
 }
