@@ -156,7 +156,8 @@ public final class DataActivitiesImpl implements DataActivities {
         request.resolution(),
         request.contextLength(),
         limits,
-        settings.threads());
+        settings.threads(),
+        settings.format());
   }
 
   private static StagedDataset datasetOf(StagedManifest m) {

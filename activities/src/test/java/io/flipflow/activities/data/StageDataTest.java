@@ -246,6 +246,90 @@ class StageDataTest {
     assertFalse(store.exists(S3Uri.parse(planned.plan().root()).resolve("manifest.json")));
   }
 
+  /**
+   * The encoded format trains on the very pixels raw records hold, in fewer bytes: source PNGs at
+   * or under the resolution are kept as they are, larger ones re-encoded losslessly; JPEGs are
+   * re-encoded at quality 0.95, so they come back close, not equal.
+   */
+  @Test
+  void encodedRecordsGiveTheRawPixelsInFewerBytes() throws Exception {
+    S3Uri b = freshBucket();
+    Fixtures.writeShards(store, b.resolve("wds"), 2, 6); // flat 16 x 12 PNGs
+    List<WdsSample> noisy = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      noisy.add(
+          new WdsSample(
+              "noise" + i,
+              Map.of("png", StagingTrustTest.noisePng(40, 30), "txt", "a red square".getBytes())));
+    }
+    store.put(b.resolve("wds/00002.tar"), Fixtures.tar(noisy));
+    S3Uri tok = tokenizer(b);
+    for (int resolution : List.of(16, 8)) {
+      var raw = StageData.Request.of(b + "wds/", b.resolve("staged"), tok, resolution, 6);
+      var encoded = raw.withFormat(StagedManifest.Format.ENCODED);
+      StagedManifest r = new StageData(store, work).stage(raw, new Recorder());
+      StagedManifest e = new StageData(store, work).stage(encoded, new Recorder());
+      assertNotEquals(r.contentKey(), e.contentKey(), "the format is part of the content key");
+      assertEquals(StagedManifest.Format.ENCODED, e.format());
+      assertEquals(r.samples(), e.samples());
+      long rawBytes = r.shards().stream().mapToLong(StagedManifest.Shard::bytes).sum();
+      long encodedBytes = e.shards().stream().mapToLong(StagedManifest.Shard::bytes).sum();
+      System.out.printf(
+          "%d px: raw %d B per sample, encoded %d B per sample%n",
+          resolution, rawBytes / r.samples(), encodedBytes / e.samples());
+      // the flat images compress; pure noise cannot (a noise PNG is larger than its pixels)
+      for (int i = 0; i < 2; i++) {
+        assertTrue(e.shards().get(i).bytes() < r.shards().get(i).bytes(), "shard " + i);
+      }
+      StagedDataReader.RawBatch fromRaw = readAll(r);
+      StagedDataReader.RawBatch fromEncoded = readAll(e);
+      assertArrayEquals(fromRaw.tokens(), fromEncoded.tokens());
+      assertArrayEquals(fromRaw.pixels(), fromEncoded.pixels(), resolution + " px: same pixels");
+    }
+
+    // a JPEG over the resolution comes back within JPEG's error at quality 0.95
+    S3Uri j = freshBucket();
+    // a photograph-like image: smooth gradients and a shape (pure noise is JPEG's worst case)
+    java.awt.image.BufferedImage photo =
+        new java.awt.image.BufferedImage(96, 72, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = photo.createGraphics();
+    g.setPaint(
+        new java.awt.GradientPaint(0, 0, java.awt.Color.ORANGE, 96, 72, java.awt.Color.BLUE));
+    g.fillRect(0, 0, 96, 72);
+    g.setColor(new java.awt.Color(30, 160, 60));
+    g.fillOval(20, 12, 40, 36);
+    g.dispose();
+    store.put(
+        j.resolve("wds/00000.tar"),
+        Fixtures.tar(
+            List.of(
+                new WdsSample(
+                    "photo",
+                    Map.of(
+                        "jpg", Fixtures.encode(photo, "jpg"), "txt", "a red square".getBytes())))));
+    S3Uri jtok = tokenizer(j);
+    var rawJpeg = StageData.Request.of(j + "wds/", j.resolve("staged"), jtok, 64, 6);
+    byte[] a = readAll(new StageData(store, work).stage(rawJpeg, new Recorder())).pixels();
+    byte[] c =
+        readAll(
+                new StageData(store, work)
+                    .stage(rawJpeg.withFormat(StagedManifest.Format.ENCODED), new Recorder()))
+            .pixels();
+    double meanError = 0;
+    for (int i = 0; i < a.length; i++) meanError += Math.abs((a[i] & 255) - (c[i] & 255));
+    meanError /= a.length;
+    System.out.printf("JPEG re-encoded at 0.95: mean absolute error %.2f of 255%n", meanError);
+    assertTrue(meanError < 3, "mean absolute error " + meanError);
+  }
+
+  /** Every sample of a staged set in one batch, in the reader's order for seed 1. */
+  private StagedDataReader.RawBatch readAll(StagedManifest m) {
+    try (StagedDataReader reader =
+        new StagedDataReader(store, m, work.resolve("cache"), (int) m.samples(), 1, 8, 2)) {
+      return reader.next();
+    }
+  }
+
   @Test
   void resumesAfterTheLastFinishedShard() {
     S3Uri b = freshBucket();

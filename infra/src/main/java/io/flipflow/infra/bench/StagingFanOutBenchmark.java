@@ -39,12 +39,12 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code flipflow bench staging --synthetic N}: the scale-out of fanned-out staging, on generated
  * img2dataset shards (JPEG at the given resolution, a caption, a {@code .json} with status
- * success), written once to S3 and reused. Each round stages the set afresh with 1 and with 2
- * worker processes of 1 staging thread each, in alternating order: the parent plans, every process
- * stages its share of the shard groups (group i goes to process i mod K, as free workers would take
- * them from the task queue), and the parent publishes. The span is from the first process's first
- * group to the last one's end, so JVM start-up is left out; Temporal's own cost per activity is
- * what {@code bench orchestration} measures.
+ * success), written once to S3 and reused, staged in the chosen record format. Each round stages
+ * the set afresh with 1 and with 2 worker processes of 1 staging thread each, in alternating order:
+ * the parent plans, every process stages its share of the shard groups (group i goes to process i
+ * mod K, as free workers would take them from the task queue), and the parent publishes. The span
+ * is from the first process's first group to the last one's end, so JVM start-up is left out;
+ * Temporal's own cost per activity is what {@code bench orchestration} measures.
  */
 public final class StagingFanOutBenchmark {
   private static final Logger log = LoggerFactory.getLogger(StagingFanOutBenchmark.class);
@@ -57,6 +57,7 @@ public final class StagingFanOutBenchmark {
    *     small set still makes several groups)
    * @param processes worker process counts compared, e.g. [1, 2]
    * @param root S3 folder for the generated set (reused) and the staged copies (removed)
+   * @param format the staged record format
    */
   public record Options(
       int samples,
@@ -65,7 +66,8 @@ public final class StagingFanOutBenchmark {
       List<Integer> processes,
       int rounds,
       S3Uri root,
-      Path workDir) {
+      Path workDir,
+      StagedManifest.Format format) {
     public Options {
       if (samples <= 0 || resolution < 8 || samplesPerShard <= 0 || rounds <= 0) {
         throw new IllegalArgumentException(
@@ -87,15 +89,19 @@ public final class StagingFanOutBenchmark {
 
   /**
    * @param sourceBytes bytes of the generated shards
-   * @param stagedBytesPerSample bytes per sample of the staged records (raw pixels and tokens)
-   * @param readerSamplesPerSecond the staged reader's samples/s (warm cache, batches of 256)
+   * @param stagedBytesPerSample bytes per sample of the staged shards, in {@code recordFormat}
+   * @param rawBytesPerSample bytes of one raw record (3 x R x R pixels and the tokens), for scale
+   * @param readerSamplesPerSecond the staged reader's samples/s (warm cache, batches of 256,
+   *     decoding included for encoded records)
    */
   public record Figures(
       int samples,
       int resolution,
       int shards,
       long sourceBytes,
+      StagedManifest.Format recordFormat,
       double stagedBytesPerSample,
+      int rawBytesPerSample,
       double readerSamplesPerSecond,
       int rounds,
       List<Configuration> configurations) {
@@ -146,9 +152,11 @@ public final class StagingFanOutBenchmark {
       sb.append(
           String.format(
               Locale.ROOT,
-              "  staged records (raw pixels + tokens): %.0f B per sample; staged reader %.0f"
-                  + " samples/s",
+              "  staged %s records: %.0f B per sample (raw records would be %d B); staged reader"
+                  + " %.0f samples/s",
+              recordFormat.name().toLowerCase(Locale.ROOT),
               stagedBytesPerSample,
+              rawBytesPerSample,
               readerSamplesPerSecond));
       return sb.toString();
     }
@@ -165,6 +173,7 @@ public final class StagingFanOutBenchmark {
       o.processes().forEach(k -> seconds.put(k, new ArrayList<>()));
       long samples = 0;
       double stagedBytesPerSample = 0;
+      int rawBytesPerSample = 0;
       List<Double> reader = new ArrayList<>();
       for (int round = 0; round < o.rounds(); round++) {
         List<Integer> order = new ArrayList<>(o.processes());
@@ -182,7 +191,8 @@ public final class StagingFanOutBenchmark {
                   o.resolution(),
                   32,
                   StagingLimits.defaults(),
-                  1);
+                  1,
+                  o.format());
           StageData stager = new StageData(store, o.workDir().resolve("parent"));
           StageData.Planned planned = stager.plan(request, new StageData.Listener() {});
           double s = stageInProcesses(planned, request, k, o, projectDir, settings);
@@ -194,7 +204,10 @@ public final class StagingFanOutBenchmark {
                   request.limits(),
                   new StageData.Listener() {});
           samples = m.samples();
-          stagedBytesPerSample = (double) m.recordBytes();
+          stagedBytesPerSample =
+              (double) m.shards().stream().mapToLong(StagedManifest.Shard::bytes).sum()
+                  / m.samples();
+          rawBytesPerSample = m.recordBytes();
           seconds.get(k).add(s);
           int batches = (int) Math.max(1, Math.min(100, m.samples() / READER_BATCH - 1));
           Path cache = o.workDir().resolve("cache-" + round + "-" + k);
@@ -223,7 +236,9 @@ public final class StagingFanOutBenchmark {
           o.resolution(),
           shards.size(),
           bytes,
+          o.format(),
           stagedBytesPerSample,
+          rawBytesPerSample,
           StagingBenchmark.median(reader),
           o.rounds(),
           configurations);

@@ -2,6 +2,7 @@ package io.flipflow.infra.cli;
 
 import com.google.gson.JsonObject;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.device.Devices;
 import io.flipflow.infra.bench.DataParallelBenchmark;
 import io.flipflow.infra.bench.EqualMemoryBenchmark;
@@ -249,6 +250,13 @@ public final class BenchCommand implements Runnable {
     int resolution;
 
     @Option(
+        names = "--format",
+        defaultValue = "ENCODED",
+        description =
+            "Staged record format with --synthetic: ENCODED or RAW (default: ${DEFAULT-VALUE}).")
+    StagedManifest.Format format;
+
+    @Option(
         names = "--samples-per-shard",
         defaultValue = "1000",
         description = "Synthetic samples per shard (default: ${DEFAULT-VALUE}).")
@@ -312,7 +320,8 @@ public final class BenchCommand implements Runnable {
                     List.of(1, 2),
                     rounds,
                     S3Uri.parse("s3://" + config.s3Bucket() + "/bench-synthetic/"),
-                    work),
+                    work,
+                    format),
                 FlipflowCommand.projectDir());
         System.out.println(f.format());
         Map<String, Double> m = new LinkedHashMap<>();
@@ -325,7 +334,8 @@ public final class BenchCommand implements Runnable {
         }
         m.put("scale_out_efficiency_2", f.efficiency(2));
         m.put("source_bytes_per_sample", (double) f.sourceBytes() / f.samples());
-        m.put("staged_raw_bytes_per_sample", f.stagedBytesPerSample());
+        m.put("staged_bytes_per_sample", f.stagedBytesPerSample());
+        m.put("raw_record_bytes", (double) f.rawBytesPerSample());
         m.put("reader_samples_per_s", f.readerSamplesPerSecond());
         record(
             "staging-fan-out",
@@ -334,6 +344,7 @@ public final class BenchCommand implements Runnable {
                 "resolution", resolution,
                 "samples_per_shard", samplesPerShard,
                 "rounds", rounds,
+                "format", format.name().toLowerCase(Locale.ROOT),
                 "threads_per_process", 1),
             m);
       } catch (IOException e) {

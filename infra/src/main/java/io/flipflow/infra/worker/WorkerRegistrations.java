@@ -3,6 +3,7 @@ package io.flipflow.infra.worker;
 import io.flipflow.activities.data.DataActivitiesImpl;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.data.staging.StagingLimits;
 import io.flipflow.activities.data.staging.StagingSettings;
 import io.flipflow.activities.device.DevicePool;
@@ -100,7 +101,17 @@ public final class WorkerRegistrations implements AutoCloseable {
         config.getInt("staging.shards_per_group", d.shardsPerGroup()),
         config.getInt("staging.groups_in_flight", d.groupsInFlight()),
         config.getInt("staging.threads", d.threads()),
-        config.getInt("staging.slots", d.slots()));
+        config.getInt("staging.slots", d.slots()),
+        format(config.get("staging.format", d.format().name())));
+  }
+
+  private static StagedManifest.Format format(String value) {
+    try {
+      return StagedManifest.Format.valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "staging.format: '" + value + "' is not a staged format (encoded or raw)", e);
+    }
   }
 
   private static long number(FlipflowConfig config, String key, long fallback) {

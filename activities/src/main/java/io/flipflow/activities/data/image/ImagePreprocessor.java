@@ -114,6 +114,23 @@ public final class ImagePreprocessor {
   /** Writes 3 x resolution x resolution bytes (R plane, G plane, B plane) at {@code offset}. */
   public void toChw(BufferedImage img, byte[] dst, int offset) {
     int r = resolution;
+    BufferedImage canvas = toCanvas(img);
+    int[] rgb = canvas.getRGB(0, 0, r, r, null, 0, r);
+    int plane = r * r;
+    for (int i = 0; i < plane; i++) {
+      int p = rgb[i];
+      dst[offset + i] = (byte) (p >> 16);
+      dst[offset + plane + i] = (byte) (p >> 8);
+      dst[offset + 2 * plane + i] = (byte) p;
+    }
+  }
+
+  /**
+   * The preprocessed image before its CHW layout: composited on white, resized, centre-cropped to
+   * resolution x resolution RGB. Preprocessing it again gives the same pixels (no scaling).
+   */
+  public BufferedImage toCanvas(BufferedImage img) {
+    int r = resolution;
     BufferedImage canvas = new BufferedImage(r, r, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = canvas.createGraphics();
     try {
@@ -129,14 +146,7 @@ public final class ImagePreprocessor {
     } finally {
       g.dispose();
     }
-    int[] rgb = canvas.getRGB(0, 0, r, r, null, 0, r);
-    int plane = r * r;
-    for (int i = 0; i < plane; i++) {
-      int p = rgb[i];
-      dst[offset + i] = (byte) (p >> 16);
-      dst[offset + plane + i] = (byte) (p >> 8);
-      dst[offset + 2 * plane + i] = (byte) p;
-    }
+    return canvas;
   }
 
   public int resolution() {

@@ -138,7 +138,9 @@ final class GroupStager {
                 }
                 ShardStager.ShardResult r;
                 try {
-                  r = stager.stage(index, shard, root, dir, pre, tokenizer, listener);
+                  r =
+                      stager.stage(
+                          index, shard, root, dir, pre, plan.formatOrRaw(), tokenizer, listener);
                 } catch (IOException | RuntimeException e) {
                   RuntimeException named = namingTheShard(shard.uri(), e);
                   firstFailure.compareAndSet(null, named);

@@ -83,6 +83,7 @@ public final class ShardStager {
       S3Uri root,
       Path dir,
       ImagePreprocessor pre,
+      StagedManifest.Format format,
       CaptionTokenizer tokenizer,
       StageData.Listener listener)
       throws IOException {
@@ -178,11 +179,16 @@ public final class ShardStager {
             } else if (caption.get().isEmpty()) {
               problem = "empty caption";
             }
+            byte[] encoded = null;
             if (problem == null) {
               try {
-                BufferedImage img =
-                    ImagePreprocessor.decode(image.get().getValue(), limits.maxImagePixels());
-                pre.toChw(img, record, 0);
+                byte[] source = image.get().getValue();
+                BufferedImage img = ImagePreprocessor.decode(source, limits.maxImagePixels());
+                if (format == StagedManifest.Format.RAW) {
+                  pre.toChw(img, record, 0);
+                } else {
+                  encoded = encoded(source, image.get().getKey(), img, pre);
+                }
               } catch (IllegalArgumentException e) {
                 problem = e.getMessage() + " (" + s.key() + "." + image.get().getKey() + ")";
               }
@@ -195,10 +201,21 @@ public final class ShardStager {
             synchronized (tokenizer) { // one native tokenizer shared by the shard threads
               tokenizer.encodeInto(caption.get(), tokens, 0);
             }
-            for (int i = 0; i < tokens.length; i++) {
-              recordView.putInt(pixels + 4 * i, tokens[i]);
+            if (encoded == null) {
+              for (int i = 0; i < tokens.length; i++) {
+                recordView.putInt(pixels + 4 * i, tokens[i]);
+              }
+              out.write(record);
+            } else {
+              ByteBuffer head =
+                  ByteBuffer.allocate(4 + encoded.length + 4 * tokens.length)
+                      .order(ByteOrder.LITTLE_ENDIAN);
+              head.putInt(encoded.length).put(encoded);
+              for (int token : tokens) {
+                head.putInt(token);
+              }
+              out.write(head.array());
             }
-            out.write(record);
             samples++;
           }
         }
@@ -247,6 +264,39 @@ public final class ShardStager {
       Files.deleteIfExists(tar);
       Files.deleteIfExists(bin);
     }
+  }
+
+  /**
+   * An encoded record's image: the source's bytes when it is at or under the resolution (the
+   * reader's preprocessing of them is staging's), else the preprocessed image re-encoded, PNG for a
+   * PNG source, JPEG at quality 0.95 otherwise.
+   */
+  static byte[] encoded(byte[] source, String ext, BufferedImage img, ImagePreprocessor pre) {
+    if (img.getWidth() <= pre.resolution() && img.getHeight() <= pre.resolution()) {
+      return source;
+    }
+    BufferedImage canvas = pre.toCanvas(img);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      if ("png".equals(ext)) {
+        javax.imageio.ImageIO.write(canvas, "png", out);
+      } else {
+        javax.imageio.ImageWriter writer =
+            javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
+        javax.imageio.ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setCompressionMode(javax.imageio.ImageWriteParam.MODE_EXPLICIT);
+        param.setCompressionQuality(0.95f);
+        try (var stream = javax.imageio.ImageIO.createImageOutputStream(out)) {
+          writer.setOutput(stream);
+          writer.write(null, new javax.imageio.IIOImage(canvas, null, null), param);
+        } finally {
+          writer.dispose();
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("re-encoding a staged image", e);
+    }
+    return out.toByteArray();
   }
 
   /**

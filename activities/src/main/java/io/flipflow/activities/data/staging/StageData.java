@@ -53,8 +53,30 @@ public final class StageData {
       int resolution,
       int contextLength,
       StagingLimits limits,
-      int parallelism) {
+      int parallelism,
+      StagedManifest.Format format) {
+    /** Raw records, as sets were staged before the encoded format. */
+    public Request(
+        String source,
+        S3Uri stagedRoot,
+        S3Uri tokenizer,
+        int resolution,
+        int contextLength,
+        StagingLimits limits,
+        int parallelism) {
+      this(
+          source,
+          stagedRoot,
+          tokenizer,
+          resolution,
+          contextLength,
+          limits,
+          parallelism,
+          StagedManifest.Format.RAW);
+    }
+
     public Request {
+      if (format == null) throw new IllegalArgumentException("format is missing");
       if (resolution <= 0)
         throw new IllegalArgumentException("resolution must be positive, got " + resolution);
       if (contextLength < 3)
@@ -80,7 +102,13 @@ public final class StageData {
     /** The same request under other limits. */
     public Request withLimits(StagingLimits newLimits) {
       return new Request(
-          source, stagedRoot, tokenizer, resolution, contextLength, newLimits, parallelism);
+          source, stagedRoot, tokenizer, resolution, contextLength, newLimits, parallelism, format);
+    }
+
+    /** The same request in another record format. */
+    public Request withFormat(StagedManifest.Format newFormat) {
+      return new Request(
+          source, stagedRoot, tokenizer, resolution, contextLength, limits, parallelism, newFormat);
     }
   }
 
@@ -236,7 +264,8 @@ public final class StageData {
               tokenizer.sha256(),
               tokenizer.vocabSize(),
               request.resolution(),
-              request.contextLength());
+              request.contextLength(),
+              request.format());
       Optional<StagedManifest> done =
           published(root.resolve("manifest.json"), listener, request.limits());
       if (done.isEmpty() && !store.exists(planUri)) {
@@ -382,7 +411,8 @@ public final class StageData {
             plan.resolution(),
             plan.contextLength(),
             sources,
-            loss.failedDownloads());
+            loss.failedDownloads(),
+            plan.formatOrRaw());
     store.put(manifestUri, GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
     log.info(
         "staged {} samples from {} shards into {} ({} bad, {} lost shards counted as about {}"
@@ -552,6 +582,9 @@ public final class StageData {
           .append("\npreprocessing ")
           .append(ImagePreprocessor.DESCRIPTION)
           .append('\n');
+      if (r.format() != StagedManifest.Format.RAW) { // raw keys stay as before the format existed
+        sb.append("format ").append(r.format()).append('\n');
+      }
       return HexFormat.of()
           .formatHex(d.digest(sb.toString().getBytes(StandardCharsets.UTF_8)))
           .substring(0, 24);

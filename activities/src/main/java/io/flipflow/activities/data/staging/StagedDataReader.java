@@ -1,5 +1,6 @@
 package io.flipflow.activities.data.staging;
 
+import io.flipflow.activities.data.image.ImagePreprocessor;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
 import java.io.IOException;
@@ -26,7 +27,8 @@ import java.util.concurrent.Executors;
  * window's shards suffice). {@link #position()} counts samples delivered; {@link #seek(long)}
  * resumes exactly there. Batches are assembled ahead on a background thread ({@code
  * prefetchBatches} in flight), so the training loop only waits for the first one; shard files stay
- * open between batches.
+ * open between batches. Encoded records are decoded and preprocessed there by a pool of one thread
+ * per core, each taking a share of the batch.
  *
  * <p>A sample limit (the scaling study's data-size axis) keeps a fixed pseudo-random subset of that
  * many samples, chosen by a hash of each sample's place in the staged set and not by the run's
@@ -56,6 +58,10 @@ public final class StagedDataReader implements AutoCloseable {
   private final java.util.ArrayDeque<CompletableFuture<RawBatch>> ahead =
       new java.util.ArrayDeque<>();
   private final java.util.Map<Integer, FileChannel> channels = new java.util.HashMap<>();
+  private final java.util.Map<Integer, long[]> recordOffsets = new java.util.HashMap<>();
+  // decodes encoded records, one share of a batch per thread, while the engine trains
+  private final java.util.concurrent.ThreadPoolExecutor decoders;
+  private final ImagePreprocessor preprocessor;
   private long position;
   private long producerPosition;
   // current window: epoch, first index within epoch, sample (shard, record) pairs in shuffled order
@@ -124,6 +130,20 @@ public final class StagedDataReader implements AutoCloseable {
               return t;
             });
     this.prefetchBatches = Math.max(1, prefetchBatches);
+    int decodeThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+    this.decoders =
+        new java.util.concurrent.ThreadPoolExecutor(
+            decodeThreads,
+            decodeThreads,
+            0,
+            java.util.concurrent.TimeUnit.SECONDS,
+            new java.util.concurrent.LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "staged-decode");
+              t.setDaemon(true);
+              return t;
+            });
+    this.preprocessor = new ImagePreprocessor(manifest.resolution());
     this.assembler =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -204,6 +224,95 @@ public final class StagedDataReader implements AutoCloseable {
 
   /** The batch of samples {@code start .. start + batchSize - 1}; runs on the assembler thread. */
   private RawBatch assemble(long start) {
+    return manifest.formatOrRaw() == StagedManifest.Format.RAW
+        ? assembleRaw(start)
+        : assembleEncoded(start);
+  }
+
+  /**
+   * Encoded records: read here, decoded and preprocessed on the decode pool, a share of the batch
+   * per thread, into the batch's pixels.
+   */
+  private RawBatch assembleEncoded(long start) {
+    int px = manifest.pixelBytes();
+    int t = manifest.contextLength();
+    byte[] pixels = new byte[batchSize * px];
+    int[] tokens = new int[batchSize * t];
+    byte[][] images = new byte[batchSize][];
+    for (int b = 0; b < batchSize; b++) {
+      long ref = sampleAt(start + b);
+      int shard = (int) (ref >>> 32);
+      int index = (int) (ref & 0xffffffffL);
+      try {
+        FileChannel ch = channel(shard);
+        long off = offsets(shard, ch)[index];
+        int length = readFully(ch, 4, off).getInt();
+        ByteBuffer record = readFully(ch, length + 4 * t, off + 4);
+        images[b] = new byte[length];
+        record.get(images[b]);
+        record.asIntBuffer().get(tokens, b * t, t);
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "reading staged shard " + manifest.shards().get(shard).uri(), e);
+      }
+    }
+    int threads = decoders.getMaximumPoolSize();
+    List<java.util.concurrent.Future<?>> parts = new ArrayList<>();
+    for (int part = 0; part < threads; part++) {
+      int from = part * batchSize / threads;
+      int to = (part + 1) * batchSize / threads;
+      parts.add(
+          decoders.submit(
+              () -> {
+                for (int b = from; b < to; b++) {
+                  preprocessor.toChw(ImagePreprocessor.decode(images[b]), pixels, b * px);
+                }
+              }));
+    }
+    for (var f : parts) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while decoding a batch", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(
+            "decoding a staged image of " + manifest.root() + ": " + e.getCause(), e.getCause());
+      }
+    }
+    return new RawBatch(batchSize, pixels, tokens);
+  }
+
+  private static ByteBuffer readFully(FileChannel ch, int bytes, long at) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.hasRemaining()) {
+      if (ch.read(b, at + b.position()) < 0) throw new IOException("short staged shard");
+    }
+    return b.flip();
+  }
+
+  /** Where each encoded record of a shard starts: one pass over its length fields, kept. */
+  private long[] offsets(int shard, FileChannel ch) throws IOException {
+    long[] known = recordOffsets.get(shard);
+    if (known != null) {
+      return known;
+    }
+    int samples = (int) manifest.shards().get(shard).samples();
+    long[] at = new long[samples];
+    long pos = 0;
+    for (int i = 0; i < samples; i++) {
+      at[i] = pos;
+      pos += 4 + readFully(ch, 4, pos).getInt() + 4L * manifest.contextLength();
+    }
+    if (pos != ch.size()) {
+      throw new IOException(
+          "staged shard " + shard + " holds " + ch.size() + " bytes, its records " + pos);
+    }
+    recordOffsets.put(shard, at);
+    return at;
+  }
+
+  private RawBatch assembleRaw(long start) {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
     byte[] pixels = new byte[batchSize * px];
@@ -343,5 +452,6 @@ public final class StagedDataReader implements AutoCloseable {
       }
     }
     fetcher.shutdownNow();
+    decoders.shutdownNow();
   }
 }

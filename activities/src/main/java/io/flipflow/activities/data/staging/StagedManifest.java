@@ -4,8 +4,10 @@ import java.util.List;
 
 /**
  * {@code manifest.json} of a staged data set, written last (its presence means "staged"). Each
- * shard is a flat file of fixed-size records: {@code 3*resolution*resolution} uint8 pixels (CHW,
- * RGB) then {@code contextLength} int32 little-endian token ids.
+ * shard is a flat file of records in the set's {@link Format}: raw, fixed-size records of {@code
+ * 3*resolution*resolution} uint8 pixels (CHW, RGB) then {@code contextLength} int32 little-endian
+ * token ids; or encoded ones, an int32 little-endian length, that many bytes of an encoded image,
+ * then the tokens.
  */
 public record StagedManifest(
     int formatVersion,
@@ -20,9 +22,26 @@ public record StagedManifest(
     int resolution,
     int contextLength,
     List<String> sources,
-    long failedDownloads) { // failedDownloads: 0 in manifests written before it existed (Gson)
+    long failedDownloads, // 0 in manifests written before it existed (Gson)
+    Format format) { // null in manifests written before it existed: raw
 
   public static final int FORMAT_VERSION = 1;
+
+  /**
+   * How a staged record keeps its image. {@code RAW}: decoded pixels, read as they are (151 KB per
+   * sample at 224 px; for small sets where decoding would cost the engine time). {@code ENCODED}:
+   * the source's bytes when the image is at or under the resolution, else the preprocessed image
+   * re-encoded (PNG, lossless, for PNG sources, which are mostly graphics; JPEG at quality 0.95 for
+   * photographs), decoded by the reader's pool ahead of the engine.
+   */
+  public enum Format {
+    RAW,
+    ENCODED
+  }
+
+  public Format formatOrRaw() {
+    return format == null ? Format.RAW : format;
+  }
 
   public record Shard(String uri, long samples, long bytes, String etag) {}
 
@@ -30,6 +49,7 @@ public record StagedManifest(
     return 3 * resolution * resolution;
   }
 
+  /** Bytes of one raw record; encoded records vary. */
   public int recordBytes() {
     return pixelBytes() + 4 * contextLength;
   }

@@ -19,13 +19,19 @@ public record StagingPlanFile(
     String tokenizerSha256,
     int vocabSize,
     int resolution,
-    int contextLength) {
+    int contextLength,
+    StagedManifest.Format format) {
 
   /** Sources per chunk file. */
   public static final int CHUNK = 1000;
 
   /** One raw shard as planned: staging checks it still has this size and ETag. */
   public record Source(String uri, long size, String etag) {}
+
+  /** Plans written before the format existed stage raw records. */
+  public StagedManifest.Format formatOrRaw() {
+    return format == null ? StagedManifest.Format.RAW : format;
+  }
 
   public static String chunkName(int chunk) {
     return String.format("plan/sources-%05d.json", chunk);

@@ -10,9 +10,14 @@ package io.flipflow.activities.data.staging;
  *     run, so this only needs to exceed them
  * @param threads shards one group stages at once (download, decode) on this worker
  * @param slots group activities this worker runs at once
+ * @param format the staged record format of the sets this worker plans
  */
-public record StagingSettings(int shardsPerGroup, int groupsInFlight, int threads, int slots) {
+public record StagingSettings(
+    int shardsPerGroup, int groupsInFlight, int threads, int slots, StagedManifest.Format format) {
   public StagingSettings {
+    if (format == null) {
+      throw new IllegalArgumentException("staging.format: must be encoded or raw");
+    }
     check("staging.shards_per_group", shardsPerGroup, 100_000);
     check("staging.groups_in_flight", groupsInFlight, 10_000);
     check("staging.threads", threads, 1024);
@@ -25,12 +30,16 @@ public record StagingSettings(int shardsPerGroup, int groupsInFlight, int thread
     }
   }
 
-  /** 16 shards per group, 64 groups in flight, one thread per core (at least 2), 1 slot. */
+  /**
+   * 16 shards per group, 64 groups in flight, one thread per core (at least 2), 1 slot, encoded
+   * records.
+   */
   public static StagingSettings defaults() {
     return new StagingSettings(
         StageData.DEFAULT_SHARDS_PER_GROUP,
         64,
         Math.max(2, Runtime.getRuntime().availableProcessors()),
-        1);
+        1,
+        StagedManifest.Format.ENCODED);
   }
 }
