@@ -89,7 +89,7 @@ public final class DataActivitiesImpl implements DataActivities {
                 planned.plan().shardCount(),
                 settings.shardsPerGroup(),
                 settings.groupsInFlight(),
-                planned.published().map(DataActivitiesImpl::datasetOf).orElse(null));
+                planned.published().map(StagedManifest::asDataset).orElse(null));
           });
     }
   }
@@ -136,14 +136,14 @@ public final class DataActivitiesImpl implements DataActivities {
     try (Heartbeater heartbeat = Heartbeater.start(context, new StagingProgress(0, 0, 0))) {
       return ActivityFailures.run(
           () ->
-              datasetOf(
-                  new StageData(store, workDir)
-                      .publish(
-                          S3Uri.parse(plan.planUri()),
-                          plan.dataUri(),
-                          plan.shardsPerGroup(),
-                          limits,
-                          new StageData.Listener() {})));
+              new StageData(store, workDir)
+                  .publish(
+                      S3Uri.parse(plan.planUri()),
+                      plan.dataUri(),
+                      plan.shardsPerGroup(),
+                      limits,
+                      new StageData.Listener() {})
+                  .asDataset());
     }
   }
 
@@ -158,16 +158,6 @@ public final class DataActivitiesImpl implements DataActivities {
         limits,
         settings.threads(),
         settings.format());
-  }
-
-  private static StagedDataset datasetOf(StagedManifest m) {
-    return new StagedDataset(
-        S3Uri.parse(m.root()).resolve("manifest.json").toString(),
-        m.samples(),
-        m.resolution(),
-        m.contextLength(),
-        m.vocabSize(),
-        m.tokenizer());
   }
 
   /** Heartbeats per shard, collects the issues, stops on cancel, waits for the group's lock. */
@@ -205,12 +195,9 @@ public final class DataActivitiesImpl implements DataActivities {
       return ActivityFailures.run(
           () -> {
             try {
-              return datasetOf(
-                  new StageData(store, workDir)
-                      .stage(
-                          requestOf(request),
-                          settings.shardsPerGroup(),
-                          listener(heartbeat, issues)));
+              return new StageData(store, workDir)
+                  .stage(requestOf(request), settings.shardsPerGroup(), listener(heartbeat, issues))
+                  .asDataset();
             } catch (StageData.Cancelled e) {
               throw new CanceledFailure(e.getMessage());
             } finally {

@@ -119,13 +119,7 @@ class StageAttemptTest {
                 StageData.Request.of(
                     b + "wds/{00000..00001}.tar", b.resolve(name), tokenizer, 64, 32),
                 new StageData.Listener() {});
-    return new StagedDataset(
-        S3Uri.parse(tiny.root()).resolve("manifest.json").toString(),
-        tiny.samples(),
-        tiny.resolution(),
-        tiny.contextLength(),
-        tiny.vocabSize(),
-        tiny.tokenizer());
+    return tiny.asDataset();
   }
 
   @AfterAll

@@ -245,10 +245,10 @@ public final class StagedDataReader implements AutoCloseable {
       int index = (int) (ref & 0xffffffffL);
       try {
         FileChannel ch = channel(shard);
-        long off = offsets(shard, ch)[index];
-        int length = readFully(ch, 4, off).getInt();
-        ByteBuffer record = readFully(ch, length + 4 * t, off + 4);
-        images[b] = new byte[length];
+        long[] at = offsets(shard, ch);
+        // one read per record: the next record's start bounds it
+        ByteBuffer record = readFully(ch, (int) (at[index + 1] - at[index]), at[index]);
+        images[b] = new byte[record.getInt()];
         record.get(images[b]);
         record.asIntBuffer().get(tokens, b * t, t);
       } catch (IOException e) {
@@ -291,14 +291,17 @@ public final class StagedDataReader implements AutoCloseable {
     return b.flip();
   }
 
-  /** Where each encoded record of a shard starts: one pass over its length fields, kept. */
+  /**
+   * Where each encoded record of a shard starts, and the shard's end last: one pass over its length
+   * fields, kept.
+   */
   private long[] offsets(int shard, FileChannel ch) throws IOException {
     long[] known = recordOffsets.get(shard);
     if (known != null) {
       return known;
     }
     int samples = (int) manifest.shards().get(shard).samples();
-    long[] at = new long[samples];
+    long[] at = new long[samples + 1];
     long pos = 0;
     for (int i = 0; i < samples; i++) {
       at[i] = pos;
@@ -308,6 +311,7 @@ public final class StagedDataReader implements AutoCloseable {
       throw new IOException(
           "staged shard " + shard + " holds " + ch.size() + " bytes, its records " + pos);
     }
+    at[samples] = pos;
     recordOffsets.put(shard, at);
     return at;
   }

@@ -39,6 +39,17 @@ public record StagedManifest(
     ENCODED
   }
 
+  /** What the workflows are told of this set: references and counts. */
+  public io.flipflow.workflows.result.StagedDataset asDataset() {
+    return new io.flipflow.workflows.result.StagedDataset(
+        io.flipflow.activities.data.s3.S3Uri.parse(root).resolve("manifest.json").toString(),
+        samples,
+        resolution,
+        contextLength,
+        vocabSize,
+        tokenizer);
+  }
+
   public Format formatOrRaw() {
     return format == null ? Format.RAW : format;
   }
