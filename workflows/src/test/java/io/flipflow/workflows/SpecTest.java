@@ -103,7 +103,8 @@ class SpecTest {
             "s3://flipflow/models/not-a-checkpoint",
             null,
             "flash",
-            0);
+            0,
+            "sequential");
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -132,10 +133,11 @@ class SpecTest {
             "precision:",
             "initFrom:",
             "attention:",
-            "ranks:")) {
+            "ranks:",
+            "dataSampling:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(26, problems.size(), String.join("\n", problems));
+    assertEquals(27, problems.size(), String.join("\n", problems));
   }
 
   @Test
@@ -185,6 +187,23 @@ class SpecTest {
     var plan = RunPlans.pretraining(fromModel, data);
     assertEquals("s3://flipflow/models/vit-tiny.tar", plan.initFrom().uri());
     assertEquals(0, plan.initFrom().step());
+  }
+
+  @Test
+  void resampledDataIsAnotherRunAndReachesBothTrainingStages() {
+    RunSpec plain = TestStack.tinyRun("m", 0.5);
+    RunSpec resampled = plain.withDataSampling("resampled");
+    assertEquals(List.of(), resampled.validate());
+    assertNotEquals(plain.fingerprint(), resampled.fingerprint());
+    // written out as the default, it is the same run as left out
+    assertEquals(plain.fingerprint(), plain.withDataSampling("shuffled").fingerprint());
+    var data =
+        new io.flipflow.workflows.result.StagedDataset(
+            "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
+    assertEquals(null, RunPlans.pretraining(plain, data).dataSampling());
+    assertEquals("resampled", RunPlans.pretraining(resampled, data).dataSampling());
+    var pretrained = new io.flipflow.workflows.result.CheckpointRef("s3://b/c.tar", 4, 64);
+    assertEquals("resampled", RunPlans.tuning(resampled, data, pretrained).dataSampling());
   }
 
   @Test

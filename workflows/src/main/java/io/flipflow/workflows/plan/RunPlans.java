@@ -82,7 +82,9 @@ public final class RunPlans {
         spec.device(),
         spec.wallClockBudgetSeconds(),
         spec.dataSamples(),
-        spec.fingerprint());
+        spec.fingerprint(),
+        null,
+        spec.dataSampling());
   }
 
   /**
@@ -99,7 +101,8 @@ public final class RunPlans {
         null,
         spec.dataSamples(),
         spec.fingerprint(),
-        spec.unmaskedTuning().carriesOptimizer() ? Boolean.TRUE : null);
+        spec.unmaskedTuning().carriesOptimizer() ? Boolean.TRUE : null,
+        spec.dataSampling());
   }
 
   public static EvaluationRequest evaluation(

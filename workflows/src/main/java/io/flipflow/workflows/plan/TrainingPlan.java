@@ -20,6 +20,8 @@ import io.flipflow.workflows.result.StagedDataset;
  *     from checkpoints of the same one; null in plans made before it existed
  * @param carryOptimizer true: the stage also takes {@code initFrom}'s optimizer state (moments and
  *     update count); null or false: a fresh optimizer
+ * @param dataSampling {@code shuffled} or {@code resampled} (the spec's); null, as in plans made
+ *     before it existed, for shuffled
  */
 public record TrainingPlan(
     Stage stage,
@@ -30,7 +32,32 @@ public record TrainingPlan(
     Long wallClockBudgetSeconds,
     Long dataSamples,
     String specFingerprint,
-    Boolean carryOptimizer) {
+    Boolean carryOptimizer,
+    String dataSampling) {
+
+  /** A stage streaming its data shuffled. */
+  public TrainingPlan(
+      Stage stage,
+      TrainConfig config,
+      StagedDataset data,
+      CheckpointRef initFrom,
+      String device,
+      Long wallClockBudgetSeconds,
+      Long dataSamples,
+      String specFingerprint,
+      Boolean carryOptimizer) {
+    this(
+        stage,
+        config,
+        data,
+        initFrom,
+        device,
+        wallClockBudgetSeconds,
+        dataSamples,
+        specFingerprint,
+        carryOptimizer,
+        null);
+  }
 
   /** A stage with a fresh optimizer. */
   public TrainingPlan(

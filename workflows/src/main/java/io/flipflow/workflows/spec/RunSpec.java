@@ -73,6 +73,11 @@ import java.util.regex.Pattern;
  *     gpu worker process each, started together and restarted together from the newest checkpoint
  *     when one fails; the batch is split over them, the loss is over the whole batch. Null (the
  *     default) or 1: one process. Not part of the identity: the ranks train what one process would.
+ * @param dataSampling how training takes the staged shards: {@code shuffled} (each epoch every
+ *     shard once, in a seeded order of its own, samples shuffled within windows of shards) or
+ *     {@code resampled} (each window's shards drawn with replacement, as WebDataset's resampled
+ *     mode and OpenCLIP's {@code --dataset-resampled}: no epochs, for sets far larger than a run
+ *     sees); null (the default) means shuffled. Part of the identity only when resampled.
  */
 @RecordBuilder
 public record RunSpec(
@@ -104,7 +109,8 @@ public record RunSpec(
     String initFrom,
     Reconstruction reconstruction,
     String attention,
-    Integer ranks)
+    Integer ranks,
+    String dataSampling)
     implements RunSpecBuilder.With {
 
   /**
@@ -142,6 +148,7 @@ public record RunSpec(
   private static final Pattern PRECISION = Pattern.compile("fp32|bf16|fp16");
   private static final Pattern ATTENTION = Pattern.compile("explicit|fused");
   private static final Pattern TEXT_MASKING = Pattern.compile("random|prioritized");
+  private static final Pattern DATA_SAMPLING = Pattern.compile("shuffled|resampled");
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
@@ -280,6 +287,12 @@ public record RunSpec(
               + attention
               + "'");
     }
+    if (dataSampling != null && !DATA_SAMPLING.matcher(dataSampling).matches()) {
+      errors.add(
+          "dataSampling: must be shuffled or resampled, or left out for shuffled, got '"
+              + dataSampling
+              + "'");
+    }
     if (ranks != null) {
       if (ranks < 1 || ranks > MAX_RANKS) {
         errors.add("ranks: must be in [1, " + MAX_RANKS + "] or left out for 1, got " + ranks);
@@ -354,10 +367,19 @@ public record RunSpec(
       tree.remove(List.of("name", "device", "resume", "ranks"));
       tree.put("warmupSamples", effectiveWarmupSamples()); // the default written out or left out
       for (String optional :
-          List.of("initFrom", "textMaskRatio", "textMasking", "reconstruction", "attention")) {
+          List.of(
+              "initFrom",
+              "textMaskRatio",
+              "textMasking",
+              "reconstruction",
+              "attention",
+              "dataSampling")) {
         if (tree.get(optional) == null || tree.get(optional).isNull()) {
           tree.remove(optional); // specs from before the field keep their fingerprints
         }
+      }
+      if ("shuffled".equals(dataSampling)) {
+        tree.remove("dataSampling"); // the default written out is the run left out
       }
       com.fasterxml.jackson.databind.node.ObjectNode tuning =
           (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("unmaskedTuning");
