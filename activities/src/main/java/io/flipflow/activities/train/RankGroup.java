@@ -110,6 +110,22 @@ public final class RankGroup {
   }
 
   /**
+   * This rank's images of a global batch of {@code size}: all of them sliced, or the rank's rows as
+   * a sharded source ({@code StagedDataReader}) hands them over.
+   */
+  NDArray ownImages(NDArray images, int size) {
+    long rows = images.getShape().get(0);
+    if (rows == size) {
+      return ownRows(images);
+    }
+    if (rows * worldSize() == size) {
+      return images;
+    }
+    throw new IllegalStateException(
+        rows + " images for a global batch of " + size + " over " + worldSize() + " ranks");
+  }
+
+  /**
    * Fails, naming every rank's position, unless all ranks start at the same step of the same
    * schedule: ranks resumed from different checkpoints would each train their own run.
    */
@@ -146,12 +162,13 @@ public final class RankGroup {
       double lossScale,
       NDManager stepManager,
       long[] forwardEnd) {
-    int size = (int) global.images().getShape().get(0);
+    // the global batch's size is its captions'; the images may be this rank's rows already
+    int size = (int) global.tokens().getShape().get(0);
     NDArray keep = model.sampleKeepIndices(stepManager, size, maskRatio);
     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
       NDList own =
           model.trainingEmbeddings(
-              ownRows(global.images()),
+              ownImages(global.images(), size),
               ownRows(global.tokens()),
               ownRows(global.textPositions()),
               ownRows(keep));

@@ -6,6 +6,7 @@ import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.checkpoint.CheckpointStore;
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.ShardSampling;
 import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.engine.TcpStore;
@@ -139,7 +140,6 @@ final class StageAttempt {
     log.info("{} {}: on {}", workflowId, plan.stageName(), devices);
     Files.createDirectories(dir);
     try (AutoCloseable curves = recorder::closeCurves;
-        AutoCloseable cached = stagedCache.take(contentKey());
         ClipTrainer trainer = openTrainerOfRank(preset);
         StagedBatchSource data = openData(trainer.config())) {
       if (gang != null) {
@@ -396,21 +396,26 @@ final class StageAttempt {
         workflowId, plan.stageName(), plan.specFingerprint(), attempt);
   }
 
+  /**
+   * The stage's data as the spec asks for it; a rank of a gang decodes only its own share of each
+   * global batch.
+   */
   private StagedBatchSource openData(TrainConfig config) {
+    StagedDataReader.Options options =
+        StagedDataReader.Options.DEFAULTS
+            .withSampleLimit(plan.dataSamples() == null ? 0 : plan.dataSamples())
+            .withSampling(ShardSampling.parse(plan.dataSampling()));
+    if (gang != null) {
+      options = options.withRank(gang.rank().rank(), gang.rank().worldSize());
+    }
     return new StagedBatchSource(
         StagedDataReader.open(
             store,
             S3Uri.parse(plan.data().manifestUri()),
-            stagedCache.root(),
+            stagedCache,
             config.batchSize(),
             config.seed(),
-            plan.dataSamples() == null ? 0 : plan.dataSamples()));
-  }
-
-  /** The staged set's content key: the folder of its manifest. */
-  private String contentKey() {
-    S3Uri manifest = S3Uri.parse(plan.data().manifestUri());
-    return manifest.parent().fileName();
+            options));
   }
 
   private boolean shouldStop() {

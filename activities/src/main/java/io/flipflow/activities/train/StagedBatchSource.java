@@ -7,7 +7,10 @@ import io.flipflow.activities.checkpoint.CheckpointState;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.model.ImageNormalization;
 
-/** Training batches from staged shards: the reader's uint8 pixels and token ids as NDArrays. */
+/**
+ * Training batches from staged shards: the reader's uint8 pixels and token ids as NDArrays. A
+ * rank's reader hands over its own rows' images only, with every row's tokens ({@link Batch}).
+ */
 public final class StagedBatchSource implements BatchSource, AutoCloseable {
   private final StagedDataReader reader;
   private final int resolution;
@@ -26,7 +29,7 @@ public final class StagedBatchSource implements BatchSource, AutoCloseable {
       throw new IllegalStateException(
           "the staged reader was opened for batches of " + b.size() + ", not " + batchSize);
     }
-    NDArray images = ImageNormalization.fromUint8(manager, b.pixels(), b.size(), resolution);
+    NDArray images = ImageNormalization.fromUint8(manager, b.pixels(), b.imageRows(), resolution);
     NDArray tokens = manager.create(b.tokens(), new Shape(b.size(), contextLength));
     return new Batch(images, tokens);
   }

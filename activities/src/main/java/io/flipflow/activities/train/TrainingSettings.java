@@ -12,7 +12,8 @@ import java.time.Duration;
  * @param stallAtLeast but never before this long without a step (checkpoint uploads of a big model
  *     take minutes)
  * @param stagedCacheBytes the most bytes of staged shards this worker keeps on local disk; the
- *     least recently used sets go first
+ *     least recently used shards no training holds go first, so a larger set streams through (a
+ *     training holds two windows of shards)
  * @param tensorboardDir where this worker writes TensorBoard event files of its runs ({@code
  *     RUN/STAGE/}), also copied beside the checkpoints in S3; null: no curves
  * @param rendezvousHost the address other ranks reach this worker at when it serves a gang's

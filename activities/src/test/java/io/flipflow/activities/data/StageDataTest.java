@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
+import io.flipflow.activities.data.staging.ShardSampling;
 import io.flipflow.activities.data.staging.StageData;
+import io.flipflow.activities.data.staging.StagedCache;
 import io.flipflow.activities.data.staging.StagedDataReader;
 import io.flipflow.activities.data.staging.StagedManifest;
 import io.flipflow.activities.data.staging.StagingLimits;
@@ -154,7 +156,13 @@ class StageDataTest {
       }
       // the data-size axis: 12 of the 30 samples, the same 12 in every epoch
       try (var limited =
-          new StagedDataReader(store, m, work.resolve("cache"), 4, 42, 2, 2, 2, 12)) {
+          new StagedDataReader(
+              store,
+              m,
+              StagedCache.unbounded(work.resolve("cache")),
+              4,
+              42,
+              new StagedDataReader.Options(2, 2, 2, 12, ShardSampling.SHUFFLED, 0, 1))) {
         assertEquals(12, limited.samplesInUse());
         List<String> epochOne = new ArrayList<>();
         List<String> epochTwo = new ArrayList<>();

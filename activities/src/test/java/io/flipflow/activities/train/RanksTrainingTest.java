@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.flipflow.activities.engine.NativeTorch;
@@ -27,10 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Data-parallel training across processes: two ranks, this JVM and a second one ({@link
- * RanksTrainingPeer}), over Gloo on 127.0.0.1, each with half of every global batch, train exactly
- * like one process on the whole batch: the same losses for 20 steps (masked images, masked text,
- * clipping) and the same weights afterwards, identical on both ranks. Without the gradient
- * all-reduce the ranks drift apart and the weight checksum stops the run, naming the step.
+ * RanksTrainingPeer}), over Gloo on 127.0.0.1, each handed its half of every global batch's images
+ * (as a rank's staged reader decodes only its share) and every caption, train exactly like one
+ * process on the whole batch: the same losses for 20 steps (masked images, masked text, clipping)
+ * and the same weights afterwards, identical on both ranks. Without the gradient all-reduce the
+ * ranks drift apart and the weight checksum stops the run, naming the step.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class RanksTrainingTest {
@@ -138,8 +142,12 @@ class RanksTrainingTest {
         RankGroup ranks = new RankGroup(group, CHECK_EVERY);
         trainer.withRanks(reduce ? ranks : ranks.withoutGradientAllReduce());
       }
-      trainer.run(
-          new SyntheticBatchSource(preset, 16), dir, m -> losses.add(m.loss()), () -> false);
+      BatchSource data =
+          group == null
+              ? new SyntheticBatchSource(preset, 16)
+              : new OwnImageRows(
+                  new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize());
+      trainer.run(data, dir, m -> losses.add(m.loss()), () -> false);
       for (Pair<String, Parameter> p : trainer.model().getParameters()) {
         weights.put(p.getKey(), p.getValue().getArray().toFloatArray());
       }
@@ -153,7 +161,32 @@ class RanksTrainingTest {
     try (ClipTrainer trainer = ClipTrainer.create(config(), preset)) {
       RankGroup ranks = new RankGroup(group, CHECK_EVERY);
       trainer.withRanks(reduce ? ranks : ranks.withoutGradientAllReduce());
-      return trainer.run(new SyntheticBatchSource(preset, 16), dir, m -> {}, () -> false);
+      return trainer.run(
+          new OwnImageRows(new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize()),
+          dir,
+          m -> {},
+          () -> false);
+    }
+  }
+
+  /** A rank's view of a source, as its staged reader gives it: its rows' images, all tokens. */
+  record OwnImageRows(BatchSource all, int rank, int worldSize) implements BatchSource {
+    @Override
+    public Batch next(NDManager manager, int batchSize) {
+      Batch global = all.next(manager, batchSize);
+      int rows = batchSize / worldSize;
+      NDArray own = global.images().get(new NDIndex("{}:{}", rank * rows, (rank + 1) * rows));
+      return new Batch(own, global.tokens());
+    }
+
+    @Override
+    public long position() {
+      return all.position();
+    }
+
+    @Override
+    public void seek(long position) {
+      all.seek(position);
     }
   }
 }

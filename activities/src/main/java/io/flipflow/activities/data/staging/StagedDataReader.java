@@ -13,22 +13,28 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * Feeds training from a staged set: shards are cached on local disk and fetched ahead on background
- * threads; batches come out as primitive arrays. The sample stream is endless and deterministic:
- * epoch {@code e} visits the shards in a seeded random order and shuffles samples within windows of
- * {@code windowShards} consecutive shards of that order (WebDataset-style shuffle, bounded so a
- * window's shards suffice). {@link #position()} counts samples delivered; {@link #seek(long)}
- * resumes exactly there. Batches are assembled ahead on a background thread ({@code
- * prefetchBatches} in flight), so the training loop only waits for the first one; shard files stay
- * open between batches. Encoded records are decoded and preprocessed there by a pool of one thread
- * per core, each taking a share of the batch.
+ * Feeds training from a staged set: shards stream through the worker's bounded {@link StagedCache}
+ * and are fetched ahead on background threads; batches come out as primitive arrays. The sample
+ * stream is endless and a function of (seed, position) only ({@link ShardWindows}): windows of
+ * {@code windowShards} shards, shuffled together, the shards taken once per epoch in a seeded order
+ * or drawn with replacement ({@link ShardSampling}). {@link #position()} counts samples delivered;
+ * {@link #seek(long)} resumes exactly there. The reader holds its current and next window's shards
+ * in the cache and lets go of the rest. Batches are assembled ahead on a background thread ({@code
+ * prefetchBatches} in flight), so the training loop only waits for the first one. Encoded records
+ * are decoded and preprocessed there by a pool of one thread per core, each taking a share of the
+ * batch.
+ *
+ * <p>One rank of a data-parallel gang reads the same global batches, and decodes only its own share
+ * of each: rows {@code rank * B/R .. (rank + 1) * B/R - 1} of the images, so the ranks split every
+ * epoch into disjoint shares, and what is trained does not depend on how many ranks there are.
+ * Every rank still reads every caption's tokens (text masking draws its noise over the global
+ * batch) and therefore fetches every shard a window touches.
  *
  * <p>A sample limit (the scaling study's data-size axis) keeps a fixed pseudo-random subset of that
  * many samples, chosen by a hash of each sample's place in the staged set and not by the run's
@@ -38,17 +44,65 @@ import java.util.concurrent.Executors;
 public final class StagedDataReader implements AutoCloseable {
 
   /**
-   * A batch as primitive arrays ({@code pixels}: B*3*H*W uint8, CHW per sample; {@code tokens}:
-   * B*T), before the training loop makes its {@code Batch} of tensors from it.
+   * A batch as primitive arrays ({@code pixels}: uint8 CHW images of rows {@code firstImageRow ..
+   * firstImageRow + imageRows - 1}; {@code tokens}: B*T for all B rows), before the training loop
+   * makes its {@code Batch} of tensors from it.
    */
-  public record RawBatch(int size, byte[] pixels, int[] tokens) {}
+  public record RawBatch(int size, byte[] pixels, int[] tokens, int firstImageRow, int imageRows) {
+    /** A batch with every row's image. */
+    public RawBatch(int size, byte[] pixels, int[] tokens) {
+      this(size, pixels, tokens, 0, size);
+    }
+  }
+
+  /**
+   * How a reader streams: windows of {@code windowShards} shards; {@code fetchThreads} downloads;
+   * {@code prefetchBatches} assembled ahead (at least 1); a subset of {@code sampleLimit} samples
+   * (0, or at least the set's size, for all); {@code sampling}; the images of rank {@code rank} of
+   * {@code worldSize} only.
+   */
+  public record Options(
+      int windowShards,
+      int fetchThreads,
+      int prefetchBatches,
+      long sampleLimit,
+      ShardSampling sampling,
+      int rank,
+      int worldSize) {
+    public static final Options DEFAULTS = new Options(8, 4, 4, 0, ShardSampling.SHUFFLED, 0, 1);
+
+    public Options {
+      if (sampleLimit < 0)
+        throw new IllegalArgumentException(
+            "sampleLimit must be >= 0 (0 = all), got " + sampleLimit);
+      if (worldSize < 1 || rank < 0 || rank >= worldSize)
+        throw new IllegalArgumentException("rank " + rank + " of " + worldSize + " is not a rank");
+      sampling = sampling == null ? ShardSampling.SHUFFLED : sampling;
+    }
+
+    public Options withSampleLimit(long limit) {
+      return new Options(
+          windowShards, fetchThreads, prefetchBatches, limit, sampling, rank, worldSize);
+    }
+
+    public Options withSampling(ShardSampling how) {
+      return new Options(
+          windowShards, fetchThreads, prefetchBatches, sampleLimit, how, rank, worldSize);
+    }
+
+    public Options withRank(int ofRank, int ofWorld) {
+      return new Options(
+          windowShards, fetchThreads, prefetchBatches, sampleLimit, sampling, ofRank, ofWorld);
+    }
+  }
 
   private final S3Store store;
   private final StagedManifest manifest;
-  private final Path cacheDir;
+  private final StagedCache cache;
   private final int batchSize;
-  private final long seed;
-  private final int windowShards;
+  private final int firstOwnRow;
+  private final int ownRows;
+  private final ShardWindows windows;
   private final ExecutorService fetcher;
   private final ConcurrentHashMap<Integer, CompletableFuture<Path>> local =
       new ConcurrentHashMap<>();
@@ -64,15 +118,11 @@ public final class StagedDataReader implements AutoCloseable {
   private final ImagePreprocessor preprocessor;
   private long position;
   private long producerPosition;
-  // current window: epoch, first index within epoch, sample (shard, record) pairs in shuffled order
-  private long windowEpoch = -1;
-  private long windowStart = -1;
-  private long[] window = new long[0];
-  // the samples in use: all (null) or the limit's subset, per shard
-  private final java.util.BitSet[] kept;
-  private final long samplesInUse;
-  private final List<Integer> shardsInUse = new ArrayList<>();
+  // the window being assembled from, and the shards held in the cache for it and the next
+  private ShardWindows.Window window;
+  private final java.util.Set<Integer> held = new java.util.HashSet<>();
 
+  /** A reader caching into {@code cacheDir} without a bound (tools and tests). */
   public StagedDataReader(
       S3Store store,
       StagedManifest manifest,
@@ -81,55 +131,62 @@ public final class StagedDataReader implements AutoCloseable {
       long seed,
       int windowShards,
       int fetchThreads) {
-    this(store, manifest, cacheDir, batchSize, seed, windowShards, fetchThreads, 4, 0);
+    this(
+        store,
+        manifest,
+        StagedCache.unbounded(cacheDir),
+        batchSize,
+        seed,
+        new Options(windowShards, fetchThreads, 4, 0, ShardSampling.SHUFFLED, 0, 1));
   }
 
   /**
-   * @param prefetchBatches batches assembled ahead on the background thread (at least 1)
-   * @param sampleLimit train on a fixed subset of this many samples; 0, or at least the set's size,
-   *     for all of them
+   * @param batchSize the global batch: a rank's reader hands out every row's tokens and its own
+   *     rows' images
    */
   public StagedDataReader(
       S3Store store,
       StagedManifest manifest,
-      Path cacheDir,
+      StagedCache cache,
       int batchSize,
       long seed,
-      int windowShards,
-      int fetchThreads,
-      int prefetchBatches,
-      long sampleLimit) {
-    if (sampleLimit < 0)
-      throw new IllegalArgumentException("sampleLimit must be >= 0 (0 = all), got " + sampleLimit);
+      Options options) {
     if (batchSize <= 0)
       throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
+    if (batchSize % options.worldSize() != 0)
+      throw new IllegalArgumentException(
+          "batchSize "
+              + batchSize
+              + " does not split evenly over "
+              + options.worldSize()
+              + " ranks");
     if (manifest.samples() <= 0)
       throw new IllegalArgumentException("staged set " + manifest.root() + " has no samples");
     this.store = store;
     this.manifest = manifest;
-    this.kept =
-        sampleLimit > 0 && sampleLimit < manifest.samples()
-            ? StagedSubset.of(
-                manifest.shards().stream().mapToLong(StagedManifest.Shard::samples).toArray(),
-                sampleLimit)
-            : null;
-    this.samplesInUse = kept == null ? manifest.samples() : sampleLimit;
-    for (int i = 0; i < manifest.shards().size(); i++) {
-      if (kept == null || !kept[i].isEmpty()) shardsInUse.add(i);
-    }
-    this.cacheDir = cacheDir.resolve(manifest.contentKey());
+    long[] shardSamples =
+        manifest.shards().stream().mapToLong(StagedManifest.Shard::samples).toArray();
+    long limit = options.sampleLimit();
+    this.windows =
+        new ShardWindows(
+            options.sampling(),
+            seed,
+            options.windowShards(),
+            shardSamples,
+            limit > 0 && limit < manifest.samples() ? StagedSubset.of(shardSamples, limit) : null);
+    this.cache = cache;
     this.batchSize = batchSize;
-    this.seed = seed;
-    this.windowShards = Math.max(1, windowShards);
+    this.ownRows = batchSize / options.worldSize();
+    this.firstOwnRow = options.rank() * ownRows;
     this.fetcher =
         Executors.newFixedThreadPool(
-            Math.max(1, fetchThreads),
+            Math.max(1, options.fetchThreads()),
             r -> {
               Thread t = new Thread(r, "staged-fetch");
               t.setDaemon(true);
               return t;
             });
-    this.prefetchBatches = Math.max(1, prefetchBatches);
+    this.prefetchBatches = Math.max(1, options.prefetchBatches());
     int decodeThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
     this.decoders =
         new java.util.concurrent.ThreadPoolExecutor(
@@ -153,29 +210,21 @@ public final class StagedDataReader implements AutoCloseable {
             });
   }
 
+  /** A reader of the manifest at {@code manifestUri}, streaming through {@code cache}. */
   public static StagedDataReader open(
-      S3Store store, S3Uri manifestUri, Path cacheDir, int batchSize, long seed) {
-    return open(store, manifestUri, cacheDir, batchSize, seed, 0);
-  }
-
-  /** As above, on a fixed subset of {@code sampleLimit} samples (0 = all). */
-  public static StagedDataReader open(
-      S3Store store, S3Uri manifestUri, Path cacheDir, int batchSize, long seed, long sampleLimit) {
+      S3Store store,
+      S3Uri manifestUri,
+      StagedCache cache,
+      int batchSize,
+      long seed,
+      Options options) {
     return new StagedDataReader(
-        store,
-        StageData.readManifest(store, manifestUri),
-        cacheDir,
-        batchSize,
-        seed,
-        8,
-        4,
-        4,
-        sampleLimit);
+        store, StageData.readManifest(store, manifestUri), cache, batchSize, seed, options);
   }
 
   /** Samples one epoch visits: the set's, or the limit's. */
   public long samplesInUse() {
-    return samplesInUse;
+    return windows.samplesPerEpoch();
   }
 
   public StagedManifest manifest() {
@@ -197,7 +246,7 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   public long epoch() {
-    return position / samplesInUse;
+    return position / windows.samplesPerEpoch();
   }
 
   /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
@@ -230,26 +279,30 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   /**
-   * Encoded records: read here, decoded and preprocessed on the decode pool, a share of the batch
-   * per thread, into the batch's pixels.
+   * Encoded records: read here (whole for this rank's rows, the tokens alone for the others'),
+   * decoded and preprocessed on the decode pool, a share of the rows per thread, into the pixels.
    */
   private RawBatch assembleEncoded(long start) {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
-    byte[] pixels = new byte[batchSize * px];
+    byte[] pixels = new byte[ownRows * px];
     int[] tokens = new int[batchSize * t];
-    byte[][] images = new byte[batchSize][];
+    byte[][] images = new byte[ownRows][];
     for (int b = 0; b < batchSize; b++) {
       long ref = sampleAt(start + b);
       int shard = (int) (ref >>> 32);
       int index = (int) (ref & 0xffffffffL);
+      boolean own = b >= firstOwnRow && b < firstOwnRow + ownRows;
       try {
         FileChannel ch = channel(shard);
         long[] at = offsets(shard, ch);
         // one read per record: the next record's start bounds it
-        ByteBuffer record = readFully(ch, (int) (at[index + 1] - at[index]), at[index]);
-        images[b] = new byte[record.getInt()];
-        record.get(images[b]);
+        long from = own ? at[index] : at[index + 1] - 4L * t;
+        ByteBuffer record = readFully(ch, (int) (at[index + 1] - from), from);
+        if (own) {
+          images[b - firstOwnRow] = new byte[record.getInt()];
+          record.get(images[b - firstOwnRow]);
+        }
         record.asIntBuffer().get(tokens, b * t, t);
       } catch (IOException e) {
         throw new UncheckedIOException(
@@ -259,8 +312,8 @@ public final class StagedDataReader implements AutoCloseable {
     int threads = decoders.getMaximumPoolSize();
     List<java.util.concurrent.Future<?>> parts = new ArrayList<>();
     for (int part = 0; part < threads; part++) {
-      int from = part * batchSize / threads;
-      int to = (part + 1) * batchSize / threads;
+      int from = part * ownRows / threads;
+      int to = (part + 1) * ownRows / threads;
       parts.add(
           decoders.submit(
               () -> {
@@ -280,7 +333,7 @@ public final class StagedDataReader implements AutoCloseable {
             "decoding a staged image of " + manifest.root() + ": " + e.getCause(), e.getCause());
       }
     }
-    return new RawBatch(batchSize, pixels, tokens);
+    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows);
   }
 
   private static ByteBuffer readFully(FileChannel ch, int bytes, long at) throws IOException {
@@ -319,14 +372,16 @@ public final class StagedDataReader implements AutoCloseable {
   private RawBatch assembleRaw(long start) {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
-    byte[] pixels = new byte[batchSize * px];
+    byte[] pixels = new byte[ownRows * px];
     int[] tokens = new int[batchSize * t];
     ByteBuffer record = ByteBuffer.allocate(manifest.recordBytes()).order(ByteOrder.LITTLE_ENDIAN);
     for (int b = 0; b < batchSize; b++) {
       long ref = sampleAt(start + b);
       int shard = (int) (ref >>> 32);
       long index = ref & 0xffffffffL;
-      record.clear();
+      boolean own = b >= firstOwnRow && b < firstOwnRow + ownRows;
+      // a record is its pixels, then its tokens: other ranks' rows read the tokens alone
+      record.clear().position(own ? 0 : px);
       try {
         FileChannel ch = channel(shard);
         long off = index * manifest.recordBytes();
@@ -339,10 +394,14 @@ public final class StagedDataReader implements AutoCloseable {
             "reading staged shard " + manifest.shards().get(shard).uri(), e);
       }
       record.flip();
-      record.get(pixels, b * px, px);
+      if (own) {
+        record.get(pixels, (b - firstOwnRow) * px, px);
+      } else {
+        record.position(px);
+      }
       record.asIntBuffer().get(tokens, b * t, t);
     }
-    return new RawBatch(batchSize, pixels, tokens);
+    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows);
   }
 
   private FileChannel channel(int shard) throws IOException {
@@ -356,48 +415,51 @@ public final class StagedDataReader implements AutoCloseable {
 
   /** (shard << 32 | record) of the sample at a global position. */
   private long sampleAt(long pos) {
-    long n = samplesInUse;
-    long epoch = pos / n;
-    long inEpoch = pos % n;
-    if (epoch != windowEpoch || inEpoch < windowStart || inEpoch >= windowStart + window.length) {
-      loadWindow(epoch, inEpoch);
+    if (window == null || !window.holds(pos)) {
+      moveTo(windows.at(pos));
     }
-    return window[(int) (inEpoch - windowStart)];
+    return window.samples()[(int) (pos - window.start())];
   }
 
-  private void loadWindow(long epoch, long inEpoch) {
-    int[] order = shardOrder(epoch);
-    long start = 0;
-    for (int w = 0; w < order.length; w += windowShards) {
-      List<Long> refs = new ArrayList<>();
-      for (int k = w; k < Math.min(order.length, w + windowShards); k++) {
-        int s = order[k];
-        for (long i = 0; i < manifest.shards().get(s).samples(); i++) {
-          if (kept == null || kept[s].get((int) i)) refs.add(((long) s << 32) | i);
-        }
+  /**
+   * Holds the new window's shards and the next one's in the cache and fetches them, and lets go of
+   * the shards neither needs: their files may be evicted from here on.
+   */
+  private void moveTo(ShardWindows.Window next) {
+    java.util.Set<Integer> wanted = new java.util.LinkedHashSet<>();
+    for (int s : next.shards()) wanted.add(s);
+    for (int s : next.nextShards()) wanted.add(s);
+    for (Integer s : List.copyOf(held)) {
+      if (!wanted.contains(s)) {
+        letGo(s);
       }
-      if (inEpoch < start + refs.size()) {
-        java.util.Collections.shuffle(refs, new Random(seed * 1_000_003L + epoch * 7919L + w));
-        window = refs.stream().mapToLong(Long::longValue).toArray();
-        windowEpoch = epoch;
-        windowStart = start;
-        // fetch this window's shards now and the next window's in the background
-        for (int k = w; k < Math.min(order.length, w + 2 * windowShards); k++) fetch(order[k]);
-        if (w + windowShards >= order.length) {
-          int[] nextOrder = shardOrder(epoch + 1);
-          for (int k = 0; k < Math.min(nextOrder.length, windowShards); k++) fetch(nextOrder[k]);
-        }
-        return;
-      }
-      start += refs.size();
     }
-    throw new IllegalStateException("position beyond the epoch: " + inEpoch);
+    for (int s : wanted) {
+      if (held.add(s)) {
+        cache.hold(fileOf(s));
+      }
+      fetch(s);
+    }
+    window = next;
   }
 
-  private int[] shardOrder(long epoch) {
-    List<Integer> order = new ArrayList<>(shardsInUse);
-    java.util.Collections.shuffle(order, new Random(seed ^ (epoch * 0x9E3779B97F4A7C15L)));
-    return order.stream().mapToInt(Integer::intValue).toArray();
+  private void letGo(int shard) {
+    held.remove(shard);
+    FileChannel ch = channels.remove(shard);
+    if (ch != null) {
+      try {
+        ch.close();
+      } catch (IOException e) {
+        // read-only channel: nothing to lose
+      }
+    }
+    recordOffsets.remove(shard);
+    local.remove(shard);
+    cache.release(fileOf(shard));
+  }
+
+  private Path fileOf(int shard) {
+    return cache.shardFile(manifest.contentKey(), shard);
   }
 
   private CompletableFuture<Path> fetch(int shard) {
@@ -407,19 +469,27 @@ public final class StagedDataReader implements AutoCloseable {
             CompletableFuture.supplyAsync(
                 () -> {
                   StagedManifest.Shard info = manifest.shards().get(s);
-                  Path file = cacheDir.resolve(String.format("%05d.bin", s));
+                  Path file = fileOf(s);
                   try {
-                    if (!Files.isRegularFile(file) || Files.size(file) != info.bytes()) {
+                    if (Files.isRegularFile(file) && Files.size(file) == info.bytes()) {
+                      cache.present(file, info.bytes());
+                      return file;
+                    }
+                    cache.admit(file, info.bytes());
+                    try {
                       store.download(S3Uri.parse(info.uri()), file);
                       if (Files.size(file) != info.bytes()) {
-                        throw new UncheckedIOException(
-                            new IOException(
-                                info.uri()
-                                    + ": "
-                                    + Files.size(file)
-                                    + " bytes, manifest says "
-                                    + info.bytes()));
+                        throw new IOException(
+                            info.uri()
+                                + ": "
+                                + Files.size(file)
+                                + " bytes, manifest says "
+                                + info.bytes());
                       }
+                    } catch (IOException | RuntimeException e) {
+                      Files.deleteIfExists(file);
+                      cache.forget(file);
+                      throw e;
                     }
                     return file;
                   } catch (IOException e) {
@@ -448,12 +518,8 @@ public final class StagedDataReader implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (FileChannel ch : channels.values()) {
-      try {
-        ch.close();
-      } catch (IOException e) {
-        // read-only channel: nothing to lose
-      }
+    for (Integer shard : List.copyOf(held)) {
+      letGo(shard); // closes its file; the cache may evict it from now on
     }
     fetcher.shutdownNow();
     decoders.shutdownNow();
