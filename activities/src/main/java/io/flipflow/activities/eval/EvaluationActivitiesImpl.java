@@ -36,6 +36,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Zero-shot evaluation of a checkpoint on the gpu queue. Every set under the request's URIs (each
@@ -47,6 +49,8 @@ import java.util.Optional;
  * <p>Over 350 lines: one phase's sets, views, record, JSON and curves in the order they happen.
  */
 public final class EvaluationActivitiesImpl implements EvaluationActivities {
+  private static final Logger log = LoggerFactory.getLogger(EvaluationActivitiesImpl.class);
+
   /** Masked-inference ablation: the ratio for an unmasked model (or one of unknown ratio). */
   static final double ABLATION_MASK_RATIO = 0.5;
 
@@ -191,6 +195,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
       boolean first = true;
       for (String setUri : request.evalSetUris()) {
         for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
+          long setStarted = System.nanoTime();
           StagedSet staged = stageSet(leaf, dir.resolve("sets"));
           Path setDir = staged.dir();
           JsonObject meta =
@@ -255,6 +260,15 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
           } else {
             throw new IllegalArgumentException(leaf + "eval.json: unknown task '" + task + "'");
           }
+          log.info(
+              "{} {} {}/{}: {} in {} s ({})",
+              workflowId,
+              request.phase(),
+              dataset,
+              split,
+              task,
+              String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - setStarted) / 1e9),
+              evaluator.work());
         }
         first = false;
       }
