@@ -104,7 +104,8 @@ class SpecTest {
             null,
             "flash",
             0,
-            "sequential");
+            "sequential",
+            0);
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -134,10 +135,11 @@ class SpecTest {
             "initFrom:",
             "attention:",
             "ranks:",
-            "dataSampling:")) {
+            "dataSampling:",
+            "dataStreams:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(27, problems.size(), String.join("\n", problems));
+    assertEquals(28, problems.size(), String.join("\n", problems));
   }
 
   @Test
@@ -204,6 +206,28 @@ class SpecTest {
     assertEquals("resampled", RunPlans.pretraining(resampled, data).dataSampling());
     var pretrained = new io.flipflow.workflows.result.CheckpointRef("s3://b/c.tar", 4, 64);
     assertEquals("resampled", RunPlans.tuning(resampled, data, pretrained).dataSampling());
+  }
+
+  @Test
+  void dataStreamsSplitTheBatchAndTheRanksAndAreAnotherRunAboveOne() {
+    RunSpec plain = TestStack.tinyRun("m", 0.5).withBatchSize(32);
+    RunSpec streams = plain.withDataStreams(4).withRanks(2);
+    assertEquals(List.of(), streams.validate());
+    assertNotEquals(plain.fingerprint(), plain.withDataStreams(4).fingerprint());
+    assertEquals(plain.fingerprint(), plain.withDataStreams(1).fingerprint());
+    // ranks stay out of the identity: the same streams on 2 or 4 ranks are one run
+    assertEquals(streams.fingerprint(), streams.withRanks(4).fingerprint());
+    assertEquals(
+        List.of("dataStreams: 4 streams do not split evenly over 3 ranks; use a multiple of ranks"),
+        plain.withDataStreams(4).withRanks(3).withBatchSize(48).validate());
+    assertEquals(
+        List.of("dataStreams: the batch of 32 does not split evenly over 5 streams"),
+        plain.withDataStreams(5).validate());
+    var data =
+        new io.flipflow.workflows.result.StagedDataset(
+            "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
+    assertEquals(4, RunPlans.pretraining(streams, data).streamCount());
+    assertEquals(1, RunPlans.pretraining(plain, data).streamCount());
   }
 
   @Test

@@ -35,6 +35,20 @@ public final class TextMasking {
    */
   public static NDList apply(
       NDArray tokens, long[] pooled, double ratio, String mode, Random random, NDManager manager) {
+    return apply(tokens, pooled, ratio, mode, row -> random, manager);
+  }
+
+  /**
+   * As above, row {@code b}'s noise from {@code rowRandom.apply(b)}: one generator per row makes a
+   * row's mask independent of the rows beside it (one shared generator gives the sequential draws).
+   */
+  public static NDList apply(
+      NDArray tokens,
+      long[] pooled,
+      double ratio,
+      String mode,
+      java.util.function.IntFunction<Random> rowRandom,
+      NDManager manager) {
     int rows = (int) tokens.getShape().get(0);
     int length = (int) tokens.getShape().get(1);
     int[] flat = tokens.toType(DataType.INT32, false).toIntArray();
@@ -42,7 +56,7 @@ public final class TextMasking {
     for (int b = 0; b < rows; b++) {
       byRow[b] = Arrays.copyOfRange(flat, b * length, (b + 1) * length);
     }
-    Masked masked = sample(byRow, pooled, ratio, mode, random);
+    Masked masked = sample(byRow, pooled, ratio, mode, rowRandom);
     Shape shape = new Shape(rows, kept(length, ratio));
     NDArray keptTokens =
         manager.create(
@@ -68,6 +82,16 @@ public final class TextMasking {
    */
   public static Masked sample(
       int[][] tokens, long[] pooled, double ratio, String mode, Random random) {
+    return sample(tokens, pooled, ratio, mode, row -> random);
+  }
+
+  /** As above, row {@code b}'s noise from {@code rowRandom.apply(b)}. */
+  public static Masked sample(
+      int[][] tokens,
+      long[] pooled,
+      double ratio,
+      String mode,
+      java.util.function.IntFunction<Random> rowRandom) {
     if (!(ratio >= 0 && ratio < 1)) {
       throw new IllegalArgumentException("textMaskRatio must be in [0, 1), got " + ratio);
     }
@@ -80,6 +104,7 @@ public final class TextMasking {
     int[][] keptTokens = new int[rows][keep];
     long[][] keptPositions = new long[rows][keep];
     for (int b = 0; b < rows; b++) {
+      Random random = rowRandom.apply(b);
       int pool = (int) pooled[b];
       List<Integer> padding = new ArrayList<>();
       List<Integer> text = new ArrayList<>();

@@ -545,15 +545,25 @@ public final class ClipTrainer implements AutoCloseable {
     if (ratio <= 0) {
       return batch;
     }
+    String mode = config.textMasking() == null ? TextMasking.RANDOM : config.textMasking();
+    long[] pooled = model.textPoolPositions(batch.tokens());
     NDList kept =
-        TextMasking.apply(
-            batch.tokens(),
-            model.textPoolPositions(batch.tokens()),
-            ratio,
-            config.textMasking() == null ? TextMasking.RANDOM : config.textMasking(),
-            new Random(StepSeeds.step(config.seed(), step)),
-            stepManager);
-    return new Batch(batch.images(), kept.get(0), kept.get(1));
+        batch.isRowShare()
+            ? TextMasking.apply(
+                batch.tokens(),
+                pooled,
+                ratio,
+                mode,
+                row -> new Random(StepSeeds.row(config.seed(), step, batch.firstRow() + row)),
+                stepManager)
+            : TextMasking.apply(
+                batch.tokens(),
+                pooled,
+                ratio,
+                mode,
+                new Random(StepSeeds.step(config.seed(), step)),
+                stepManager);
+    return new Batch(batch.images(), kept.get(0), kept.get(1), batch.firstRow());
   }
 
   /** Writes a checkpoint of the current state under {@code checkpointRoot} and returns its path. */

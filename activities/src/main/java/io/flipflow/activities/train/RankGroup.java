@@ -162,15 +162,27 @@ public final class RankGroup {
       double lossScale,
       NDManager stepManager,
       long[] forwardEnd) {
-    // the global batch's size is its captions'; the images may be this rank's rows already
-    int size = (int) global.tokens().getShape().get(0);
+    // a row share holds this rank's rows only; else the captions are the whole batch's and the
+    // images may be this rank's rows already
+    boolean rowShare = global.isRowShare();
+    int size = (int) global.tokens().getShape().get(0) * (rowShare ? worldSize() : 1);
+    if (rowShare && global.firstRow() != rank() * (size / worldSize())) {
+      throw new IllegalStateException(
+          "rank "
+              + rank()
+              + " was handed rows from "
+              + global.firstRow()
+              + " of a batch of "
+              + size);
+    }
+    // the patch masks are drawn over the global batch, so a split of it masks the same
     NDArray keep = model.sampleKeepIndices(stepManager, size, maskRatio);
     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
       NDList own =
           model.trainingEmbeddings(
               ownImages(global.images(), size),
-              ownRows(global.tokens()),
-              ownRows(global.textPositions()),
+              rowShare ? global.tokens() : ownRows(global.tokens()),
+              rowShare ? global.textPositions() : ownRows(global.textPositions()),
               ownRows(keep));
       NDArray images = gatheredLeaf(own.get(0), stepManager);
       NDArray texts = gatheredLeaf(own.get(1), stepManager);

@@ -398,13 +398,14 @@ final class StageAttempt {
 
   /**
    * The stage's data as the spec asks for it; a rank of a gang decodes only its own share of each
-   * global batch.
+   * global batch, and over data streams reads only its own streams' shards.
    */
   private StagedBatchSource openData(TrainConfig config) {
     StagedDataReader.Options options =
         StagedDataReader.Options.DEFAULTS
             .withSampleLimit(plan.dataSamples() == null ? 0 : plan.dataSamples())
-            .withSampling(ShardSampling.parse(plan.dataSampling()));
+            .withSampling(ShardSampling.parse(plan.dataSampling()))
+            .withStreams(plan.streamCount());
     if (gang != null) {
       options = options.withRank(gang.rank().rank(), gang.rank().worldSize());
     }

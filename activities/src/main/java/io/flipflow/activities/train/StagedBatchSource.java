@@ -30,8 +30,11 @@ public final class StagedBatchSource implements BatchSource, AutoCloseable {
           "the staged reader was opened for batches of " + b.size() + ", not " + batchSize);
     }
     NDArray images = ImageNormalization.fromUint8(manager, b.pixels(), b.imageRows(), resolution);
-    NDArray tokens = manager.create(b.tokens(), new Shape(b.size(), contextLength));
-    return new Batch(images, tokens);
+    int tokenRows = b.rowShare() ? b.imageRows() : b.size();
+    NDArray tokens = manager.create(b.tokens(), new Shape(tokenRows, contextLength));
+    return b.rowShare()
+        ? new Batch(images, tokens, null, b.firstImageRow())
+        : new Batch(images, tokens);
   }
 
   @Override

@@ -19,6 +19,14 @@ public final class StepSeeds {
     return (int) splitMix64(splitMix64(seed) + step);
   }
 
+  /**
+   * The seed of global row {@code row} of step {@code step}'s batch, for noise drawn per row (text
+   * masks of a batch assembled from data streams), whichever rank holds the row.
+   */
+  public static long row(long seed, long step, long row) {
+    return splitMix64(splitMix64(splitMix64(seed) + step) + row);
+  }
+
   private static long splitMix64(long x) {
     long z = x + 0x9E3779B97F4A7C15L;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

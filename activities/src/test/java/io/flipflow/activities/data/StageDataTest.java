@@ -162,7 +162,7 @@ class StageDataTest {
               StagedCache.unbounded(work.resolve("cache")),
               4,
               42,
-              new StagedDataReader.Options(2, 2, 2, 12, ShardSampling.SHUFFLED, 0, 1))) {
+              new StagedDataReader.Options(2, 2, 2, 12, ShardSampling.SHUFFLED, 0, 1, 1))) {
         assertEquals(12, limited.samplesInUse());
         List<String> epochOne = new ArrayList<>();
         List<String> epochTwo = new ArrayList<>();

@@ -143,6 +143,73 @@ class StreamingReadTest {
   }
 
   @Test
+  void overDataStreamsEachRankDownloadsADisjointShareAndReadsTheSameRows() throws Exception {
+    int streams = 4; // shards 0, 4, 8 in stream 0; 1, 5, 9 in stream 1; ...
+    int batch = 8; // 2 rows a stream
+    int batches = 3 * SAMPLES / batch;
+    StagedDataReader.Options options = options().withStreams(streams);
+    List<StagedDataReader.RawBatch> whole = read(raw, options, batch, batches);
+    for (StagedDataReader.RawBatch b : whole) {
+      assertTrue(b.rowShare());
+      for (int row = 0; row < batch; row++) {
+        int shard = sampleOf(b, row) / PER_SHARD;
+        assertEquals(row / 2, shard % streams, "row " + row + " comes from its stream's shards");
+      }
+    }
+    // each stream goes through its own 15 samples before repeating one
+    for (int l = 0; l < streams; l++) {
+      Set<Integer> seen = new HashSet<>();
+      for (int i = 0; i < 7; i++) {
+        for (int row = 2 * l; row < 2 * l + 2; row++) {
+          assertTrue(seen.add(sampleOf(whole.get(i), row)), "stream " + l + " batch " + i);
+        }
+      }
+    }
+    for (int world : new int[] {2, 4}) {
+      Set<String> downloaded = new HashSet<>();
+      for (int rank = 0; rank < world; rank++) {
+        Path cacheDir = work.resolve("streams-" + world + "-" + rank);
+        List<StagedDataReader.RawBatch> mine = new ArrayList<>();
+        try (StagedDataReader reader =
+            new StagedDataReader(
+                store,
+                raw,
+                StagedCache.unbounded(cacheDir),
+                batch,
+                42,
+                options.withRank(rank, world))) {
+          for (int i = 0; i < batches; i++) {
+            mine.add(reader.next());
+          }
+        }
+        int rows = batch / world;
+        int px = 3 * RESOLUTION * RESOLUTION;
+        for (int i = 0; i < batches; i++) {
+          StagedDataReader.RawBatch all = whole.get(i);
+          StagedDataReader.RawBatch share = mine.get(i);
+          assertEquals(rank * rows, share.firstImageRow());
+          assertEquals(rows * CONTEXT, share.tokens().length, "its own rows' captions only");
+          int[] ownTokens = new int[rows * CONTEXT];
+          System.arraycopy(all.tokens(), rank * rows * CONTEXT, ownTokens, 0, ownTokens.length);
+          assertArrayEquals(ownTokens, share.tokens(), world + " ranks, rank " + rank);
+          byte[] ownPixels = new byte[rows * px];
+          System.arraycopy(all.pixels(), rank * rows * px, ownPixels, 0, ownPixels.length);
+          assertArrayEquals(ownPixels, share.pixels(), world + " ranks, rank " + rank);
+        }
+        try (var files = Files.walk(cacheDir)) {
+          List<String> shards =
+              files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".bin")).toList();
+          assertEquals(SHARDS / world, shards.size(), "rank " + rank + " of " + world + shards);
+          for (String shard : shards) {
+            assertTrue(downloaded.add(shard), shard + " downloaded by two ranks");
+          }
+        }
+      }
+      assertEquals(SHARDS, downloaded.size(), "the ranks' downloads cover the set");
+    }
+  }
+
+  @Test
   void resampledDrawsShardsWithReplacementAndIsAFunctionOfSeedAndPosition() {
     StagedDataReader.Options resampled = options().withSampling(ShardSampling.RESAMPLED);
     int batch = 5;
@@ -264,7 +331,7 @@ class StreamingReadTest {
 
   /** Two-shard windows, four batches ahead, all samples, shuffled, one rank. */
   private static StagedDataReader.Options options() {
-    return new StagedDataReader.Options(2, 2, 4, 0, ShardSampling.SHUFFLED, 0, 1);
+    return new StagedDataReader.Options(2, 2, 4, 0, ShardSampling.SHUFFLED, 0, 1, 1);
   }
 
   private StagedDataReader reader(

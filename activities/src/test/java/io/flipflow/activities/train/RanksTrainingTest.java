@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
@@ -56,11 +55,25 @@ class RanksTrainingTest {
   @Test
   void twoRanksInTwoJvmsTrainExactlyLikeOneProcessOnTheGlobalBatch(@TempDir Path dir)
       throws Exception {
+    assertRanksTrainLikeOneProcess(false, dir);
+  }
+
+  /**
+   * Over data streams each rank reads its rows alone, captions included, and text masks are drawn
+   * per row: the split still trains what one process does.
+   */
+  @Test
+  void twoRanksOnRowSharesTrainExactlyLikeOneProcessOnTheWholeBatch(@TempDir Path dir)
+      throws Exception {
+    assertRanksTrainLikeOneProcess(true, dir);
+  }
+
+  private static void assertRanksTrainLikeOneProcess(boolean rowShares, Path dir) throws Exception {
     Map<String, float[]> single = new LinkedHashMap<>();
-    List<Float> singleLosses = train(null, true, dir.resolve("single"), single);
+    List<Float> singleLosses = train(null, true, rowShares, dir.resolve("single"), single);
 
     Map<String, float[]> rank0 = new LinkedHashMap<>();
-    List<Float> rankLosses = twoRanks(true, dir, rank0);
+    List<Float> rankLosses = twoRanks(rowShares ? "row-share" : "reduce", dir, rank0);
 
     assertEquals(STEPS, rankLosses.size());
     double worstLoss = 0;
@@ -83,8 +96,8 @@ class RanksTrainingTest {
       }
     }
     System.out.printf(
-        "2 ranks vs 1 process, %d steps: losses within %.2e relative, weights within %.2e%n",
-        STEPS, worstLoss, worstWeight);
+        "2 ranks vs 1 process%s, %d steps: losses within %.2e relative, weights within %.2e%n",
+        rowShares ? " on row shares" : "", STEPS, worstLoss, worstWeight);
     assertTrue(worstWeight < 1e-5, "weights differ by up to " + worstWeight);
   }
 
@@ -92,15 +105,19 @@ class RanksTrainingTest {
   void withoutTheGradientAllReduceTheRanksDivergeAndTheChecksumStopsThem(@TempDir Path dir) {
     IllegalStateException e =
         assertThrows(
-            IllegalStateException.class, () -> twoRanks(false, dir, new LinkedHashMap<>()));
+            IllegalStateException.class, () -> twoRanks("no-reduce", dir, new LinkedHashMap<>()));
     assertTrue(
         e.getMessage().startsWith("data-parallel ranks diverged at step " + CHECK_EVERY),
         e.getMessage());
   }
 
-  /** Rank 0 here, rank 1 in a second JVM; rank 0's losses and final weights. */
-  private static List<Float> twoRanks(boolean reduce, Path dir, Map<String, float[]> weights)
+  /**
+   * Rank 0 here, rank 1 in a second JVM ({@link RanksTrainingPeer}'s mode); rank 0's losses and
+   * final weights.
+   */
+  private static List<Float> twoRanks(String mode, Path dir, Map<String, float[]> weights)
       throws Exception {
+    boolean reduce = !mode.equals("no-reduce");
     try (TcpStore store = NativeTorch.rendezvous(HOST, 0, 0, 2, Duration.ofSeconds(60))) {
       Process peer =
           PeerJvm.start(
@@ -109,14 +126,10 @@ class RanksTrainingTest {
               List.of(
                   "-Xmx64m", "-D" + NativeTorch.LIBRARY_PROPERTY + "=" + NativeTorch.libraryPath()),
               List.of(
-                  String.valueOf(store.port()),
-                  "1",
-                  "2",
-                  dir.resolve("rank1").toString(),
-                  reduce ? "reduce" : "no-reduce"));
+                  String.valueOf(store.port()), "1", "2", dir.resolve("rank1").toString(), mode));
       CompletableFuture<String> output = PeerJvm.drain(peer);
       try (ProcessGroup group = store.processGroup(ProcessGroup.Backend.GLOO, HOST)) {
-        return train(group, reduce, dir.resolve("rank0"), weights);
+        return train(group, reduce, mode.equals("row-share"), dir.resolve("rank0"), weights);
       } finally {
         assertTrue(peer.waitFor(120, TimeUnit.SECONDS), "rank 1 did not exit");
         String out = output.get(10, TimeUnit.SECONDS);
@@ -134,7 +147,11 @@ class RanksTrainingTest {
 
   /** Trains {@link #config()} in one process (group null) or as a rank; losses and weights. */
   private static List<Float> train(
-      ProcessGroup group, boolean reduce, Path dir, Map<String, float[]> weights) {
+      ProcessGroup group,
+      boolean reduce,
+      boolean rowShares,
+      Path dir,
+      Map<String, float[]> weights) {
     List<Float> losses = new ArrayList<>();
     ModelPreset preset = ClipTrainerTest.micro();
     try (ClipTrainer trainer = ClipTrainer.create(config(), preset)) {
@@ -144,9 +161,9 @@ class RanksTrainingTest {
       }
       BatchSource data =
           group == null
-              ? new SyntheticBatchSource(preset, 16)
-              : new OwnImageRows(
-                  new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize());
+              ? new RankView(new SyntheticBatchSource(preset, 16), 0, 1, rowShares)
+              : new RankView(
+                  new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize(), rowShares);
       trainer.run(data, dir, m -> losses.add(m.loss()), () -> false);
       for (Pair<String, Parameter> p : trainer.model().getParameters()) {
         weights.put(p.getKey(), p.getValue().getArray().toFloatArray());
@@ -156,27 +173,34 @@ class RanksTrainingTest {
   }
 
   /** What {@link RanksTrainingPeer} runs as its rank. */
-  static LoopResult trainAsRank(ProcessGroup group, boolean reduce, Path dir) {
+  static LoopResult trainAsRank(ProcessGroup group, boolean reduce, boolean rowShares, Path dir) {
     ModelPreset preset = ClipTrainerTest.micro();
     try (ClipTrainer trainer = ClipTrainer.create(config(), preset)) {
       RankGroup ranks = new RankGroup(group, CHECK_EVERY);
       trainer.withRanks(reduce ? ranks : ranks.withoutGradientAllReduce());
       return trainer.run(
-          new OwnImageRows(new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize()),
+          new RankView(
+              new SyntheticBatchSource(preset, 16), group.rank(), group.worldSize(), rowShares),
           dir,
           m -> {},
           () -> false);
     }
   }
 
-  /** A rank's view of a source, as its staged reader gives it: its rows' images, all tokens. */
-  record OwnImageRows(BatchSource all, int rank, int worldSize) implements BatchSource {
+  /**
+   * A rank's view of a source, as its staged reader gives it: its rows' images with every caption,
+   * or, as a row share (data streams), its rows alone.
+   */
+  record RankView(BatchSource all, int rank, int worldSize, boolean rowShare)
+      implements BatchSource {
     @Override
     public Batch next(NDManager manager, int batchSize) {
       Batch global = all.next(manager, batchSize);
       int rows = batchSize / worldSize;
-      NDArray own = global.images().get(new NDIndex("{}:{}", rank * rows, (rank + 1) * rows));
-      return new Batch(own, global.tokens());
+      NDIndex own = new NDIndex("{}:{}", rank * rows, (rank + 1) * rows);
+      return rowShare
+          ? new Batch(global.images().get(own), global.tokens().get(own), null, rank * rows)
+          : new Batch(global.images().get(own), global.tokens());
     }
 
     @Override

@@ -84,7 +84,8 @@ public final class RunPlans {
         spec.dataSamples(),
         spec.fingerprint(),
         null,
-        spec.dataSampling());
+        spec.dataSampling(),
+        spec.dataStreams());
   }
 
   /**
@@ -102,7 +103,8 @@ public final class RunPlans {
         spec.dataSamples(),
         spec.fingerprint(),
         spec.unmaskedTuning().carriesOptimizer() ? Boolean.TRUE : null,
-        spec.dataSampling());
+        spec.dataSampling(),
+        spec.dataStreams());
   }
 
   public static EvaluationRequest evaluation(

@@ -22,6 +22,7 @@ import io.flipflow.workflows.result.StagedDataset;
  *     update count); null or false: a fresh optimizer
  * @param dataSampling {@code shuffled} or {@code resampled} (the spec's); null, as in plans made
  *     before it existed, for shuffled
+ * @param dataStreams the spec's data streams; null, as in plans made before it existed, for 1
  */
 public record TrainingPlan(
     Stage stage,
@@ -33,7 +34,8 @@ public record TrainingPlan(
     Long dataSamples,
     String specFingerprint,
     Boolean carryOptimizer,
-    String dataSampling) {
+    String dataSampling,
+    Integer dataStreams) {
 
   /** A stage streaming its data shuffled. */
   public TrainingPlan(
@@ -56,7 +58,14 @@ public record TrainingPlan(
         dataSamples,
         specFingerprint,
         carryOptimizer,
+        null,
         null);
+  }
+
+  /** Streams the stage's batches are assembled from: {@code dataStreams}, or 1. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  public int streamCount() {
+    return dataStreams == null ? 1 : dataStreams;
   }
 
   /** A stage with a fresh optimizer. */

@@ -78,6 +78,13 @@ import java.util.regex.Pattern;
  *     {@code resampled} (each window's shards drawn with replacement, as WebDataset's resampled
  *     mode and OpenCLIP's {@code --dataset-resampled}: no epochs, for sets far larger than a run
  *     sees); null (the default) means shuffled. Part of the identity only when resampled.
+ * @param dataStreams the global batch is assembled from this many streams over disjoint shares of
+ *     the shards (B/N consecutive rows each, each stream its own shuffled or resampled order), and
+ *     rank r of R reads only streams r*N/R onward: the ranks download disjoint shares of the set,
+ *     as WebDataset's split by node does, while what is trained stays independent of R for every R
+ *     dividing N. Text masks are then drawn per row. Null (the default) or 1: one stream over all
+ *     shards, which every rank reads the captions of. At most the set's shards; part of the
+ *     identity only when above 1.
  */
 @RecordBuilder
 public record RunSpec(
@@ -110,7 +117,8 @@ public record RunSpec(
     Reconstruction reconstruction,
     String attention,
     Integer ranks,
-    String dataSampling)
+    String dataSampling,
+    Integer dataStreams)
     implements RunSpecBuilder.With {
 
   /**
@@ -293,6 +301,26 @@ public record RunSpec(
               + dataSampling
               + "'");
     }
+    if (dataStreams != null) {
+      if (dataStreams < 1 || dataStreams > MAX_RANKS) {
+        errors.add(
+            "dataStreams: must be in [1, " + MAX_RANKS + "] or left out for 1, got " + dataStreams);
+      } else if (batchSize != null && batchSize > 0 && batchSize % dataStreams != 0) {
+        errors.add(
+            "dataStreams: the batch of "
+                + batchSize
+                + " does not split evenly over "
+                + dataStreams
+                + " streams");
+      } else if (dataStreams > 1 && ranks != null && ranks > 1 && dataStreams % ranks != 0) {
+        errors.add(
+            "dataStreams: "
+                + dataStreams
+                + " streams do not split evenly over "
+                + ranks
+                + " ranks; use a multiple of ranks");
+      }
+    }
     if (ranks != null) {
       if (ranks < 1 || ranks > MAX_RANKS) {
         errors.add("ranks: must be in [1, " + MAX_RANKS + "] or left out for 1, got " + ranks);
@@ -348,6 +376,11 @@ public record RunSpec(
     return ranks == null ? 1 : ranks;
   }
 
+  /** Streams the global batch is assembled from: {@code dataStreams}, or 1. */
+  public int streamCount() {
+    return dataStreams == null ? 1 : dataStreams;
+  }
+
   /** Whether this start asks to continue an existing run only. */
   public boolean resumeOnly() {
     return Boolean.TRUE.equals(resume);
@@ -380,6 +413,9 @@ public record RunSpec(
       }
       if ("shuffled".equals(dataSampling)) {
         tree.remove("dataSampling"); // the default written out is the run left out
+      }
+      if (dataStreams == null || dataStreams == 1) {
+        tree.remove("dataStreams");
       }
       com.fasterxml.jackson.databind.node.ObjectNode tuning =
           (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("unmaskedTuning");

@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The order a staged set's samples stream in, as a pure function of (seed, position): windows of
- * {@code windowShards} shards, the samples of a window shuffled together (WebDataset's shuffle
- * buffer, bounded so a window's shards suffice on disk).
+ * The order one stream of a staged set's samples comes in, as a pure function of (seed, position):
+ * windows of {@code windowShards} of its shards, the samples of a window shuffled together
+ * (WebDataset's shuffle buffer, bounded so a window's shards suffice on disk). A set is read as one
+ * stream over all its shards or as several over disjoint shares ({@link #streams}).
  *
  * <ul>
  *   <li>{@link ShardSampling#SHUFFLED}: epoch {@code e} visits every shard once, in a seeded
@@ -46,28 +47,76 @@ final class ShardWindows {
   /**
    * @param shardSamples samples of each staged shard
    * @param kept the samples in use per shard, or null for all of them
+   * @param shards the shards this stream takes, each holding samples in use
    */
   ShardWindows(
-      ShardSampling sampling, long seed, int windowShards, long[] shardSamples, BitSet[] kept) {
+      ShardSampling sampling,
+      long seed,
+      int windowShards,
+      long[] shardSamples,
+      BitSet[] kept,
+      int[] shards) {
     this.sampling = sampling;
     this.seed = seed;
     this.windowShards = Math.max(1, windowShards);
     this.kept = kept;
-    this.keptCount = new int[shardSamples.length];
-    List<Integer> inUse = new ArrayList<>();
+    this.keptCount = keptCounts(shardSamples, kept);
     long total = 0;
-    for (int s = 0; s < shardSamples.length; s++) {
-      keptCount[s] = kept == null ? (int) shardSamples[s] : kept[s].cardinality();
-      if (keptCount[s] > 0) {
-        inUse.add(s);
-        total += keptCount[s];
+    for (int s : shards) {
+      if (keptCount[s] == 0) {
+        throw new IllegalArgumentException("shard " + s + " has no samples in use");
       }
+      total += keptCount[s];
     }
     if (total == 0) {
       throw new IllegalArgumentException("no samples to stream");
     }
-    this.shardsInUse = inUse.stream().mapToInt(Integer::intValue).toArray();
+    this.shardsInUse = shards.clone();
     this.samplesPerEpoch = total;
+  }
+
+  /**
+   * The set as {@code streams} streams over disjoint shards: the shards holding samples in use,
+   * dealt round-robin; one stream is the whole set with the seed as it is, as before streams
+   * existed.
+   */
+  static ShardWindows[] streams(
+      ShardSampling sampling,
+      long seed,
+      int windowShards,
+      long[] shardSamples,
+      BitSet[] kept,
+      int streams) {
+    int[] counts = keptCounts(shardSamples, kept);
+    int[] inUse =
+        java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
+    if (streams < 1 || streams > inUse.length) {
+      throw new IllegalArgumentException(
+          "dataStreams: "
+              + streams
+              + " streams need as many shards with samples in use, the set has "
+              + inUse.length);
+    }
+    ShardWindows[] out = new ShardWindows[streams];
+    for (int l = 0; l < streams; l++) {
+      int lane = l;
+      int[] mine =
+          java.util.stream.IntStream.range(0, inUse.length)
+              .filter(i -> i % streams == lane)
+              .map(i -> inUse[i])
+              .toArray();
+      long laneSeed = streams == 1 ? seed : seed + 0x632BE59BD9B4E019L * (l + 1);
+      out[l] = new ShardWindows(sampling, laneSeed, windowShards, shardSamples, kept, mine);
+    }
+    return out;
+  }
+
+  private static int[] keptCounts(long[] shardSamples, BitSet[] kept) {
+    int[] counts = new int[shardSamples.length];
+    for (int s = 0; s < shardSamples.length; s++) {
+      counts[s] = kept == null ? (int) shardSamples[s] : kept[s].cardinality();
+    }
+    return counts;
   }
 
   /** Samples one shuffled epoch visits (for resampled streams, the set's size all the same). */

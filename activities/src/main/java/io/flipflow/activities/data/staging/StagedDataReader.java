@@ -32,9 +32,12 @@ import java.util.concurrent.Executors;
  *
  * <p>One rank of a data-parallel gang reads the same global batches, and decodes only its own share
  * of each: rows {@code rank * B/R .. (rank + 1) * B/R - 1} of the images, so the ranks split every
- * epoch into disjoint shares, and what is trained does not depend on how many ranks there are.
- * Every rank still reads every caption's tokens (text masking draws its noise over the global
- * batch) and therefore fetches every shard a window touches.
+ * epoch into disjoint shares, and what is trained does not depend on how many ranks there are. Over
+ * one stream every rank still reads every caption's tokens (text masking draws its noise over the
+ * global batch) and therefore fetches every shard a window touches. Over {@code N} streams ({@link
+ * Options#streams()}) each global batch is B/N rows from each stream in turn, every stream over its
+ * own shards, and a rank reads its rows alone ({@link RawBatch#rowShare()}): only its streams'
+ * shards are downloaded.
  *
  * <p>A sample limit (the scaling study's data-size axis) keeps a fixed pseudo-random subset of that
  * many samples, chosen by a hash of each sample's place in the staged set and not by the run's
@@ -44,14 +47,17 @@ import java.util.concurrent.Executors;
 public final class StagedDataReader implements AutoCloseable {
 
   /**
-   * A batch as primitive arrays ({@code pixels}: uint8 CHW images of rows {@code firstImageRow ..
-   * firstImageRow + imageRows - 1}; {@code tokens}: B*T for all B rows), before the training loop
-   * makes its {@code Batch} of tensors from it.
+   * A batch as primitive arrays, before the training loop makes its {@code Batch} of tensors from
+   * it: {@code pixels}, uint8 CHW images of rows {@code firstImageRow .. firstImageRow + imageRows
+   * - 1} of the global batch of {@code size}; {@code tokens}, T ids a row, of all {@code size}
+   * rows, or of the image rows alone when {@code rowShare} (a batch of data streams, whose text
+   * masks are drawn per row).
    */
-  public record RawBatch(int size, byte[] pixels, int[] tokens, int firstImageRow, int imageRows) {
+  public record RawBatch(
+      int size, byte[] pixels, int[] tokens, int firstImageRow, int imageRows, boolean rowShare) {
     /** A batch with every row's image. */
     public RawBatch(int size, byte[] pixels, int[] tokens) {
-      this(size, pixels, tokens, 0, size);
+      this(size, pixels, tokens, 0, size, false);
     }
   }
 
@@ -68,8 +74,9 @@ public final class StagedDataReader implements AutoCloseable {
       long sampleLimit,
       ShardSampling sampling,
       int rank,
-      int worldSize) {
-    public static final Options DEFAULTS = new Options(8, 4, 4, 0, ShardSampling.SHUFFLED, 0, 1);
+      int worldSize,
+      int streams) {
+    public static final Options DEFAULTS = new Options(8, 4, 4, 0, ShardSampling.SHUFFLED, 0, 1, 1);
 
     public Options {
       if (sampleLimit < 0)
@@ -77,22 +84,50 @@ public final class StagedDataReader implements AutoCloseable {
             "sampleLimit must be >= 0 (0 = all), got " + sampleLimit);
       if (worldSize < 1 || rank < 0 || rank >= worldSize)
         throw new IllegalArgumentException("rank " + rank + " of " + worldSize + " is not a rank");
+      if (streams < 1)
+        throw new IllegalArgumentException("dataStreams must be at least 1, got " + streams);
+      if (streams > 1 && streams % worldSize != 0)
+        throw new IllegalArgumentException(
+            "dataStreams: "
+                + streams
+                + " streams do not split evenly over "
+                + worldSize
+                + " ranks");
       sampling = sampling == null ? ShardSampling.SHUFFLED : sampling;
     }
 
     public Options withSampleLimit(long limit) {
       return new Options(
-          windowShards, fetchThreads, prefetchBatches, limit, sampling, rank, worldSize);
+          windowShards, fetchThreads, prefetchBatches, limit, sampling, rank, worldSize, streams);
     }
 
     public Options withSampling(ShardSampling how) {
       return new Options(
-          windowShards, fetchThreads, prefetchBatches, sampleLimit, how, rank, worldSize);
+          windowShards, fetchThreads, prefetchBatches, sampleLimit, how, rank, worldSize, streams);
     }
 
     public Options withRank(int ofRank, int ofWorld) {
       return new Options(
-          windowShards, fetchThreads, prefetchBatches, sampleLimit, sampling, ofRank, ofWorld);
+          windowShards,
+          fetchThreads,
+          prefetchBatches,
+          sampleLimit,
+          sampling,
+          ofRank,
+          ofWorld,
+          streams);
+    }
+
+    public Options withStreams(int count) {
+      return new Options(
+          windowShards,
+          fetchThreads,
+          prefetchBatches,
+          sampleLimit,
+          sampling,
+          rank,
+          worldSize,
+          count);
     }
   }
 
@@ -102,7 +137,12 @@ public final class StagedDataReader implements AutoCloseable {
   private final int batchSize;
   private final int firstOwnRow;
   private final int ownRows;
-  private final ShardWindows windows;
+  // the rows this reader reads at all: its own when streams split the shards, else every row
+  private final int firstRow;
+  private final int rows;
+  private final boolean rowShare;
+  private final ShardWindows[] streams;
+  private final long samplesPerEpoch;
   private final ExecutorService fetcher;
   private final ConcurrentHashMap<Integer, CompletableFuture<Path>> local =
       new ConcurrentHashMap<>();
@@ -118,9 +158,10 @@ public final class StagedDataReader implements AutoCloseable {
   private final ImagePreprocessor preprocessor;
   private long position;
   private long producerPosition;
-  // the window being assembled from, and the shards held in the cache for it and the next
-  private ShardWindows.Window window;
-  private final java.util.Set<Integer> held = new java.util.HashSet<>();
+  // per stream, the window being assembled from; the shards held in the cache for the streams'
+  // windows and the next ones
+  private final ShardWindows.Window[] window;
+  private final List<java.util.Set<Integer>> held = new ArrayList<>();
 
   /** A reader caching into {@code cacheDir} without a bound (tools and tests). */
   public StagedDataReader(
@@ -137,7 +178,7 @@ public final class StagedDataReader implements AutoCloseable {
         StagedCache.unbounded(cacheDir),
         batchSize,
         seed,
-        new Options(windowShards, fetchThreads, 4, 0, ShardSampling.SHUFFLED, 0, 1));
+        new Options(windowShards, fetchThreads, 4, 0, ShardSampling.SHUFFLED, 0, 1, 1));
   }
 
   /**
@@ -167,17 +208,32 @@ public final class StagedDataReader implements AutoCloseable {
     long[] shardSamples =
         manifest.shards().stream().mapToLong(StagedManifest.Shard::samples).toArray();
     long limit = options.sampleLimit();
-    this.windows =
-        new ShardWindows(
+    if (batchSize % options.streams() != 0)
+      throw new IllegalArgumentException(
+          "batchSize "
+              + batchSize
+              + " does not split evenly over "
+              + options.streams()
+              + " data streams");
+    this.streams =
+        ShardWindows.streams(
             options.sampling(),
             seed,
             options.windowShards(),
             shardSamples,
-            limit > 0 && limit < manifest.samples() ? StagedSubset.of(shardSamples, limit) : null);
+            limit > 0 && limit < manifest.samples() ? StagedSubset.of(shardSamples, limit) : null,
+            options.streams());
+    this.samplesPerEpoch =
+        java.util.Arrays.stream(streams).mapToLong(ShardWindows::samplesPerEpoch).sum();
+    this.window = new ShardWindows.Window[streams.length];
+    for (int l = 0; l < streams.length; l++) held.add(new java.util.HashSet<>());
     this.cache = cache;
     this.batchSize = batchSize;
     this.ownRows = batchSize / options.worldSize();
     this.firstOwnRow = options.rank() * ownRows;
+    this.rowShare = options.streams() > 1;
+    this.firstRow = rowShare ? firstOwnRow : 0;
+    this.rows = rowShare ? ownRows : batchSize;
     this.fetcher =
         Executors.newFixedThreadPool(
             Math.max(1, options.fetchThreads()),
@@ -224,7 +280,7 @@ public final class StagedDataReader implements AutoCloseable {
 
   /** Samples one epoch visits: the set's, or the limit's. */
   public long samplesInUse() {
-    return windows.samplesPerEpoch();
+    return samplesPerEpoch;
   }
 
   public StagedManifest manifest() {
@@ -246,7 +302,7 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   public long epoch() {
-    return position / windows.samplesPerEpoch();
+    return position / samplesPerEpoch;
   }
 
   /** The next {@code batchSize} samples (crossing epoch boundaries as needed). */
@@ -286,9 +342,9 @@ public final class StagedDataReader implements AutoCloseable {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
     byte[] pixels = new byte[ownRows * px];
-    int[] tokens = new int[batchSize * t];
+    int[] tokens = new int[rows * t];
     byte[][] images = new byte[ownRows][];
-    for (int b = 0; b < batchSize; b++) {
+    for (int b = firstRow; b < firstRow + rows; b++) {
       long ref = sampleAt(start + b);
       int shard = (int) (ref >>> 32);
       int index = (int) (ref & 0xffffffffL);
@@ -303,7 +359,7 @@ public final class StagedDataReader implements AutoCloseable {
           images[b - firstOwnRow] = new byte[record.getInt()];
           record.get(images[b - firstOwnRow]);
         }
-        record.asIntBuffer().get(tokens, b * t, t);
+        record.asIntBuffer().get(tokens, (b - firstRow) * t, t);
       } catch (IOException e) {
         throw new UncheckedIOException(
             "reading staged shard " + manifest.shards().get(shard).uri(), e);
@@ -333,7 +389,7 @@ public final class StagedDataReader implements AutoCloseable {
             "decoding a staged image of " + manifest.root() + ": " + e.getCause(), e.getCause());
       }
     }
-    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows);
+    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows, rowShare);
   }
 
   private static ByteBuffer readFully(FileChannel ch, int bytes, long at) throws IOException {
@@ -373,9 +429,9 @@ public final class StagedDataReader implements AutoCloseable {
     int px = manifest.pixelBytes();
     int t = manifest.contextLength();
     byte[] pixels = new byte[ownRows * px];
-    int[] tokens = new int[batchSize * t];
+    int[] tokens = new int[rows * t];
     ByteBuffer record = ByteBuffer.allocate(manifest.recordBytes()).order(ByteOrder.LITTLE_ENDIAN);
-    for (int b = 0; b < batchSize; b++) {
+    for (int b = firstRow; b < firstRow + rows; b++) {
       long ref = sampleAt(start + b);
       int shard = (int) (ref >>> 32);
       long index = ref & 0xffffffffL;
@@ -399,9 +455,9 @@ public final class StagedDataReader implements AutoCloseable {
       } else {
         record.position(px);
       }
-      record.asIntBuffer().get(tokens, b * t, t);
+      record.asIntBuffer().get(tokens, (b - firstRow) * t, t);
     }
-    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows);
+    return new RawBatch(batchSize, pixels, tokens, firstOwnRow, ownRows, rowShare);
   }
 
   private FileChannel channel(int shard) throws IOException {
@@ -413,38 +469,46 @@ public final class StagedDataReader implements AutoCloseable {
     return ch;
   }
 
-  /** (shard << 32 | record) of the sample at a global position. */
-  private long sampleAt(long pos) {
-    if (window == null || !window.holds(pos)) {
-      moveTo(windows.at(pos));
+  /**
+   * (shard << 32 | record) of the sample at global position {@code p}: within each global batch the
+   * rows are the streams' in turn, B/N consecutive rows each, and stream {@code l} hands out its
+   * samples in its own order (with one stream, position {@code p} of its order).
+   */
+  private long sampleAt(long p) {
+    int perStream = batchSize / streams.length;
+    int k = (int) (p % batchSize);
+    int l = k / perStream;
+    long pos = p / batchSize * perStream + k % perStream;
+    if (window[l] == null || !window[l].holds(pos)) {
+      moveTo(l, streams[l].at(pos));
     }
-    return window.samples()[(int) (pos - window.start())];
+    return window[l].samples()[(int) (pos - window[l].start())];
   }
 
   /**
-   * Holds the new window's shards and the next one's in the cache and fetches them, and lets go of
-   * the shards neither needs: their files may be evicted from here on.
+   * Holds stream {@code l}'s new window's shards and its next one's in the cache and fetches them,
+   * and lets go of that stream's shards neither needs: their files may be evicted from here on.
    */
-  private void moveTo(ShardWindows.Window next) {
+  private void moveTo(int l, ShardWindows.Window next) {
     java.util.Set<Integer> wanted = new java.util.LinkedHashSet<>();
     for (int s : next.shards()) wanted.add(s);
     for (int s : next.nextShards()) wanted.add(s);
-    for (Integer s : List.copyOf(held)) {
+    for (Integer s : List.copyOf(held.get(l))) {
       if (!wanted.contains(s)) {
-        letGo(s);
+        letGo(l, s);
       }
     }
     for (int s : wanted) {
-      if (held.add(s)) {
+      if (held.get(l).add(s)) {
         cache.hold(fileOf(s));
       }
       fetch(s);
     }
-    window = next;
+    window[l] = next;
   }
 
-  private void letGo(int shard) {
-    held.remove(shard);
+  private void letGo(int l, int shard) {
+    held.get(l).remove(shard);
     FileChannel ch = channels.remove(shard);
     if (ch != null) {
       try {
@@ -518,8 +582,10 @@ public final class StagedDataReader implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Integer shard : List.copyOf(held)) {
-      letGo(shard); // closes its file; the cache may evict it from now on
+    for (int l = 0; l < streams.length; l++) {
+      for (Integer shard : List.copyOf(held.get(l))) {
+        letGo(l, shard); // closes its file; the cache may evict it from now on
+      }
     }
     fetcher.shutdownNow();
     decoders.shutdownNow();
