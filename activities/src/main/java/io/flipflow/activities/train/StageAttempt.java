@@ -408,6 +408,14 @@ final class StageAttempt {
             .withStreams(plan.streamCount());
     if (gang != null) {
       options = options.withRank(gang.rank().rank(), gang.rank().worldSize());
+      if (gang.rank().isLeader() && plan.streamCount() == 1) {
+        log.info(
+            "{} {}: one data stream, so each of the {} ranks downloads every shard it reads"
+                + " captions from; dataStreams (a multiple of the ranks) splits the downloads",
+            workflowId,
+            plan.stageName(),
+            gang.rank().worldSize());
+      }
     }
     return new StagedBatchSource(
         StagedDataReader.open(
