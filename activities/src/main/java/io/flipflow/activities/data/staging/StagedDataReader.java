@@ -182,8 +182,8 @@ public final class StagedDataReader implements AutoCloseable {
   }
 
   /**
-   * @param batchSize the global batch: a rank's reader hands out every row's tokens and its own
-   *     rows' images
+   * @param batchSize the global batch: a rank's reader hands out its own rows' images, with every
+   *     row's tokens over one stream or its own rows' over several
    */
   public StagedDataReader(
       S3Store store,
