@@ -69,6 +69,24 @@ done
 want="${LIBTORCH_VERSION:-$(sed -n 's:.*<libtorch.version>\([^<]*\)</libtorch.version>.*:\1:p' "$repo/pom.xml" | head -1)}"
 [ -n "$want" ] || fail "cannot read libtorch.version from $repo/pom.xml (set LIBTORCH_VERSION)"
 
+# ---- torch headers, looked for first ----
+# before libtorch is found, so that a machine without them skips before unpacking DJL's 430 MB
+# native jar (3-4 s of every build otherwise)
+torch_include="${TORCH_INCLUDE:-}"
+# a pip torch's lib folder, named explicitly, carries its own headers beside it (../include)
+if [ -z "$torch_include" ] && [ -n "$libtorch" ] &&
+  [ -f "$libtorch/../include/torch/csrc/api/include/torch/version.h" ]; then
+  torch_include="$(cd "$libtorch/../include" && pwd)"
+fi
+if [ -z "$torch_include" ]; then
+  venv="${TORCH_VENV:-$repo/bench/openclip/.venv}"
+  for d in "$venv"/lib/python3*/site-packages/torch/include; do
+    [ -d "$d" ] && torch_include="$(cd "$d" && pwd)"
+  done
+fi
+[ -n "$torch_include" ] ||
+  missing "no torch headers (set TORCH_INCLUDE, or create bench/openclip/.venv with bash bench/openclip/setup.sh; pip's torch==$want wheel carries torch/include)"
+
 # ---- the libtorch DJL loads ----
 version_of_libdir() { # prints the torch version of a lib folder, or nothing
   local d="$1" base
@@ -109,17 +127,7 @@ done
 lib_version="$(version_of_libdir "$libtorch")"
 [ -n "$lib_version" ] || fail "cannot tell the torch version of $libtorch (no DJL cache name, pytorch.properties, ../version.py or ../build-version)"
 
-# ---- headers of the same version ----
-torch_include="${TORCH_INCLUDE:-}"
-if [ -z "$torch_include" ] && [ -f "$libtorch/../include/torch/csrc/api/include/torch/version.h" ]; then
-  torch_include="$(cd "$libtorch/../include" && pwd)"
-fi
-if [ -z "$torch_include" ]; then
-  venv="${TORCH_VENV:-$repo/bench/openclip/.venv}"
-  for d in "$venv"/lib/python3*/site-packages/torch/include; do
-    [ -d "$d" ] && torch_include="$(cd "$d" && pwd)"
-  done
-fi
+# ---- the headers (found above) are of the same version ----
 version_h="$torch_include/torch/csrc/api/include/torch/version.h"
 [ -n "$torch_include" ] && [ -f "$version_h" ] ||
   missing "no torch headers (set TORCH_INCLUDE, or create bench/openclip/.venv with bash bench/openclip/setup.sh; pip's torch==$lib_version wheel carries torch/include)"
