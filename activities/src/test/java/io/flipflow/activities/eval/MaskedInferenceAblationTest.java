@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * FLIP's Table 1d masks each model at the ratio it was trained at; the record shows which ratio.
- * Until 2026-12-01 every model was masked at 0.5, whatever its own ratio.
+ * FLIP's Table 1d masks each model at the ratio it was trained at, before unmasked tuning; the
+ * record shows which ratio. Until 2026-12-01 every model was masked at 0.5, whatever its own ratio;
+ * until 2026-12-02 tuned models were ablated too.
  */
 class MaskedInferenceAblationTest {
   @TempDir Path work;
@@ -52,24 +53,32 @@ class MaskedInferenceAblationTest {
           s.setDouble(3, trainRatio);
           s.executeUpdate();
         }
-        EvaluationRequest request =
-            new EvaluationRequest(
-                "pretrained",
-                new CheckpointRef(uri.toString(), 0, 0),
-                List.of(b + "eval/"),
-                b + "tokenizer.json",
-                "test-micro",
-                "cpu",
-                0,
-                run,
-                trainRatio);
-        try (Heartbeater heartbeat =
-            Heartbeater.start(new FakeActivityContext().context(), "start")) {
-          evaluation.evaluate(request, run, work.resolve("eval-" + trainRatio), heartbeat);
+        for (String phase : List.of("pretrained", "tuned")) {
+          EvaluationRequest request =
+              new EvaluationRequest(
+                  phase,
+                  new CheckpointRef(uri.toString(), 0, 0),
+                  List.of(b + "eval/"),
+                  b + "tokenizer.json",
+                  "test-micro",
+                  "cpu",
+                  0,
+                  run,
+                  trainRatio);
+          try (Heartbeater heartbeat =
+              Heartbeater.start(new FakeActivityContext().context(), "start")) {
+            evaluation.evaluate(
+                request, run, work.resolve("eval-" + trainRatio + phase), heartbeat);
+          }
         }
       }
-      assertEquals(List.of("full", "mask0.75", "mask0.75x4"), inferences(pg, "ablation-0.75"));
-      assertEquals(List.of("full", "mask0.5", "mask0.5x4"), inferences(pg, "ablation-0.0"));
+      assertEquals(
+          List.of("full", "mask0.75", "mask0.75x4"), inferences(pg, "ablation-0.75", "pretrained"));
+      assertEquals(
+          List.of("full", "mask0.5", "mask0.5x4"), inferences(pg, "ablation-0.0", "pretrained"));
+      // the paper ablates models before unmasked tuning; a tuned model is evaluated on full images
+      assertEquals(List.of("full"), inferences(pg, "ablation-0.75", "tuned"));
+      assertEquals(List.of("full"), inferences(pg, "ablation-0.0", "tuned"));
       try (Connection c = pg.plainConnection();
           PreparedStatement s =
               c.prepareStatement(
@@ -83,14 +92,16 @@ class MaskedInferenceAblationTest {
     }
   }
 
-  private static List<String> inferences(PostgresFixture pg, String run) throws Exception {
+  private static List<String> inferences(PostgresFixture pg, String run, String phase)
+      throws Exception {
     List<String> out = new ArrayList<>();
     try (Connection c = pg.plainConnection();
         PreparedStatement s =
             c.prepareStatement(
-                "SELECT DISTINCT inference FROM eval_results WHERE run_id = ? AND metric = 'acc1'"
-                    + " ORDER BY inference")) {
+                "SELECT DISTINCT inference FROM eval_results WHERE run_id = ? AND phase = ?"
+                    + " AND metric = 'acc1' ORDER BY inference")) {
       s.setString(1, run);
+      s.setString(2, phase);
       try (ResultSet rs = s.executeQuery()) {
         while (rs.next()) {
           out.add(rs.getString(1));
