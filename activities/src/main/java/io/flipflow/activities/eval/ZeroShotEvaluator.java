@@ -66,8 +66,9 @@ public final class ZeroShotEvaluator {
   }
 
   /**
-   * What the encoder did so far: texts and image forwards (a view of an image counts once per
-   * random view) and the seconds in each, e.g. {@code 110 texts 0.4 s, 1156 images 3.2 s}.
+   * What the encoder did so far: texts and image forwards (an image counts once per forward the
+   * model ran, a forward shared by two views once) and the seconds in each, e.g. {@code 110 texts
+   * 0.4 s, 1156 images 3.2 s}.
    */
   public String work() {
     return String.format(
@@ -167,27 +168,51 @@ public final class ZeroShotEvaluator {
     return classEmbeddings;
   }
 
-  /** Embeds texts in batches; re-normalised in case an encoder returns raw features. */
+  /**
+   * Embeds texts in batches, each distinct text once (found in the memo, another set of this
+   * evaluation had it: the two label sets share their captions); re-normalised in case an encoder
+   * returns raw features.
+   */
   public float[][] encodeTexts(List<String> texts, String phase) {
     float[][] out = new float[texts.size()][];
-    for (int from = 0; from < texts.size(); from += batchSize) {
-      int to = Math.min(texts.size(), from + batchSize);
-      long started = System.nanoTime();
-      float[][] batch = encoder.encodeTexts(texts.subList(from, to));
-      textNanos += System.nanoTime() - started;
-      textsEncoded += to - from;
-      requireCount(batch, to - from, "encodeTexts");
-      for (int i = 0; i < batch.length; i++) {
-        out[from + i] = Embeddings.l2Normalize(batch[i]);
+    Map<String, Integer> firstWith = new HashMap<>();
+    List<Integer> todo = new ArrayList<>();
+    for (int i = 0; i < texts.size(); i++) {
+      out[i] = memo.getText(texts.get(i));
+      if (out[i] == null && firstWith.putIfAbsent(texts.get(i), i) == null) {
+        todo.add(i);
       }
-      progress.progress(phase, to, texts.size());
+    }
+    int known = texts.size() - todo.size();
+    for (int from = 0; from < todo.size(); from += batchSize) {
+      List<Integer> indices = todo.subList(from, Math.min(todo.size(), from + batchSize));
+      long started = System.nanoTime();
+      float[][] batch = encoder.encodeTexts(indices.stream().map(texts::get).toList());
+      textNanos += System.nanoTime() - started;
+      textsEncoded += indices.size();
+      requireCount(batch, indices.size(), "encodeTexts");
+      for (int k = 0; k < batch.length; k++) {
+        int i = indices.get(k);
+        out[i] = Embeddings.l2Normalize(batch[k]);
+        memo.putText(texts.get(i), out[i]);
+      }
+      progress.progress(phase, known + from + indices.size(), texts.size());
+    }
+    for (int i = 0; i < texts.size(); i++) {
+      if (out[i] == null) {
+        out[i] = out[firstWith.get(texts.get(i))];
+      }
+    }
+    if (todo.isEmpty()) {
+      progress.progress(phase, texts.size(), texts.size());
     }
     return out;
   }
 
   /**
-   * Embeds every image once per view; each batch is decoded and preprocessed once for all views. An
-   * ensemble view averages its random views' normalised embeddings and re-normalises.
+   * Embeds every image once per view; each batch is decoded and preprocessed once for all views,
+   * and a forward two views share (same ratio and seed) runs once. An ensemble view averages its
+   * random views' normalised embeddings and re-normalises.
    *
    * @return per view (in order), one normalised embedding per image
    */
@@ -205,6 +230,9 @@ public final class ZeroShotEvaluator {
     for (int from = 0; from < images.size(); from += batchSize) {
       int to = Math.min(images.size(), from + batchSize);
       List<byte[]> pixels = preprocess(images.subList(from, to));
+      // a forward is a function of (ratio, seed): a single masked view and the first view of an
+      // ensemble with the same seed are the same forward, run once
+      Map<Forward, float[][]> forwards = new HashMap<>();
       for (int v = 0; v < views.size(); v++) {
         InferenceView view = views.get(v);
         List<List<float[]>> viewEmbeddings = new ArrayList<>();
@@ -213,11 +241,9 @@ public final class ZeroShotEvaluator {
         }
         for (int r = 0; r < view.views(); r++) {
           long seed = view.isFull() ? 0 : viewSeed(view.seed(), r, from);
-          long started = System.nanoTime();
-          float[][] batch = encoder.encodeImages(pixels, view.maskRatio(), seed);
-          imageNanos += System.nanoTime() - started;
-          imagesEncoded += pixels.size();
-          requireCount(batch, pixels.size(), "encodeImages");
+          float[][] batch =
+              forwards.computeIfAbsent(
+                  new Forward(view.maskRatio(), seed), f -> encodeBatch(pixels, f.ratio, f.seed));
           for (int i = 0; i < batch.length; i++) {
             viewEmbeddings.get(i).add(batch[i]);
           }
@@ -235,6 +261,17 @@ public final class ZeroShotEvaluator {
       }
     }
     return out;
+  }
+
+  private record Forward(double ratio, long seed) {}
+
+  private float[][] encodeBatch(List<byte[]> pixels, double maskRatio, long seed) {
+    long started = System.nanoTime();
+    float[][] batch = encoder.encodeImages(pixels, maskRatio, seed);
+    imageNanos += System.nanoTime() - started;
+    imagesEncoded += pixels.size();
+    requireCount(batch, pixels.size(), "encodeImages");
+    return batch;
   }
 
   /**
@@ -258,11 +295,7 @@ public final class ZeroShotEvaluator {
     for (int from = 0; from < todo.size(); from += batchSize) {
       List<Integer> indices = todo.subList(from, Math.min(todo.size(), from + batchSize));
       List<byte[]> pixels = preprocess(indices.stream().map(images::get).toList());
-      long started = System.nanoTime();
-      float[][] batch = encoder.encodeImages(pixels, 0.0, 0);
-      imageNanos += System.nanoTime() - started;
-      imagesEncoded += pixels.size();
-      requireCount(batch, pixels.size(), "encodeImages");
+      float[][] batch = encodeBatch(pixels, 0.0, 0);
       for (int k = 0; k < batch.length; k++) {
         int i = indices.get(k);
         out[i] = Embeddings.normalizedMeanOfNormalized(List.of(batch[k]));

@@ -9,8 +9,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sets of one evaluation share pictures (the emoji sets: 9,234 images, 3,241 distinct); each
- * distinct picture is embedded once, and every image still gets the embedding it would alone.
+ * The sets of one evaluation share pictures (the emoji sets: 9,234 images, 3,241 distinct) and
+ * captions; each distinct picture and text is embedded once, and every input still gets the
+ * embedding it would alone.
  */
 class EmbeddingMemoTest {
 
@@ -77,6 +78,31 @@ class EmbeddingMemoTest {
     assertEquals(8, embedded(encoder), "full and masked, every image");
     evaluator(encoder, memo).encodeImages(images(0, 1, 2, 3), List.of(InferenceView.full()));
     assertEquals(8, embedded(encoder), "the same pictures in the next set: nothing embedded");
+  }
+
+  @Test
+  void eachDistinctTextIsEmbeddedOnceAcrossTheSetsOfOneEvaluation() {
+    // the two label sets of the emoji data caption the same concepts in two styles
+    List<String> google = List.of("red heart", "green apple", "red heart", "blue car");
+    List<String> openmoji = List.of("blue car", "red heart", "green leaf");
+
+    Fixtures.ColourEncoder shared = new Fixtures.ColourEncoder();
+    EmbeddingMemo memo = EmbeddingMemo.forOneModel();
+    float[][] a = evaluator(shared, memo).encodeTexts(google, "captions");
+    float[][] b = evaluator(shared, memo).encodeTexts(openmoji, "captions");
+    int texts = shared.textBatchSizes.stream().mapToInt(Integer::intValue).sum();
+    assertEquals(4, texts, "3 distinct captions, then only green leaf");
+    assertEquals(2, memo.hits(), "blue car and red heart of the second set");
+
+    Fixtures.ColourEncoder alone = new Fixtures.ColourEncoder();
+    float[][] aAlone = evaluator(alone, EmbeddingMemo.none()).encodeTexts(google, "captions");
+    float[][] bAlone = evaluator(alone, EmbeddingMemo.none()).encodeTexts(openmoji, "captions");
+    for (int i = 0; i < google.size(); i++) {
+      assertArrayEquals(aAlone[i], a[i], "google caption " + i);
+    }
+    for (int i = 0; i < openmoji.size(); i++) {
+      assertArrayEquals(bAlone[i], b[i], "openmoji caption " + i);
+    }
   }
 
   private static ZeroShotEvaluator evaluator(Fixtures.ColourEncoder encoder, EmbeddingMemo memo) {
