@@ -105,7 +105,8 @@ class SpecTest {
             "flash",
             0,
             "sequential",
-            0);
+            0,
+            "seen");
     List<String> problems = bad.validate();
     for (String field :
         List.of(
@@ -136,10 +137,11 @@ class SpecTest {
             "attention:",
             "ranks:",
             "dataSampling:",
-            "dataStreams:")) {
+            "dataStreams:",
+            "evalBeforeTuning:")) {
       assertTrue(problems.stream().anyMatch(p -> p.startsWith(field)), field + " in " + problems);
     }
-    assertEquals(28, problems.size(), String.join("\n", problems));
+    assertEquals(29, problems.size(), String.join("\n", problems));
   }
 
   @Test
@@ -189,6 +191,31 @@ class SpecTest {
     var plan = RunPlans.pretraining(fromModel, data);
     assertEquals("s3://flipflow/models/vit-tiny.tar", plan.initFrom().uri());
     assertEquals(0, plan.initFrom().step());
+  }
+
+  @Test
+  void theEvaluationBeforeTuningLeavesOutSeenConceptsUnlessAskedForAll() {
+    RunSpec plain = TestStack.tinyRun("m", 0.5);
+    var data =
+        new io.flipflow.workflows.result.StagedDataset(
+            "s3://b/staged/manifest.json", 10, 64, 32, 100, null);
+    var checkpoint = new io.flipflow.workflows.result.CheckpointRef("s3://b/c.tar", 4, 64);
+    assertTrue(plain.unmaskedTuning().enabled());
+    assertTrue(RunPlans.evaluation(plain, data, checkpoint, "pretrained").leavesOutSeenSplits());
+    assertFalse(RunPlans.evaluation(plain, data, checkpoint, "tuned").leavesOutSeenSplits());
+    RunSpec untuned = plain.withUnmaskedTuning(UnmaskedTuning.disabled());
+    assertFalse(
+        RunPlans.evaluation(untuned, data, checkpoint, "pretrained").leavesOutSeenSplits(),
+        "without tuning the pretrained evaluation is the run's last");
+    RunSpec all = plain.withEvalBeforeTuning("all");
+    assertEquals(List.of(), all.validate());
+    assertFalse(RunPlans.evaluation(all, data, checkpoint, "pretrained").leavesOutSeenSplits());
+    // the default written out is the run left out; all measures more, so it is another run
+    assertEquals(plain.fingerprint(), plain.withEvalBeforeTuning("held_out").fingerprint());
+    assertNotEquals(plain.fingerprint(), all.fingerprint());
+    assertEquals(
+        List.of("evalBeforeTuning: must be held_out or all, or left out for held_out, got 'Seen'"),
+        plain.withEvalBeforeTuning("Seen").validate());
   }
 
   @Test

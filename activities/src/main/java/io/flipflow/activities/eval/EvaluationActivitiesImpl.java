@@ -63,6 +63,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
   }
 
   static final int ABLATION_VIEWS = 4;
+  static final String SEEN = "seen";
+  // an eval.json names a task, a dataset and a split: a few hundred bytes
+  static final long MAX_EVAL_JSON_BYTES = 64 * 1024;
   // inference batch: on 2 CPU cores the tiny preset embeds 1.25x as many images a second at 128
   // as at 256 (medians of 6 alternating rounds, 323 vs 258), whose activations outgrow the caches
   static final int BATCH = 128;
@@ -186,6 +189,7 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
             : request.tokenizerUri();
     byte[] tokenizerJson =
         carried.isPresent() ? carried.get() : store.getBytes(S3Uri.parse(request.tokenizerUri()));
+    Map<String, List<S3Uri>> sets = setsToEvaluate(request);
     List<EvalResult> results = new ArrayList<>();
     List<DataIssueStore.DataIssueRow> issues = Collections.synchronizedList(new ArrayList<>());
     try (DevicePool.Lease lease = devices.lease(request.device());
@@ -195,8 +199,8 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
       ClipImageTextEncoder encoder = new ClipImageTextEncoder(model, tokenizer);
       EmbeddingMemo memo = EmbeddingMemo.forOneModel();
       boolean first = true;
-      for (String setUri : request.evalSetUris()) {
-        for (S3Uri leaf : evalSetFolders(S3Uri.parse(setUri))) {
+      for (List<S3Uri> leaves : sets.values()) {
+        for (S3Uri leaf : leaves) {
           long setStarted = System.nanoTime();
           StagedSet staged = stageSet(leaf, dir.resolve("sets"));
           Path setDir = staged.dir();
@@ -292,19 +296,77 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
     return new EvalReport(full, jsonFolder);
   }
 
-  /** Folders under {@code root} (or root itself) holding an eval.json, in order. */
-  List<S3Uri> evalSetFolders(S3Uri root) {
-    List<S3Uri> leaves =
-        store.list(root).stream()
-            .map(S3Store.ObjectInfo::uri)
-            .filter(u -> u.fileName().equals("eval.json"))
-            .map(S3Uri::parent)
-            .toList();
-    if (leaves.isEmpty()) {
+  /**
+   * The sets to evaluate by the URI they were found under, in order: every folder holding an
+   * eval.json, less the splits of seen concepts where the request leaves them out and another split
+   * is left (a pretrained checkpoint that unmasked tuning follows: the ablation tables read
+   * held-out concepts only, and the tuned checkpoint is evaluated on everything).
+   */
+  Map<String, List<S3Uri>> setsToEvaluate(EvaluationRequest request) {
+    Map<String, List<S3Store.ObjectInfo>> all = new LinkedHashMap<>();
+    for (String setUri : request.evalSetUris()) {
+      all.put(setUri, evalJsonFiles(S3Uri.parse(setUri)));
+    }
+    Map<String, List<S3Uri>> sets = new LinkedHashMap<>();
+    List<String> leftOut = new ArrayList<>();
+    all.forEach(
+        (setUri, files) -> {
+          List<S3Uri> kept = new ArrayList<>();
+          for (S3Store.ObjectInfo file : files) {
+            if (request.leavesOutSeenSplits() && SEEN.equals(splitOf(file))) {
+              leftOut.add(file.uri().parent().toString());
+            } else {
+              kept.add(file.uri().parent());
+            }
+          }
+          sets.put(setUri, kept);
+        });
+    if (sets.values().stream().allMatch(List::isEmpty)) {
+      log.info("{}: only seen-concept splits, so all of them are evaluated", request.evalSetUris());
+      all.forEach(
+          (setUri, files) -> sets.put(setUri, files.stream().map(f -> f.uri().parent()).toList()));
+    } else if (!leftOut.isEmpty()) {
+      log.info(
+          "{} checkpoint: seen-concept splits left out until after unmasked tuning"
+              + " (evalBeforeTuning: held_out): {}",
+          request.phase(),
+          leftOut);
+    }
+    return sets;
+  }
+
+  /** The eval.json of every set under {@code root} (or of root itself), in order. */
+  private List<S3Store.ObjectInfo> evalJsonFiles(S3Uri root) {
+    List<S3Store.ObjectInfo> files =
+        store.list(root).stream().filter(o -> o.uri().fileName().equals("eval.json")).toList();
+    if (files.isEmpty()) {
       throw new IllegalArgumentException(
           "evalSetUris: " + root + " holds no evaluation set (no eval.json under it)");
     }
-    return leaves;
+    return files;
+  }
+
+  /** A set's {@code split} as its eval.json names it ({@code all} where it names none). */
+  private String splitOf(S3Store.ObjectInfo evalJson) {
+    if (evalJson.size() > MAX_EVAL_JSON_BYTES) {
+      throw new IllegalArgumentException(
+          evalJson.uri()
+              + ": "
+              + evalJson.size()
+              + " bytes, more than an eval.json's "
+              + MAX_EVAL_JSON_BYTES);
+    }
+    try {
+      JsonObject meta =
+          JsonParser.parseString(
+                  new String(
+                      store.getBytes(evalJson.uri()), java.nio.charset.StandardCharsets.UTF_8))
+              .getAsJsonObject();
+      return meta.has("split") ? meta.get("split").getAsString() : "all";
+    } catch (com.google.gson.JsonParseException | IllegalStateException e) {
+      throw new IllegalArgumentException(
+          evalJson.uri() + ": not a JSON object with a string 'split' (" + e.getMessage() + ")", e);
+    }
   }
 
   /**

@@ -22,14 +22,8 @@ import java.util.Map;
 final class ColourEvalFixture {
   private ColourEvalFixture() {}
 
-  /** Writes it all and returns the checkpoint's URI. */
-  static S3Uri write(S3Store store, String bucket, int images, String split, Path work)
-      throws Exception {
-    store.createBucket(bucket);
-    S3Uri b = S3Uri.parse("s3://" + bucket + "/");
-    List<String> texts = new ArrayList<>();
-    Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
-    store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
+  /** A classification set of {@code images} colour squares at {@code folder}, of {@code split}. */
+  static void writeSet(S3Store store, S3Uri folder, String split, int images) {
     List<EvalSetWriter.Item> items = new ArrayList<>();
     for (int i = 0; i < images; i++) {
       int c = i % 4;
@@ -43,14 +37,18 @@ final class ColourEvalFixture {
               Map.of()));
     }
     EvalSetWriter.writeClassification(
-        store,
-        b.resolve("eval/"),
-        "colours",
-        split,
-        Fixtures.COLOURS,
-        List.of("a {c} square"),
-        items,
-        200);
+        store, folder, "colours", split, Fixtures.COLOURS, List.of("a {c} square"), items, 200);
+  }
+
+  /** Writes it all and returns the checkpoint's URI. */
+  static S3Uri write(S3Store store, String bucket, int images, String split, Path work)
+      throws Exception {
+    store.createBucket(bucket);
+    S3Uri b = S3Uri.parse("s3://" + bucket + "/");
+    List<String> texts = new ArrayList<>();
+    Fixtures.COLOURS.forEach(c -> texts.add("a " + c + " square"));
+    store.put(b.resolve("tokenizer.json"), WordLevelVocabulary.build(texts));
+    writeSet(store, b.resolve("eval/"), split, images);
     TrainConfig config =
         new TrainConfig(
             "test-micro",

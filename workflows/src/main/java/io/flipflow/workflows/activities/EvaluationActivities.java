@@ -11,16 +11,17 @@ import io.temporal.activity.ActivityMethod;
 @ActivityInterface
 public interface EvaluationActivities {
   /** Phase name of the evaluation right after masked pretraining. */
-  String PRETRAINED = "pretrained";
+  String PRETRAINED = EvaluationRequest.PRETRAINED;
 
   /** Phase name of the evaluation after unmasked tuning. */
-  String TUNED = "tuned";
+  String TUNED = EvaluationRequest.TUNED;
 
   /**
-   * Evaluates the request's checkpoint on every set under its URIs with full (unmasked) images;
-   * writes the results to {@code eval_results} (its only writer) and clip_benchmark-shaped JSON
-   * next to the checkpoint. Heartbeats with progress. A checkpoint of another preset than the
-   * request's: ApplicationFailure type {@code BadInput}.
+   * Evaluates the request's checkpoint on every set under its URIs (but the seen splits where the
+   * request leaves them out) with full (unmasked) images; writes the results to {@code
+   * eval_results} (its only writer) and clip_benchmark-shaped JSON next to the checkpoint.
+   * Heartbeats with progress. A checkpoint of another preset than the request's: ApplicationFailure
+   * type {@code BadInput}.
    */
   @ActivityMethod
   EvalReport evaluateCheckpoint(EvaluationRequest request);

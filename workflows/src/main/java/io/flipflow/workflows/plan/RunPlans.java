@@ -109,6 +109,8 @@ public final class RunPlans {
 
   public static EvaluationRequest evaluation(
       RunSpec spec, StagedDataset data, CheckpointRef checkpoint, String phase) {
+    boolean tuningFollows =
+        EvaluationRequest.PRETRAINED.equals(phase) && spec.unmaskedTuning().enabled();
     return new EvaluationRequest(
         phase,
         checkpoint,
@@ -118,7 +120,8 @@ public final class RunPlans {
         spec.device(),
         spec.seed(),
         null,
-        spec.maskRatio());
+        spec.maskRatio(),
+        tuningFollows && spec.heldOutBeforeTuning() ? Boolean.TRUE : null);
   }
 
   /** The size of the training set a run uses: its data-size subset, or all staged samples. */

@@ -85,6 +85,12 @@ import java.util.regex.Pattern;
  *     dividing N. Text masks are then drawn per row. Null (the default) or 1: one stream over all
  *     shards, which every rank reads the captions of. At most the set's shards; part of the
  *     identity only when above 1.
+ * @param evalBeforeTuning what the evaluation of the pretrained checkpoint covers when unmasked
+ *     tuning follows it: {@code held_out} (the default) every set but the splits of seen concepts,
+ *     which is what the ablation tables read before tuning (FLIP's ablations report zero-shot
+ *     accuracy on held-out classes only; the full suite is for final models); {@code all} every
+ *     set, as the tuned checkpoint is. Without tuning the pretrained evaluation is the run's last
+ *     and covers every set whatever this says. Part of the identity only when {@code all}.
  */
 @RecordBuilder
 public record RunSpec(
@@ -118,7 +124,8 @@ public record RunSpec(
     String attention,
     Integer ranks,
     String dataSampling,
-    Integer dataStreams)
+    Integer dataStreams,
+    String evalBeforeTuning)
     implements RunSpecBuilder.With {
 
   /**
@@ -157,6 +164,8 @@ public record RunSpec(
   private static final Pattern ATTENTION = Pattern.compile("explicit|fused");
   private static final Pattern TEXT_MASKING = Pattern.compile("random|prioritized");
   private static final Pattern DATA_SAMPLING = Pattern.compile("shuffled|resampled");
+  public static final String EVAL_HELD_OUT = "held_out";
+  public static final String EVAL_ALL = "all";
 
   public RunSpec {
     evalSetUris = evalSetUris == null ? List.of() : List.copyOf(evalSetUris);
@@ -301,6 +310,14 @@ public record RunSpec(
               + dataSampling
               + "'");
     }
+    if (evalBeforeTuning != null
+        && !EVAL_HELD_OUT.equals(evalBeforeTuning)
+        && !EVAL_ALL.equals(evalBeforeTuning)) {
+      errors.add(
+          "evalBeforeTuning: must be held_out or all, or left out for held_out, got '"
+              + evalBeforeTuning
+              + "'");
+    }
     if (dataStreams != null) {
       if (dataStreams < 1 || dataStreams > MAX_RANKS) {
         errors.add(
@@ -381,6 +398,14 @@ public record RunSpec(
     return dataStreams == null ? 1 : dataStreams;
   }
 
+  /**
+   * Whether the evaluation before unmasked tuning leaves out the splits of seen concepts ({@code
+   * evalBeforeTuning}); only asked when tuning follows.
+   */
+  public boolean heldOutBeforeTuning() {
+    return !EVAL_ALL.equals(evalBeforeTuning);
+  }
+
   /** Whether this start asks to continue an existing run only. */
   public boolean resumeOnly() {
     return Boolean.TRUE.equals(resume);
@@ -416,6 +441,9 @@ public record RunSpec(
       }
       if (dataStreams == null || dataStreams == 1) {
         tree.remove("dataStreams");
+      }
+      if (heldOutBeforeTuning()) {
+        tree.remove("evalBeforeTuning"); // held_out, written out or left out
       }
       com.fasterxml.jackson.databind.node.ObjectNode tuning =
           (com.fasterxml.jackson.databind.node.ObjectNode) tree.get("unmaskedTuning");
