@@ -363,7 +363,9 @@ public final class EvaluationActivitiesImpl implements EvaluationActivities {
                       store.getBytes(evalJson.uri()), java.nio.charset.StandardCharsets.UTF_8))
               .getAsJsonObject();
       return meta.has("split") ? meta.get("split").getAsString() : "all";
-    } catch (com.google.gson.JsonParseException | IllegalStateException e) {
+    } catch (com.google.gson.JsonParseException
+        | IllegalStateException
+        | UnsupportedOperationException e) {
       throw new IllegalArgumentException(
           evalJson.uri() + ": not a JSON object with a string 'split' (" + e.getMessage() + ")", e);
     }

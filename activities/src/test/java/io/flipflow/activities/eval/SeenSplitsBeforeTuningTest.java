@@ -1,6 +1,8 @@
 package io.flipflow.activities.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flipflow.activities.data.s3.S3Store;
 import io.flipflow.activities.data.s3.S3Uri;
@@ -63,6 +65,29 @@ class SeenSplitsBeforeTuningTest {
               pg.database(),
               request(checkpoint, List.of(b + "only-seen/"), "pretrained", true),
               "only-seen"));
+    }
+  }
+
+  @Test
+  void anEvalJsonWhoseSplitIsNoStringIsNamed() throws Exception {
+    try (S3Fixture s3 = S3Fixture.start();
+        S3Store store = s3.store()) {
+      store.createBucket("bad-split");
+      S3Uri file = S3Uri.parse("s3://bad-split/eval/x/eval.json");
+      store.put(file, "{\"task\": \"zeroshot_classification\", \"split\": {}}".getBytes());
+      EvaluationActivitiesImpl evaluation =
+          new EvaluationActivitiesImpl(store, work, null, DevicePool.cpu());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  evaluation.setsToEvaluate(
+                      request(
+                          S3Uri.parse("s3://bad-split/c.tar"),
+                          List.of("s3://bad-split/eval/"),
+                          "pretrained",
+                          true)));
+      assertTrue(e.getMessage().startsWith(file + ": not a JSON object"), e.getMessage());
     }
   }
 
